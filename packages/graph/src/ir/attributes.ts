@@ -12,7 +12,11 @@ export const attr = {
   graph: (value: Graph): Attribute => ({ type: 'graph', value }),
 };
 
-function get(attributes: Record<string, Attribute>, name: string, type: Attribute['type']): Attribute | undefined {
+function get(
+  attributes: Record<string, Attribute>,
+  name: string,
+  type: Attribute['type'],
+): Attribute | undefined {
   const a = attributes[name];
   if (a !== undefined && a.type !== type) {
     throw new Error(`attribute '${name}' is of type ${a.type}, expected ${type}`);

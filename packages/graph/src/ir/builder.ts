@@ -1,5 +1,5 @@
-import type { Attribute, DataType, Graph, Node, Tensor, ValueInfo } from './types.js';
 import { tensor } from './tensor.js';
+import type { Attribute, DataType, Graph, Node, Tensor, ValueInfo } from './types.js';
 
 export function emptyGraph(name: string): Graph {
   return { name, nodes: [], inputs: [], outputs: [], initializers: new Map(), valueInfo: new Map() };
@@ -45,7 +45,12 @@ export class GraphBuilder {
   }
 
   /** Appends a node and returns its output names. */
-  op(opType: string, inputs: string[], attributes: Record<string, Attribute> = {}, options: OpOptions = {}): string[] {
+  op(
+    opType: string,
+    inputs: string[],
+    attributes: Record<string, Attribute> = {},
+    options: OpOptions = {},
+  ): string[] {
     const outs = options.outputs ?? 1;
     const outputs = typeof outs === 'number' ? Array.from({ length: outs }, () => this.fresh(opType)) : outs;
     for (const o of outputs) this.taken.add(o);
@@ -62,7 +67,12 @@ export class GraphBuilder {
   }
 
   /** Appends a single-output node and returns its output name. */
-  op1(opType: string, inputs: string[], attributes: Record<string, Attribute> = {}, options: OpOptions = {}): string {
+  op1(
+    opType: string,
+    inputs: string[],
+    attributes: Record<string, Attribute> = {},
+    options: OpOptions = {},
+  ): string {
     return this.op(opType, inputs, attributes, options)[0]!;
   }
 

@@ -44,7 +44,9 @@ export function bytesPerElement(dataType: DataType): number {
 }
 
 export function isFloat(dataType: DataType): boolean {
-  return dataType === 'float32' || dataType === 'float16' || dataType === 'bfloat16' || dataType === 'float64';
+  return (
+    dataType === 'float32' || dataType === 'float16' || dataType === 'bfloat16' || dataType === 'float64'
+  );
 }
 
 /** A tensor of zeros. */
