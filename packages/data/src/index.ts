@@ -1,0 +1,3 @@
+export * from './dataset.js';
+export * from './tasks.js';
+export * from './tsv.js';

@@ -1,0 +1,198 @@
+/**
+ * GLUE task registry: columns, labels and split names exactly as the Hugging Face `glue` dataset
+ * (`nyu-mll/glue`) names them, plus how the original GLUE TSV distribution lays each task out.
+ */
+
+export type GlueTaskName =
+  | 'cola'
+  | 'sst2'
+  | 'mrpc'
+  | 'qqp'
+  | 'stsb'
+  | 'mnli'
+  | 'qnli'
+  | 'rte'
+  | 'wnli'
+  | 'ax';
+
+export interface GlueTask {
+  readonly name: GlueTaskName;
+  /** Folder name in the original GLUE distribution (e.g. `MRPC`, `SST-2`). */
+  readonly glueDir: string;
+  /** HF text column names, one or two. */
+  readonly textColumns: readonly string[];
+  /** Class names in label-id order; empty for the regression task (stsb). */
+  readonly labelNames: readonly string[];
+  /** 1 for regression (stsb), else the number of classes. */
+  readonly numLabels: number;
+  readonly isRegression: boolean;
+  /** HF split names. */
+  readonly splits: readonly string[];
+  /** TSV file (without `.tsv`) holding each HF split in the GLUE distribution. */
+  readonly tsvFiles: Readonly<Record<string, string>>;
+  /** Header names that may hold each HF text column in a TSV (GLUE name first, then the HF name). */
+  readonly tsvTextAliases: Readonly<Record<string, readonly string[]>>;
+  /** Header names that may hold the label. */
+  readonly tsvLabelAliases: readonly string[];
+  /** Column names of a header-less TSV (CoLA train/dev), else undefined. */
+  readonly headerless?: readonly string[];
+}
+
+const IDX_ALIASES = ['idx', 'index', 'id'] as const;
+/** Header names that may hold the example index in a TSV. */
+export const TSV_IDX_ALIASES: readonly string[] = IDX_ALIASES;
+
+const std = { train: 'train', validation: 'dev', test: 'test' };
+
+const TASKS: Record<GlueTaskName, GlueTask> = {
+  cola: {
+    name: 'cola',
+    glueDir: 'CoLA',
+    textColumns: ['sentence'],
+    labelNames: ['unacceptable', 'acceptable'],
+    numLabels: 2,
+    isRegression: false,
+    splits: ['train', 'validation', 'test'],
+    tsvFiles: std,
+    tsvTextAliases: { sentence: ['sentence'] },
+    tsvLabelAliases: ['label'],
+    // GLUE CoLA train/dev: source, label, original annotation, sentence — no header line.
+    headerless: ['source', 'label', 'original_label', 'sentence'],
+  },
+  sst2: {
+    name: 'sst2',
+    glueDir: 'SST-2',
+    textColumns: ['sentence'],
+    labelNames: ['negative', 'positive'],
+    numLabels: 2,
+    isRegression: false,
+    splits: ['train', 'validation', 'test'],
+    tsvFiles: std,
+    tsvTextAliases: { sentence: ['sentence'] },
+    tsvLabelAliases: ['label'],
+  },
+  mrpc: {
+    name: 'mrpc',
+    glueDir: 'MRPC',
+    textColumns: ['sentence1', 'sentence2'],
+    labelNames: ['not_equivalent', 'equivalent'],
+    numLabels: 2,
+    isRegression: false,
+    splits: ['train', 'validation', 'test'],
+    tsvFiles: std,
+    tsvTextAliases: { sentence1: ['#1 String', 'sentence1'], sentence2: ['#2 String', 'sentence2'] },
+    tsvLabelAliases: ['Quality', 'label'],
+  },
+  qqp: {
+    name: 'qqp',
+    glueDir: 'QQP',
+    textColumns: ['question1', 'question2'],
+    labelNames: ['not_duplicate', 'duplicate'],
+    numLabels: 2,
+    isRegression: false,
+    splits: ['train', 'validation', 'test'],
+    tsvFiles: std,
+    tsvTextAliases: { question1: ['question1'], question2: ['question2'] },
+    tsvLabelAliases: ['is_duplicate', 'label'],
+  },
+  stsb: {
+    name: 'stsb',
+    glueDir: 'STS-B',
+    textColumns: ['sentence1', 'sentence2'],
+    labelNames: [],
+    numLabels: 1,
+    isRegression: true,
+    splits: ['train', 'validation', 'test'],
+    tsvFiles: std,
+    tsvTextAliases: { sentence1: ['sentence1'], sentence2: ['sentence2'] },
+    tsvLabelAliases: ['score', 'label'],
+  },
+  mnli: {
+    name: 'mnli',
+    glueDir: 'MNLI',
+    textColumns: ['premise', 'hypothesis'],
+    labelNames: ['entailment', 'neutral', 'contradiction'],
+    numLabels: 3,
+    isRegression: false,
+    splits: ['train', 'validation_matched', 'validation_mismatched', 'test_matched', 'test_mismatched'],
+    tsvFiles: {
+      train: 'train',
+      validation_matched: 'dev_matched',
+      validation_mismatched: 'dev_mismatched',
+      test_matched: 'test_matched',
+      test_mismatched: 'test_mismatched',
+    },
+    tsvTextAliases: { premise: ['sentence1', 'premise'], hypothesis: ['sentence2', 'hypothesis'] },
+    // MNLI carries label1..label5 annotator votes too; the gold label is the one HF uses.
+    tsvLabelAliases: ['gold_label', 'label'],
+  },
+  qnli: {
+    name: 'qnli',
+    glueDir: 'QNLI',
+    textColumns: ['question', 'sentence'],
+    labelNames: ['entailment', 'not_entailment'],
+    numLabels: 2,
+    isRegression: false,
+    splits: ['train', 'validation', 'test'],
+    tsvFiles: std,
+    tsvTextAliases: { question: ['question'], sentence: ['sentence'] },
+    tsvLabelAliases: ['label'],
+  },
+  rte: {
+    name: 'rte',
+    glueDir: 'RTE',
+    textColumns: ['sentence1', 'sentence2'],
+    labelNames: ['entailment', 'not_entailment'],
+    numLabels: 2,
+    isRegression: false,
+    splits: ['train', 'validation', 'test'],
+    tsvFiles: std,
+    tsvTextAliases: { sentence1: ['sentence1'], sentence2: ['sentence2'] },
+    tsvLabelAliases: ['label'],
+  },
+  wnli: {
+    name: 'wnli',
+    glueDir: 'WNLI',
+    textColumns: ['sentence1', 'sentence2'],
+    labelNames: ['not_entailment', 'entailment'],
+    numLabels: 2,
+    isRegression: false,
+    splits: ['train', 'validation', 'test'],
+    tsvFiles: std,
+    tsvTextAliases: { sentence1: ['sentence1'], sentence2: ['sentence2'] },
+    tsvLabelAliases: ['label'],
+  },
+  ax: {
+    name: 'ax',
+    glueDir: 'diagnostic',
+    textColumns: ['premise', 'hypothesis'],
+    labelNames: ['entailment', 'neutral', 'contradiction'],
+    numLabels: 3,
+    isRegression: false,
+    splits: ['test'],
+    tsvFiles: { test: 'diagnostic' },
+    tsvTextAliases: { premise: ['sentence1', 'premise'], hypothesis: ['sentence2', 'hypothesis'] },
+    tsvLabelAliases: ['label'],
+  },
+};
+
+export const GLUE_TASK_NAMES: readonly GlueTaskName[] = Object.keys(TASKS) as GlueTaskName[];
+
+/** The registry entry for `name` (case-insensitive; `sst-2`, `sts-b` and GLUE folder names accepted). */
+export function glueTask(name: string): GlueTask {
+  const key = name.toLowerCase().replace(/-/g, '');
+  const task =
+    (TASKS as Record<string, GlueTask>)[key] ??
+    Object.values(TASKS).find((t) => t.glueDir.toLowerCase() === name.toLowerCase());
+  if (!task) throw new Error(`unknown GLUE task "${name}"; expected one of ${GLUE_TASK_NAMES.join(', ')}`);
+  return task;
+}
+
+/** Throws unless `split` is one of the task's HF split names. */
+export function checkSplit(task: GlueTask, split: string): void {
+  if (!task.splits.includes(split)) {
+    throw new Error(
+      `GLUE task ${task.name} has no split "${split}"; expected one of ${task.splits.join(', ')}`,
+    );
+  }
+}
