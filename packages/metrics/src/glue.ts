@@ -1,0 +1,140 @@
+import { accuracyOf, averagedScoresOf, matthewsOf, tally } from './classification.js';
+import { checkPairs, pearsonOf, spearmanOf } from './correlation.js';
+import { argmaxRows, type Logits, readLogits, squeezeRows } from './logits.js';
+import { fail, type NumericVector } from './validate.js';
+
+/** The configuration names of `evaluate.load("glue", task)`. */
+export const GLUE_TASKS = [
+  'sst2',
+  'mnli',
+  'mnli_mismatched',
+  'mnli_matched',
+  'cola',
+  'stsb',
+  'mrpc',
+  'qqp',
+  'qnli',
+  'rte',
+  'wnli',
+  'hans',
+] as const;
+
+export type GlueTask = (typeof GLUE_TASKS)[number];
+
+/** The keys `evaluate`'s GLUE metric returns for each task. */
+export type GlueMetricName<T extends GlueTask> = T extends 'mrpc' | 'qqp'
+  ? 'accuracy' | 'f1'
+  : T extends 'stsb'
+    ? 'pearson' | 'spearmanr'
+    : T extends 'cola'
+      ? 'matthews_correlation'
+      : 'accuracy';
+
+export type GlueResult<T extends GlueTask> = { [K in GlueMetricName<T>]: number };
+
+export interface GlueMetric<T extends GlueTask> {
+  readonly task: T;
+  /** Result keys, in the order `evaluate` returns them. */
+  readonly keys: readonly GlueMetricName<T>[];
+  /** Size of the model head: 1 for the stsb regression, else the number of classes. */
+  readonly numLabels: number;
+  /**
+   * Scores predictions against references: class ids (0..numLabels-1; anything else is an error) or, for
+   * stsb, similarity scores. Same values as `evaluate.load("glue", task).compute(predictions, references)`.
+   */
+  compute(input: { predictions: NumericVector; references: NumericVector }): GlueResult<T>;
+}
+
+/** What a Trainer hands to `compute_metrics` (Hugging Face's `EvalPrediction`). */
+export interface EvalPrediction {
+  /** Logits of shape [n, numLabels] ([n, 1] for stsb). */
+  predictions: Logits;
+  labelIds: NumericVector;
+}
+
+interface Spec {
+  keys: readonly string[];
+  numLabels: number;
+  score(where: string, predictions: NumericVector, references: NumericVector): Record<string, number>;
+}
+
+function classification(
+  numLabels: number,
+  keys: readonly ('accuracy' | 'f1' | 'matthews_correlation')[],
+): Spec {
+  const labels = Array.from({ length: numLabels }, (_, i) => i);
+  return {
+    keys,
+    numLabels,
+    score(where, predictions, references) {
+      const cm = tally(where, { predictions, references, labels });
+      const scorers = {
+        accuracy: () => accuracyOf(cm),
+        f1: () => averagedScoresOf(where, cm, 'binary', 1, true).f1,
+        matthews_correlation: () => matthewsOf(cm),
+      };
+      return Object.fromEntries(keys.map((key) => [key, scorers[key]()]));
+    },
+  };
+}
+
+const SPECS: Record<GlueTask, Spec> = {
+  sst2: classification(2, ['accuracy']),
+  mnli: classification(3, ['accuracy']),
+  mnli_mismatched: classification(3, ['accuracy']),
+  mnli_matched: classification(3, ['accuracy']),
+  cola: classification(2, ['matthews_correlation']),
+  stsb: {
+    keys: ['pearson', 'spearmanr'],
+    numLabels: 1,
+    score(where, predictions, references) {
+      checkPairs(where, 'predictions', predictions, 'references', references);
+      return { pearson: pearsonOf(predictions, references), spearmanr: spearmanOf(predictions, references) };
+    },
+  },
+  mrpc: classification(2, ['accuracy', 'f1']),
+  qqp: classification(2, ['accuracy', 'f1']),
+  qnli: classification(2, ['accuracy']),
+  rte: classification(2, ['accuracy']),
+  wnli: classification(2, ['accuracy']),
+  hans: classification(2, ['accuracy']),
+};
+
+export function isGlueTask(name: string): name is GlueTask {
+  return (GLUE_TASKS as readonly string[]).includes(name);
+}
+
+function specOf(where: string, task: string): Spec {
+  if (!isGlueTask(task))
+    fail(where, `unknown GLUE task ${JSON.stringify(task)}; one of ${GLUE_TASKS.join(', ')}`);
+  return SPECS[task];
+}
+
+/** The GLUE metric of a task, like `evaluate.load("glue", task)`. */
+export function glueMetric<T extends GlueTask>(task: T): GlueMetric<T> {
+  const spec = specOf('glueMetric', task);
+  return {
+    task,
+    keys: spec.keys as readonly GlueMetricName<T>[],
+    numLabels: spec.numLabels,
+    compute: ({ predictions, references }) =>
+      spec.score(`glue(${task})`, predictions, references) as GlueResult<T>,
+  };
+}
+
+/**
+ * The course's `compute_metrics(eval_preds)` for a GLUE task: argmax over the logits (squeeze for stsb),
+ * then the task's metric.
+ */
+export function glueComputeMetrics<T extends GlueTask>(task: T): (evalPred: EvalPrediction) => GlueResult<T> {
+  const spec = specOf('glueComputeMetrics', task);
+  const where = `computeMetrics(${task})`;
+  return ({ predictions, labelIds }) => {
+    const view = readLogits(where, predictions);
+    if (view.cols !== spec.numLabels) {
+      fail(where, `${task} needs logits of shape [n, ${spec.numLabels}], got [${view.rows}, ${view.cols}]`);
+    }
+    const values = spec.numLabels === 1 ? squeezeRows(where, view) : argmaxRows(view);
+    return spec.score(where, values, labelIds) as GlueResult<T>;
+  };
+}
