@@ -1,0 +1,105 @@
+import { describe, expect, it } from 'vitest';
+import { TrainingArguments } from '../src/trainer/arguments.js';
+
+describe('TrainingArguments', () => {
+  it("has HF's defaults", () => {
+    const a = new TrainingArguments('test-trainer');
+    expect(a).toMatchObject({
+      output_dir: 'test-trainer',
+      num_train_epochs: 3,
+      max_steps: -1,
+      per_device_train_batch_size: 8,
+      per_device_eval_batch_size: 8,
+      learning_rate: 5e-5,
+      weight_decay: 0,
+      adam_beta1: 0.9,
+      adam_beta2: 0.999,
+      adam_epsilon: 1e-8,
+      max_grad_norm: 1,
+      lr_scheduler_type: 'linear',
+      warmup_steps: 0,
+      warmup_ratio: 0,
+      gradient_accumulation_steps: 1,
+      logging_steps: 500,
+      eval_strategy: 'no',
+      save_strategy: 'steps',
+      save_steps: 500,
+      save_total_limit: null,
+      load_best_model_at_end: false,
+      metric_for_best_model: null,
+      seed: 42,
+      group_by_length: false,
+      shuffle: true,
+      dropout: null,
+      device: 'auto',
+    });
+  });
+
+  it("accepts the course's evaluation_strategy name", () => {
+    expect(new TrainingArguments({ output_dir: 'x', evaluation_strategy: 'epoch' }).eval_strategy).toBe(
+      'epoch',
+    );
+    expect(
+      () => new TrainingArguments({ output_dir: 'x', evaluation_strategy: 'epoch', eval_strategy: 'no' }),
+    ).toThrow(/disagree/);
+  });
+
+  it('derives eval_steps, metric_for_best_model and greater_is_better like HF', () => {
+    const a = new TrainingArguments({ output_dir: 'x', eval_strategy: 'steps', logging_steps: 50 });
+    expect(a.eval_steps).toBe(50);
+    const b = new TrainingArguments({
+      output_dir: 'x',
+      eval_strategy: 'epoch',
+      save_strategy: 'epoch',
+      load_best_model_at_end: true,
+    });
+    expect(b.metric_for_best_model).toBe('loss');
+    expect(b.greater_is_better).toBe(false);
+    const c = new TrainingArguments({ output_dir: 'x', metric_for_best_model: 'f1' });
+    expect(c.greater_is_better).toBe(true);
+  });
+
+  it('rejects bad values with the option named', () => {
+    expect(() => new TrainingArguments({ output_dir: 'x', learning_rate: -1 })).toThrow(
+      'TrainingArguments.learning_rate: expected a number >= 0, got -1',
+    );
+    expect(() => new TrainingArguments({ output_dir: 'x', lr_scheduler_type: 'poly' as 'linear' })).toThrow(
+      /lr_scheduler_type: expected one of "linear"/,
+    );
+    expect(() => new TrainingArguments({ output_dir: 'x', per_device_train_batch_size: 2.5 })).toThrow(
+      /per_device_train_batch_size/,
+    );
+    expect(() => new TrainingArguments({ output_dir: '' })).toThrow(/output_dir/);
+    expect(() => new TrainingArguments({ output_dir: 'x', learning_rat: 1 } as never)).toThrow(
+      "unknown option 'learning_rat'",
+    );
+  });
+
+  it('enforces the load_best_model_at_end constraints', () => {
+    expect(
+      () =>
+        new TrainingArguments({
+          output_dir: 'x',
+          eval_strategy: 'epoch',
+          save_strategy: 'steps',
+          load_best_model_at_end: true,
+        }),
+    ).toThrow(/save_strategy to match eval_strategy/);
+    expect(
+      () =>
+        new TrainingArguments({
+          output_dir: 'x',
+          eval_strategy: 'steps',
+          eval_steps: 30,
+          save_steps: 50,
+          load_best_model_at_end: true,
+        }),
+    ).toThrow(/round multiple/);
+  });
+
+  it('round-trips through JSON', () => {
+    const a = new TrainingArguments({ output_dir: 'x', learning_rate: 2e-5, eval_strategy: 'epoch' });
+    const b = new TrainingArguments(JSON.parse(JSON.stringify(a)));
+    expect(b).toEqual(a);
+  });
+});

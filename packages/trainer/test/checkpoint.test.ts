@@ -1,0 +1,236 @@
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { basename, join } from 'node:path';
+import { afterAll, describe, expect, it, onTestFinished } from 'vitest';
+import { writeDirAtomic } from '../src/checkpoint/atomic.js';
+import {
+  type CheckpointContent,
+  latestValidCheckpoint,
+  listCheckpoints,
+  loadCheckpoint,
+  removeStaleTemps,
+  rotateCheckpoints,
+  saveCheckpoint,
+  validateCheckpoint,
+} from '../src/checkpoint/checkpoints.js';
+import { encodeSafetensors, readSafetensors } from '../src/checkpoint/safetensors.js';
+import { transpileSources } from './helpers/transpile.js';
+
+const tmp = mkdtempSync(join(tmpdir(), 'ortrain-ckpt-'));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+let n = 0;
+const fresh = () => {
+  const d = join(tmp, `case-${n++}`);
+  mkdirSync(d);
+  return d;
+};
+
+function content(step: number): CheckpointContent {
+  return {
+    weights: [
+      { name: 'w', shape: [2, 3], data: Float32Array.from([1, 2, 3, 4, 5, step]) },
+      { name: 'b', shape: [3], data: Float32Array.from([0.5, -0.5, 0.25]) },
+    ],
+    optimizer: [{ name: 'w.exp_avg', shape: [2, 3], data: new Float32Array(6).fill(step) }],
+    scheduler: { last_epoch: step },
+    rngState: { seed: 42 },
+    trainerState: { global_step: step, log_history: [] },
+    trainingArgs: { output_dir: 'x' },
+  };
+}
+
+describe('safetensors', () => {
+  it('round-trips tensors and metadata', () => {
+    const dir = fresh();
+    const path = join(dir, 'a.safetensors');
+    const data = Float32Array.from([1.5, -2, 3e-8]);
+    writeFileSync(
+      path,
+      Buffer.concat(
+        encodeSafetensors(
+          [
+            { name: 'x', shape: [3], data },
+            { name: 'i', shape: [1, 2], data: BigInt64Array.from([7n, -9n]) },
+          ],
+          { format: 'pt' },
+        ),
+      ),
+    );
+    const f = readSafetensors(path);
+    expect(f.metadata).toEqual({ format: 'pt' });
+    expect(f.tensors.get('x')!.data).toEqual(data);
+    expect(f.tensors.get('i')!.shape).toEqual([1, 2]);
+    expect([...f.tensors.get('i')!.data]).toEqual([7n, -9n]);
+  });
+
+  it('reads a file written by Python (the artifacts fixture checkpoint)', () => {
+    const path = new URL('../../artifacts/test/fixtures/hf_checkpoint/model.safetensors', import.meta.url)
+      .pathname;
+    const f = readSafetensors(path);
+    const ln = f.tensors.get('bert.embeddings.LayerNorm.weight')!;
+    expect(ln.shape).toEqual([32]);
+    expect(f.tensors.get('bert.embeddings.word_embeddings.weight')!.shape).toEqual([128, 32]);
+    // LayerNorm weights start at 1 and the fixture perturbs them by ~0.05.
+    expect(Math.abs((ln.data[0] as number) - 1)).toBeLessThan(0.5);
+  });
+
+  it('rejects damaged files naming the file and tensor', () => {
+    const dir = fresh();
+    const path = join(dir, 'bad.safetensors');
+    const chunks = encodeSafetensors([{ name: 'x', shape: [4], data: new Float32Array(4) }]);
+    writeFileSync(path, Buffer.concat(chunks).subarray(0, -4));
+    expect(() => readSafetensors(path)).toThrow(`${path}: not a valid safetensors file: tensor 'x' [4] F32`);
+    writeFileSync(path, Buffer.from([1, 2, 3]));
+    expect(() => readSafetensors(path)).toThrow(/shorter than/);
+  });
+});
+
+describe('checkpoints', () => {
+  it('saves and loads a checkpoint folder with HF file names', () => {
+    const out = fresh();
+    const dir = saveCheckpoint(out, 7, content(7));
+    expect(basename(dir)).toBe('checkpoint-7');
+    expect(readdirSync(dir).sort()).toEqual([
+      'model.safetensors',
+      'optimizer.safetensors',
+      'ortrain_checkpoint.json',
+      'rng_state.json',
+      'scheduler.json',
+      'trainer_state.json',
+      'training_args.json',
+    ]);
+    const back = loadCheckpoint(dir);
+    expect(back.weights.map((w) => w.name)).toEqual(['w', 'b']);
+    expect(back.weights[0]!.data).toEqual(Float32Array.from([1, 2, 3, 4, 5, 7]));
+    expect(back.trainerState).toEqual({ global_step: 7, log_history: [] });
+    expect(readdirSync(out)).toEqual(['checkpoint-7']);
+  });
+
+  it('replaces an existing checkpoint of the same step', () => {
+    const out = fresh();
+    saveCheckpoint(out, 3, content(3));
+    const c = content(3);
+    c.trainerState = { global_step: 3, replaced: true };
+    saveCheckpoint(out, 3, c);
+    expect(loadCheckpoint(join(out, 'checkpoint-3')).trainerState).toEqual({
+      global_step: 3,
+      replaced: true,
+    });
+    expect(readdirSync(out)).toEqual(['checkpoint-3']);
+  });
+
+  it('detects truncated and missing files, and skips them for the latest valid checkpoint', () => {
+    const out = fresh();
+    saveCheckpoint(out, 1, content(1));
+    saveCheckpoint(out, 2, content(2));
+    const two = join(out, 'checkpoint-2');
+    writeFileSync(join(two, 'model.safetensors'), 'x');
+    expect(() => validateCheckpoint(two)).toThrow(/model.safetensors: 1 bytes, the index says/);
+    expect(latestValidCheckpoint(out)).toBe(join(out, 'checkpoint-1'));
+    rmSync(join(out, 'checkpoint-1', 'optimizer.safetensors'));
+    expect(() => validateCheckpoint(join(out, 'checkpoint-1'))).toThrow(/optimizer.safetensors is missing/);
+    expect(latestValidCheckpoint(out)).toBeUndefined();
+  });
+
+  it('sorts checkpoints by step number, not by name', () => {
+    const out = fresh();
+    for (const s of [10, 9, 100]) saveCheckpoint(out, s, content(s));
+    mkdirSync(join(out, 'checkpoint-final'));
+    expect(listCheckpoints(out).map((c) => c.step)).toEqual([9, 10, 100]);
+  });
+});
+
+describe('rotateCheckpoints (HF _rotate_checkpoints)', () => {
+  const setup = (steps: number[]) => {
+    const out = fresh();
+    for (const s of steps) mkdirSync(join(out, `checkpoint-${s}`));
+    return out;
+  };
+  const left = (out: string) => listCheckpoints(out).map((c) => c.step);
+
+  it('deletes the oldest beyond the limit', () => {
+    const out = setup([5, 10, 15, 20]);
+    rotateCheckpoints(out, 2, null);
+    expect(left(out)).toEqual([15, 20]);
+  });
+
+  it('never deletes the best checkpoint', () => {
+    const out = setup([5, 10, 15, 20]);
+    rotateCheckpoints(out, 2, join(out, 'checkpoint-5'));
+    expect(left(out)).toEqual([5, 20]);
+    const out2 = setup([5, 10, 15, 20]);
+    rotateCheckpoints(out2, 3, join(out2, 'checkpoint-10'));
+    expect(left(out2)).toEqual([10, 15, 20]);
+  });
+
+  it('keeps two with limit 1 when the best is not the newest', () => {
+    const out = setup([5, 10, 15]);
+    rotateCheckpoints(out, 1, join(out, 'checkpoint-5'));
+    expect(left(out)).toEqual([5, 15]);
+    const out2 = setup([5, 10, 15]);
+    rotateCheckpoints(out2, 1, join(out2, 'checkpoint-15'));
+    expect(left(out2)).toEqual([15]);
+  });
+
+  it('does nothing without a limit', () => {
+    const out = setup([1, 2, 3]);
+    expect(rotateCheckpoints(out, null, null)).toEqual([]);
+    expect(left(out)).toEqual([1, 2, 3]);
+  });
+});
+
+describe('atomic writes', () => {
+  it('leaves no folder behind when writing fails', () => {
+    const out = fresh();
+    expect(() => writeDirAtomic(join(out, 'checkpoint-1'), { 'a/b': 'x' })).toThrow(/plain file name/);
+    expect(readdirSync(out)).toEqual([]);
+  });
+
+  it('a process killed mid-write leaves the previous checkpoint intact and no partial one', async () => {
+    const { index, cleanup } = transpileSources();
+    onTestFinished(cleanup);
+    const out = fresh();
+    // The child saves checkpoint-1, then starts checkpoint-2 with a slow, chunked weights file and is killed
+    // (SIGKILL, no cleanup) once it reports being inside that write.
+    const child = spawn(
+      process.execPath,
+      [
+        '--input-type=module',
+        '-e',
+        `
+        const { saveCheckpoint, writeDirAtomic } = await import(${JSON.stringify(index)});
+        const out = ${JSON.stringify(out)};
+        saveCheckpoint(out, 1, ${JSON.stringify({ ...content(1), weights: [], optimizer: [] })});
+        function* slow() {
+          for (let i = 0; ; i++) {
+            yield new Uint8Array(1 << 16).fill(i);
+            if (i === 3) process.stdout.write('mid-write\\n');
+            Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 20);
+          }
+        }
+        writeDirAtomic(out + '/checkpoint-2', { 'model.safetensors': slow() });
+        `,
+      ],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    await new Promise<void>((resolve) => {
+      child.stdout.on('data', (d: Buffer) => {
+        if (d.toString().includes('mid-write')) child.kill('SIGKILL');
+      });
+      child.on('exit', () => resolve());
+    });
+    expect(child.signalCode).toBe('SIGKILL');
+    expect(listCheckpoints(out).map((c) => c.step)).toEqual([1]);
+    expect(latestValidCheckpoint(out)).toBe(join(out, 'checkpoint-1'));
+    expect(loadCheckpoint(join(out, 'checkpoint-1')).trainerState).toEqual({
+      global_step: 1,
+      log_history: [],
+    });
+    const temps = removeStaleTemps(out);
+    expect(temps).toHaveLength(1);
+    expect(temps[0]).toMatch(/^\.tmp-checkpoint-2-/);
+    expect(readdirSync(out)).toEqual(['checkpoint-1']);
+    expect(existsSync(join(out, 'checkpoint-2'))).toBe(false);
+  });
+});
