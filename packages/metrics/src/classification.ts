@@ -45,12 +45,21 @@ export interface PerClassScores {
 
 const AVERAGES: readonly Average[] = ['binary', 'macro', 'micro', 'weighted'];
 
+/** What error messages call the references; computeMetrics receives them as labelIds. */
+export type ReferencesName = 'references' | 'labelIds';
+
 /** Validates the input and counts it into a confusion matrix; `where` prefixes error messages. */
-export function tally(where: string, input: ClassificationInput): ConfusionMatrix {
+export function tally(
+  where: string,
+  input: ClassificationInput,
+  referencesName: ReferencesName = 'references',
+): ConfusionMatrix {
   const { references, predictions } = input;
-  checkPaired(where, 'references', references, 'predictions', predictions);
+  checkPaired(where, referencesName, references, 'predictions', predictions);
   const labels =
-    input.labels === undefined ? presentLabels(where, input) : declaredLabels(where, input.labels);
+    input.labels === undefined
+      ? presentLabels(where, input, referencesName)
+      : declaredLabels(where, input.labels);
   const index = new Map(labels.map((label, i) => [label, i]));
   const lookup = (name: string, values: NumericVector, i: number): number => {
     const value = values[i]!;
@@ -62,7 +71,7 @@ export function tally(where: string, input: ClassificationInput): ConfusionMatri
   };
   const matrix = labels.map(() => new Array<number>(labels.length).fill(0));
   for (let i = 0; i < references.length; i++) {
-    matrix[lookup('references', references, i)]![lookup('predictions', predictions, i)]! += 1;
+    matrix[lookup(referencesName, references, i)]![lookup('predictions', predictions, i)]! += 1;
   }
   return { labels, matrix };
 }
@@ -71,10 +80,14 @@ function checkClassId(where: string, name: string, value: number): void {
   if (!Number.isInteger(value)) fail(where, `${name} = ${value} is not an integer class id`);
 }
 
-function presentLabels(where: string, { references, predictions }: ClassificationInput): number[] {
+function presentLabels(
+  where: string,
+  { references, predictions }: ClassificationInput,
+  referencesName: ReferencesName,
+): number[] {
   const seen = new Set<number>();
   for (const [name, values] of [
-    ['references', references],
+    [referencesName, references],
     ['predictions', predictions],
   ] as const) {
     for (let i = 0; i < values.length; i++) {

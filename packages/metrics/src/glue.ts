@@ -1,4 +1,4 @@
-import { accuracyOf, averagedScoresOf, matthewsOf, tally } from './classification.js';
+import { accuracyOf, averagedScoresOf, matthewsOf, type ReferencesName, tally } from './classification.js';
 import { checkPairs, pearsonOf, spearmanOf } from './correlation.js';
 import { argmaxRows, type Logits, readLogits, squeezeRows } from './logits.js';
 import { fail, type NumericVector } from './validate.js';
@@ -55,7 +55,12 @@ export interface EvalPrediction {
 interface Spec {
   keys: readonly string[];
   numLabels: number;
-  score(where: string, predictions: NumericVector, references: NumericVector): Record<string, number>;
+  score(
+    where: string,
+    predictions: NumericVector,
+    references: NumericVector,
+    referencesName: ReferencesName,
+  ): Record<string, number>;
 }
 
 function classification(
@@ -66,8 +71,8 @@ function classification(
   return {
     keys,
     numLabels,
-    score(where, predictions, references) {
-      const cm = tally(where, { predictions, references, labels });
+    score(where, predictions, references, referencesName) {
+      const cm = tally(where, { predictions, references, labels }, referencesName);
       const scorers = {
         accuracy: () => accuracyOf(cm),
         f1: () => averagedScoresOf(where, cm, 'binary', 1, true).f1,
@@ -87,8 +92,8 @@ const SPECS: Record<GlueTask, Spec> = {
   stsb: {
     keys: ['pearson', 'spearmanr'],
     numLabels: 1,
-    score(where, predictions, references) {
-      checkPairs(where, 'predictions', predictions, 'references', references);
+    score(where, predictions, references, referencesName) {
+      checkPairs(where, 'predictions', predictions, referencesName, references);
       return { pearson: pearsonOf(predictions, references), spearmanr: spearmanOf(predictions, references) };
     },
   },
@@ -118,7 +123,7 @@ export function glueMetric<T extends GlueTask>(task: T): GlueMetric<T> {
     keys: spec.keys as readonly GlueMetricName<T>[],
     numLabels: spec.numLabels,
     compute: ({ predictions, references }) =>
-      spec.score(`glue(${task})`, predictions, references) as GlueResult<T>,
+      spec.score(`glue(${task})`, predictions, references, 'references') as GlueResult<T>,
   };
 }
 
@@ -135,6 +140,6 @@ export function glueComputeMetrics<T extends GlueTask>(task: T): (evalPred: Eval
       fail(where, `${task} needs logits of shape [n, ${spec.numLabels}], got [${view.rows}, ${view.cols}]`);
     }
     const values = spec.numLabels === 1 ? squeezeRows(where, view) : argmaxRows(view);
-    return spec.score(where, values, labelIds) as GlueResult<T>;
+    return spec.score(where, values, labelIds, 'labelIds') as GlueResult<T>;
   };
 }
