@@ -1,5 +1,6 @@
 export * from './collator.js';
 export * from './dataset.js';
+export * from './files.js';
 export * from './hub.js';
 export * from './sampler.js';
 export * from './tasks.js';
