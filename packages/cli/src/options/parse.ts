@@ -1,0 +1,249 @@
+import { join, resolve } from 'node:path';
+import { Command, CommanderError, Option } from 'commander';
+import { readConfigFile } from './config.js';
+import { renderHelp } from './help.js';
+import {
+  coerce,
+  flagOf,
+  kebab,
+  type OptionSpec,
+  type OptionValue,
+  placeholderOf,
+  ValueError,
+} from './spec.js';
+import {
+  CONFIG_OPTION,
+  EVALUATE_OPTIONS,
+  type EvaluateOptions,
+  PREDICT_OPTIONS,
+  type PredictOptions,
+  TRAIN_OPTIONS,
+  type TrainOptions,
+} from './table.js';
+
+/** A command-line mistake: the message names the flag or config key; the process should exit with 2. */
+export class UsageError extends Error {
+  readonly exitCode = 2;
+  constructor(
+    message: string,
+    /** e.g. `pnpm train`, for "run `pnpm train --help`" hints. */
+    readonly usage: string,
+  ) {
+    super(message);
+    this.name = 'UsageError';
+  }
+}
+
+export type OptionSource = 'default' | 'config' | 'flag';
+
+export type ParseResult<T> =
+  | {
+      readonly kind: 'run';
+      readonly options: T;
+      /** Where each option's value came from; derived defaults count as `default`. */
+      readonly sources: Readonly<Record<keyof T & string, OptionSource>>;
+      readonly configFile?: string;
+    }
+  | { readonly kind: 'help'; readonly text: string };
+
+export interface ParseContext {
+  /** Base for a relative `--config` path; defaults to `process.cwd()`. */
+  readonly cwd?: string;
+}
+
+type Values = Record<string, OptionValue | undefined>;
+
+interface CommandDef {
+  readonly usage: string;
+  readonly summary: string;
+  readonly options: readonly OptionSpec[];
+  readonly examples: readonly string[];
+  /** Derived defaults and cross-option checks; returns error messages. */
+  readonly finish: (values: Values) => string[];
+}
+
+function buildCommander(def: CommandDef): Command {
+  const cmd = new Command(def.usage)
+    .exitOverride()
+    .configureOutput({ writeOut: () => {}, writeErr: () => {} })
+    .helpOption(false)
+    .allowExcessArguments(false);
+  for (const spec of [...def.options, CONFIG_OPTION]) {
+    if (spec.type !== 'bool') cmd.addOption(new Option(`--${kebab(spec.key)} <${placeholderOf(spec)}>`));
+    else if (spec.default === undefined) {
+      // A tri-state boolean: both spellings, and unset when neither is given.
+      cmd.addOption(new Option(`--${kebab(spec.key)}`)).addOption(new Option(`--no-${kebab(spec.key)}`));
+    } else cmd.addOption(new Option(flagOf(spec)));
+  }
+  return cmd;
+}
+
+/** The attribute commander stores a flag's value under (`--learning-rate` -> `learningRate`). */
+function attribute(spec: OptionSpec): string {
+  return new Option(`--${kebab(spec.key)}`).attributeName();
+}
+
+function parseWith<T>(def: CommandDef, argv: readonly string[], context: ParseContext): ParseResult<T> {
+  // `pnpm <script> -- --flag` forwards the `--`; it separates nothing here.
+  const args = argv[0] === '--' ? argv.slice(1) : [...argv];
+  const end = args.indexOf('--');
+  const optionArgs = end < 0 ? args : args.slice(0, end);
+  if (optionArgs.includes('--help') || optionArgs.includes('-h')) {
+    return { kind: 'help', text: renderHelp({ ...def, options: [...def.options, CONFIG_OPTION] }) };
+  }
+  const fail = (messages: string[]): never => {
+    throw new UsageError(messages.join('\n'), def.usage);
+  };
+
+  const cmd = buildCommander(def);
+  try {
+    cmd.parse(args, { from: 'user' });
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      if (error.code === 'commander.excessArguments') {
+        fail([`unexpected argument '${cmd.args[0]}': options are flags like --task mrpc`]);
+      }
+      // Commander puts its "(Did you mean --x?)" hint on a second line; keep it with the error.
+      fail([error.message.replace(/^error: /, '').replace(/\n/g, ' ')]);
+    }
+    throw error;
+  }
+
+  const values: Values = {};
+  const sources: Record<string, OptionSource> = {};
+  for (const spec of def.options) {
+    values[spec.key] = spec.default;
+    sources[spec.key] = 'default';
+  }
+
+  const errors: string[] = [];
+  const configArg = cmd.getOptionValue(attribute(CONFIG_OPTION)) as string | undefined;
+  let configFile: string | undefined;
+  if (configArg !== undefined) {
+    configFile = resolve(context.cwd ?? process.cwd(), configArg);
+    const config = readConfigFile(configFile, def.options);
+    errors.push(...config.errors);
+    for (const [key, value] of config.values) {
+      values[key] = value;
+      sources[key] = 'config';
+    }
+  }
+
+  for (const spec of def.options) {
+    const attr = attribute(spec);
+    if (cmd.getOptionValueSource(attr) !== 'cli') continue;
+    try {
+      values[spec.key] = coerce(spec, cmd.getOptionValue(attr));
+      sources[spec.key] = 'flag';
+    } catch (error) {
+      if (!(error instanceof ValueError)) throw error;
+      errors.push(`${flagOf(spec)}: ${error.message}`);
+    }
+  }
+
+  for (const spec of def.options) {
+    if (spec.required && values[spec.key] === undefined) {
+      errors.push(`missing ${flagOf(spec)} <${placeholderOf(spec)}> (or '${spec.key}' in a --config file)`);
+    }
+  }
+  if (errors.length === 0) errors.push(...def.finish(values));
+  if (errors.length > 0) fail(errors);
+
+  // The table is typed against T's keys (see table.ts), so the record has T's shape.
+  const result = {
+    kind: 'run' as const,
+    options: values as T,
+    sources: sources as Record<keyof T & string, OptionSource>,
+  };
+  return configFile === undefined ? result : { ...result, configFile };
+}
+
+/** HF's TrainingArguments.__post_init__ checks and derived defaults, on the flag names. */
+function finishTrain(v: Values): string[] {
+  const errors: string[] = [];
+  v['output_dir'] ??= join('runs', String(v['task']));
+  if (v['eval_strategy'] === 'steps') v['eval_steps'] ??= v['logging_steps'];
+  if (v['resume_from_checkpoint'] === 'true') v['resume_from_checkpoint'] = 'latest';
+  else if (v['resume_from_checkpoint'] === 'false') v['resume_from_checkpoint'] = undefined;
+  if (v['load_best_model_at_end']) {
+    v['metric_for_best_model'] ??= 'loss';
+    if (v['eval_strategy'] === 'no') {
+      errors.push('--load-best-model-at-end needs evaluations: set --eval-strategy to steps or epoch');
+    } else if (v['save_strategy'] !== v['eval_strategy']) {
+      errors.push(
+        `--load-best-model-at-end needs --save-strategy to match --eval-strategy (got save '${v['save_strategy']}', eval '${v['eval_strategy']}')`,
+      );
+    } else if (v['eval_strategy'] === 'steps' && Number(v['save_steps']) % Number(v['eval_steps']) !== 0) {
+      errors.push(
+        `--load-best-model-at-end needs --save-steps (${v['save_steps']}) to be a multiple of --eval-steps (${v['eval_steps']})`,
+      );
+    }
+  }
+  const metric = v['metric_for_best_model'];
+  if (metric !== undefined) v['greater_is_better'] ??= !String(metric).endsWith('loss');
+  return errors;
+}
+
+const TRAIN: CommandDef = {
+  usage: 'pnpm train [options]',
+  summary:
+    'Fine-tune a model on a GLUE task and evaluate it, as chapter 3 of the Hugging Face course does with the Trainer. ' +
+    'Every TrainingArguments option is a kebab-case flag; --config reads them from a JSON file and flags override it.',
+  options: TRAIN_OPTIONS,
+  examples: [
+    'pnpm train --task mrpc --output-dir runs/mrpc',
+    'pnpm train --task sst2 --learning-rate 2e-5 --num-train-epochs 1 --device cuda',
+    'pnpm train --config runs/mrpc/train_args.json --resume-from-checkpoint latest',
+  ],
+  finish: finishTrain,
+};
+
+const PREDICT: CommandDef = {
+  usage: 'pnpm predict --model <dir> --data <folder> [options]',
+  summary:
+    'Predict a split with a model trained by `pnpm train`: one row per example. The main file is a GLUE ' +
+    'submission TSV (index, prediction); a .details.tsv beside it adds the label name and class probabilities.',
+  options: PREDICT_OPTIONS,
+  examples: ['pnpm predict --model runs/mrpc --data ../glue/MRPC --split test --output MRPC.tsv'],
+  finish: (v) => {
+    v['output'] ??= join(String(v['model']), `predictions_${v['split']}.tsv`);
+    return [];
+  },
+};
+
+const EVALUATE: CommandDef = {
+  usage: 'pnpm evaluate --model <dir> --data <folder> [options]',
+  summary:
+    'Compute the metrics (loss, accuracy, F1, ...) of a model trained by `pnpm train` on a labelled split.',
+  options: EVALUATE_OPTIONS,
+  examples: ['pnpm evaluate --model runs/mrpc --data ../glue/MRPC --split validation'],
+  finish: () => [],
+};
+
+/** Parses `pnpm train` arguments (without `node` and the script). Throws `UsageError` on bad input. */
+export function parseTrainArgs(
+  argv: readonly string[],
+  context: ParseContext = {},
+): ParseResult<TrainOptions> {
+  return parseWith<TrainOptions>(TRAIN, argv, context);
+}
+
+export function parsePredictArgs(
+  argv: readonly string[],
+  context: ParseContext = {},
+): ParseResult<PredictOptions> {
+  return parseWith<PredictOptions>(PREDICT, argv, context);
+}
+
+export function parseEvaluateArgs(
+  argv: readonly string[],
+  context: ParseContext = {},
+): ParseResult<EvaluateOptions> {
+  return parseWith<EvaluateOptions>(EVALUATE, argv, context);
+}
+
+/** What the app prints for a `UsageError` before exiting with `error.exitCode`. */
+export function formatUsageError(error: UsageError): string {
+  const lines = error.message.split('\n').map((line) => `error: ${line}`);
+  return `${lines.join('\n')}\nRun '${error.usage.split(' ').slice(0, 2).join(' ')} --help' for the options.\n`;
+}
