@@ -58,7 +58,7 @@ describe('GLUE TSV loader on package fixtures', () => {
     expect(ds.texts[0]![0]).toBe(
       'Amrozi accused his brother, whom he called "the witness", of deliberately distorting his evidence.',
     );
-    expect(ds.texts[1]![3]).toBe(
+    expect(ds.texts[0]![3]).toBe(
       'Tab shares jumped 20 cents, or 4.6%, to set a record closing high at A$4.57.',
     );
     expect(ds.labels).toEqual(Int32Array.of(1, 0, 1, 0));
