@@ -1,6 +1,25 @@
-export { attr, getFloat, getInt, getInts, getString, getTensor } from './ir/attributes.js';
+export { GradContext, type GradRule } from './autodiff/context.js';
+export {
+  buildGradients,
+  checkSupported,
+  type GradientOptions,
+  rules,
+  upgradeOpset,
+} from './autodiff/gradients.js';
+export { attr, getFloat, getFloats, getInt, getInts, getString, getTensor } from './ir/attributes.js';
 export { emptyGraph, GraphBuilder, type OpOptions } from './ir/builder.js';
 export { bytesPerElement, isFloat, numel, storageOf, tensor, toNumbers, zeros } from './ir/tensor.js';
 export type * from './ir/types.js';
 export { type LoadOptions, loadModel } from './onnx/load.js';
 export { type ExternalDataOptions, encodeModel, type SaveOptions, saveModel } from './onnx/save.js';
+export {
+  constantsToInitializers,
+  constantValue,
+  consumers,
+  eliminateIdentities,
+  nodeInputs,
+  producers,
+  prune,
+  topoSort,
+} from './passes/graph.js';
+export { broadcastShapes, inferShapes, type ShapeInfo } from './passes/shapes.js';

@@ -40,6 +40,10 @@ export function getInts(attributes: Record<string, Attribute>, name: string): nu
   return get(attributes, name, 'ints')?.value as number[] | undefined;
 }
 
+export function getFloats(attributes: Record<string, Attribute>, name: string): number[] | undefined {
+  return get(attributes, name, 'floats')?.value as number[] | undefined;
+}
+
 export function getString(attributes: Record<string, Attribute>, name: string): string | undefined {
   return get(attributes, name, 'string')?.value as string | undefined;
 }

@@ -1,5 +1,6 @@
+import { attr } from './attributes.js';
 import { tensor } from './tensor.js';
-import type { Attribute, DataType, Graph, Node, Tensor, ValueInfo } from './types.js';
+import type { Attribute, DataType, Graph, Model, Node, Tensor, ValueInfo } from './types.js';
 
 export function emptyGraph(name: string): Graph {
   return { name, nodes: [], inputs: [], outputs: [], initializers: new Map(), valueInfo: new Map() };
@@ -18,12 +19,24 @@ export interface OpOptions {
  * this, so generated names never collide with the exporter's.
  */
 export class GraphBuilder {
+  /** A builder for the model's main graph at the model's default-domain opset. */
+  static forModel(model: Model, prefix = ''): GraphBuilder {
+    return new GraphBuilder(model.graph, prefix, model.opsets.get('') ?? model.opsets.get('ai.onnx') ?? 17);
+  }
+
   private readonly taken = new Set<string>();
   private readonly counters = new Map<string, number>();
+  /** Constants made by `ints`/`scalar`, shared by value so each is stored once. */
+  private readonly constants = new Map<string, string>();
 
+  /**
+   * @param opset the default-domain opset the emitted nodes must be valid for; the helpers below (reduce,
+   *   squeeze, unsqueeze, split) pass axes and splits as attributes or inputs accordingly.
+   */
   constructor(
     readonly graph: Graph,
     private readonly prefix = '',
+    readonly opset = 17,
   ) {
     for (const v of graph.inputs) this.taken.add(v.name);
     for (const name of graph.initializers.keys()) this.taken.add(name);
@@ -87,6 +100,51 @@ export class GraphBuilder {
   /** A small constant (shape, axes, scalar) stored as an initializer. */
   constant(hint: string, dataType: DataType, dims: number[], values: ArrayLike<number>): string {
     return this.initializer(tensor(this.fresh(hint), dataType, dims, values));
+  }
+
+  /** A shared 1-D int64 constant (axes, shapes, splits). */
+  ints(values: readonly number[]): string {
+    return this.shared(`ints:${values}`, () => this.constant('ints', 'int64', [values.length], values));
+  }
+
+  /** A shared scalar constant of the given type (for float types, the value rounded to that type). */
+  scalar(value: number, dataType: DataType): string {
+    return this.shared(`${dataType}:${value}`, () => this.constant('scalar', dataType, [], [value]));
+  }
+
+  private shared(key: string, make: () => string): string {
+    let name = this.constants.get(key);
+    if (name === undefined) this.constants.set(key, (name = make()));
+    return name;
+  }
+
+  /**
+   * A ReduceSum/ReduceMean/ReduceMax/... over `axes` (undefined: all axes). Axes are an input from opset 13
+   * for ReduceSum and from opset 18 for the others, an attribute before.
+   */
+  reduce(opType: string, x: string, axes: readonly number[] | undefined, keepdims: boolean): string {
+    const asInput = this.opset >= (opType === 'ReduceSum' ? 13 : 18);
+    const attributes: Record<string, Attribute> = { keepdims: attr.int(keepdims ? 1 : 0) };
+    if (axes === undefined || axes.length === 0) return this.op1(opType, [x], attributes);
+    if (asInput) return this.op1(opType, [x, this.ints(axes)], attributes);
+    return this.op1(opType, [x], { ...attributes, axes: attr.ints([...axes]) });
+  }
+
+  unsqueeze(x: string, axes: readonly number[]): string {
+    if (this.opset >= 13) return this.op1('Unsqueeze', [x, this.ints(axes)]);
+    return this.op1('Unsqueeze', [x], { axes: attr.ints([...axes]) });
+  }
+
+  squeeze(x: string, axes: readonly number[]): string {
+    if (this.opset >= 13) return this.op1('Squeeze', [x, this.ints(axes)]);
+    return this.op1('Squeeze', [x], { axes: attr.ints([...axes]) });
+  }
+
+  /** Split along `axis` into pieces of the given sizes. */
+  split(x: string, sizes: readonly number[], axis: number): string[] {
+    const a = { axis: attr.int(axis) };
+    if (this.opset >= 13) return this.op('Split', [x, this.ints(sizes)], a, { outputs: sizes.length });
+    return this.op('Split', [x], { ...a, split: attr.ints([...sizes]) }, { outputs: sizes.length });
   }
 
   addInput(info: ValueInfo): string {

@@ -1,0 +1,83 @@
+import { describe, it } from 'vitest';
+import { gradCheck, randomTensor, rng } from '../../../test/gradcheck.js';
+import { attr, tensor } from '../../index.js';
+
+const r = rng(7);
+const f64 = (name: string, dims: number[], lo = -1, hi = 1) => randomTensor(name, 'float64', dims, r, lo, hi);
+const f32 = (name: string, dims: number[], lo = -1, hi = 1) => randomTensor(name, 'float32', dims, r, lo, hi);
+const loose = { eps: 1e-3, atol: 2e-3, rtol: 2e-3 };
+
+describe('elementwise gradient rules vs finite differences', () => {
+  for (const op of ['Add', 'Sub', 'Mul', 'Div']) {
+    it(`${op} with broadcasting ([2,3,4] and [4], [2,1,4])`, async () => {
+      await gradCheck({
+        inputs: [f64('a', [2, 3, 4]), f64('b', [4], 0.5, 1.5)],
+        build: (b) => b.op1(op, ['a', 'b']),
+      });
+      await gradCheck({
+        inputs: [f64('a', [2, 1, 4], 0.5, 1.5), f64('b', [3, 1])],
+        build: (b) => b.op1(op, ['b', 'a']),
+        symbolic: true,
+      });
+    });
+  }
+
+  it('Pow with a constant exponent (2 and 1.5) and a general exponent', async () => {
+    for (const p of [2, 1.5]) {
+      await gradCheck({
+        inputs: [f32('a', [2, 3], 0.5, 2)],
+        build: (b) => b.op1('Pow', ['a', b.initializer(tensor('p', 'float32', [], [p]))]),
+        ...loose,
+      });
+    }
+    await gradCheck({
+      inputs: [f32('a', [2, 3], 0.5, 2), f32('p', [3], 0.5, 2)],
+      build: (b) => b.op1('Pow', ['a', 'p']),
+      ...loose,
+    });
+  });
+
+  for (const op of ['Sqrt', 'Log']) {
+    it(op, () => gradCheck({ inputs: [f64('x', [3, 4], 0.5, 2)], build: (b) => b.op1(op, ['x']) }));
+  }
+  for (const op of ['Neg', 'Exp', 'Tanh', 'Sigmoid', 'Relu', 'Identity']) {
+    it(op, () => gradCheck({ inputs: [f64('x', [3, 4])], build: (b) => b.op1(op, ['x']) }));
+  }
+  it('Erf (float32)', () =>
+    gradCheck({ inputs: [f32('x', [3, 4])], build: (b) => b.op1('Erf', ['x']), ...loose }));
+
+  for (const op of ['Max', 'Min']) {
+    it(op, () =>
+      gradCheck({ inputs: [f64('a', [3, 4]), f64('b', [4])], build: (b) => b.op1(op, ['a', 'b']) }),
+    );
+  }
+
+  it('Where: gradients to X and Y, none to the condition', () =>
+    gradCheck({
+      inputs: [f64('x', [3, 4]), f64('y', [1, 4])],
+      build: (b) => b.op1('Where', [b.op1('Greater', ['x', b.scalar(0, 'float64')]), 'x', 'y']),
+      symbolic: true,
+    }));
+
+  it('Cast float32 -> float64 passes the gradient back cast', () =>
+    gradCheck({
+      inputs: [f32('x', [2, 3])],
+      build: (b) =>
+        b.op1('Mul', [
+          b.op1('Cast', ['x'], { to: attr.int(11) }),
+          b.op1('Cast', ['x'], { to: attr.int(11) }),
+        ]),
+      ...loose,
+    }));
+
+  it('Dropout in training mode scales by the mask / (1 - ratio); inference mode is the identity', async () => {
+    // ratio 0: the mask is all true, so FD through the (deterministic) forward pass is valid.
+    await gradCheck({
+      inputs: [f32('x', [3, 4])],
+      build: (b) =>
+        b.op1('Dropout', ['x', b.scalar(0, 'float32'), b.initializer(tensor('train', 'bool', [], [1]))]),
+      ...loose,
+    });
+    await gradCheck({ inputs: [f32('x', [3, 4])], build: (b) => b.op1('Dropout', ['x']), ...loose });
+  });
+});
