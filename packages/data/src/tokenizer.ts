@@ -5,6 +5,7 @@
  * special tokens, truncated here exactly as the Rust `tokenizers` crate (what transformers' fast
  * tokenizers run) does, and the model's post-processor template ([CLS] A [SEP] B [SEP] for BERT) is applied.
  */
+import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -195,12 +196,17 @@ export class TextTokenizer {
   readonly modelMaxLength: number;
   readonly padTokenId: number;
   readonly vocabSize: number;
+  /** sha256 of the tokenizer definition and config: keys cached tokenizations. */
+  readonly fingerprint: string;
   private readonly tok: Tokenizer;
   private readonly template: Template;
 
   constructor(files: TokenizerFiles) {
     const config = files.config ?? {};
     this.tok = new Tokenizer(files.tokenizer, config);
+    this.fingerprint = createHash('sha256')
+      .update(JSON.stringify([files.tokenizer, config]))
+      .digest('hex');
     const vocab = this.tok.get_vocab(true);
     this.vocabSize = Math.max(...vocab.values()) + 1;
     this.template = compileTemplate(files.tokenizer.post_processor as Json | null, vocab);
