@@ -1,0 +1,36 @@
+import type { Model } from '@ortrain/graph';
+import type { BertConfig } from '../config.js';
+
+/** Batch inputs a BERT graph may take, in the order they are fed. */
+export const BATCH_INPUTS = ['input_ids', 'attention_mask', 'token_type_ids'] as const;
+
+/**
+ * Where the classification head goes: on the sequence output (pooler + classifier are added), on the pooled
+ * output (classifier added), or on existing logits (nothing added).
+ */
+export interface AttachPoint {
+  kind: 'sequence' | 'pooled' | 'logits';
+  /** The value in the graph. */
+  value: string;
+  /** For 'logits': the classifier's input, where HF applies the classifier dropout. */
+  classifierInput?: string;
+  /** For 'logits': the number of labels the export's classifier has. */
+  numLabels?: number;
+}
+
+/**
+ * A BERT forward graph in the one form the rest of the compiler works on, whatever it came from: default-domain
+ * ops at opset 17, LayerNorms as LayerNormalization, graph outputs = [attach.value], parameters = the float
+ * initializers under HF's BertForSequenceClassification names (`bert.embeddings.word_embeddings.weight`, ...).
+ * Linear weights read by MatMul are stored [in, out] (the transpose of HF's [out, in]) and listed in
+ * `transposed`, so the graph needs no Transpose op.
+ */
+export interface ImportedEncoder {
+  model: Model;
+  inputs: string[];
+  attach: AttachPoint;
+  transposed: Set<string>;
+  config: BertConfig;
+  /** What it came from, for messages and the manifest (e.g. `last_hidden_state`). */
+  source: string;
+}

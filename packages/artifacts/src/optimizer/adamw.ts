@@ -1,0 +1,111 @@
+import { attr, type GraphBuilder } from '@ortrain/graph';
+import type { OptimizerInfo } from '../manifest.js';
+
+export interface OptimizerParam {
+  /** Parameter value (graph input) name; its moments are `<name>.exp_avg` and `<name>.exp_avg_sq`. */
+  name: string;
+  /** The value holding this parameter's gradient (unclipped). */
+  grad: string;
+  weightDecay: boolean;
+}
+
+/** The graph outputs each parameter gets, in manifest order. */
+export function optimizerOutputs(name: string): string[] {
+  return [`${name}.new`, `${name}.exp_avg.new`, `${name}.exp_avg_sq.new`];
+}
+
+export function momentInputs(name: string): string[] {
+  return [`${name}.exp_avg`, `${name}.exp_avg_sq`];
+}
+
+/**
+ * Global-norm clipping (torch.nn.utils.clip_grad_norm_) followed by AdamW (torch.optim.AdamW, non-amsgrad), for
+ * scalar inputs `learningRate` and `step` (1-based). Returns the pre-clip total norm.
+ *
+ * Every per-parameter pass costs a full read of a BERT-base-sized tensor, so all scalar factors are folded
+ * into scalars first: the clip coefficient c goes into the moment factors ((1-b1)c, (1-b2)c^2) instead of a
+ * pass over the gradient, and torch's `denom = sqrt(v)/sqrt(bc2) + eps; p -= lr/bc1 * m/denom` becomes
+ * `p -= (lr sqrt(bc2)/bc1) * m/(sqrt(v) + eps sqrt(bc2))` (the same value). That leaves 1 reduction and 13
+ * elementwise passes per parameter (12 without decay).
+ */
+export function addClipAndAdamW(
+  b: GraphBuilder,
+  params: OptimizerParam[],
+  hp: OptimizerInfo,
+  learningRate: string,
+  step: string,
+): string {
+  if (params.length === 0) throw new Error('the optimizer needs at least one trainable parameter');
+  const scalar = (hint: string, v: number) => b.constant(hint, 'float32', [], [v]);
+  const op = (type: string, inputs: string[], hint: string) =>
+    b.op1(type, inputs, {}, { name: b.fresh(`/optimizer/${hint}`) });
+
+  // Global norm: sqrt(sum_p sum(g_p^2)), as torch's norm of the per-parameter norms.
+  const squares = params.map((p) =>
+    b.op1(
+      'ReduceSumSquare',
+      [p.grad],
+      { keepdims: attr.int(0) },
+      { name: b.fresh(`/optimizer/norm/${p.name}`) },
+    ),
+  );
+  const total = squares.length === 1 ? squares[0]! : op('Sum', squares, 'norm/Sum');
+  const gradNorm = b.op1('Sqrt', [total], {}, { name: '/optimizer/norm/Sqrt', outputs: ['grad_norm'] });
+
+  // clip_coef = max_norm / (total_norm + 1e-6), clamped to at most 1 (torch multiplies even when it is 1).
+  let clip: string | undefined;
+  if (hp.maxGradNorm > 0) {
+    const denom = op('Add', [gradNorm, scalar('clip_eps', 1e-6)], 'clip/Add');
+    const coef = op('Div', [scalar('max_grad_norm', hp.maxGradNorm), denom], 'clip/Div');
+    clip = op('Min', [coef, scalar('one', 1)], 'clip/Min');
+  }
+
+  // Bias corrections from the 1-based step: bc1 = 1 - b1^t, bc2 = 1 - b2^t.
+  const one = scalar('one', 1);
+  const bc1 = op('Sub', [one, op('Pow', [scalar('beta1', hp.beta1), step], 'bc1/Pow')], 'bc1/Sub');
+  const bc2 = op('Sub', [one, op('Pow', [scalar('beta2', hp.beta2), step], 'bc2/Pow')], 'bc2/Sub');
+  const sqrtBc2 = op('Sqrt', [bc2], 'bc2/Sqrt');
+  const stepSize = op('Div', [op('Mul', [learningRate, sqrtBc2], 'step_size/Mul'), bc1], 'step_size/Div');
+  const epsHat = op('Mul', [scalar('epsilon', hp.epsilon), sqrtBc2], 'eps/Mul');
+  let mFactor = scalar('one_minus_beta1', 1 - hp.beta1);
+  let vFactor = scalar('one_minus_beta2', 1 - hp.beta2);
+  if (clip !== undefined) {
+    mFactor = op('Mul', [mFactor, clip], 'm_factor/Mul');
+    vFactor = op('Mul', [vFactor, op('Mul', [clip, clip], 'clip/Square')], 'v_factor/Mul');
+  }
+  const b1 = scalar('beta1', hp.beta1);
+  const b2 = scalar('beta2', hp.beta2);
+  const decay =
+    hp.weightDecay !== 0
+      ? op(
+          'Sub',
+          [one, op('Mul', [learningRate, scalar('weight_decay', hp.weightDecay)], 'decay/Mul')],
+          'decay/Sub',
+        )
+      : undefined;
+
+  for (const p of params) {
+    const [pNew, mNew, vNew] = optimizerOutputs(p.name) as [string, string, string];
+    const [m, v] = momentInputs(p.name) as [string, string];
+    const at = (hint: string) => ({ name: b.fresh(`/optimizer/${p.name}/${hint}`) });
+    // m' = b1 m + (1-b1) c g
+    const mScaled = b.op1('Mul', [m, b1], {}, at('m/Mul'));
+    b.op(
+      'Add',
+      [mScaled, b.op1('Mul', [p.grad, mFactor], {}, at('g/Mul'))],
+      {},
+      { ...at('m/Add'), outputs: [mNew] },
+    );
+    // v' = b2 v + (1-b2) c^2 g^2
+    const vScaled = b.op1('Mul', [v, b2], {}, at('v/Mul'));
+    const g2 = b.op1('Mul', [b.op1('Mul', [p.grad, p.grad], {}, at('g2/Mul')), vFactor], {}, at('g2/Scale'));
+    b.op('Add', [vScaled, g2], {}, { ...at('v/Add'), outputs: [vNew] });
+    // p' = p (1 - lr wd) - step_size' m' / (sqrt(v') + eps')
+    const denom = b.op1('Add', [b.op1('Sqrt', [vNew], {}, at('Sqrt')), epsHat], {}, at('denom/Add'));
+    const update = b.op1('Mul', [b.op1('Div', [mNew, denom], {}, at('Div')), stepSize], {}, at('update/Mul'));
+    const base =
+      p.weightDecay && decay !== undefined ? b.op1('Mul', [p.name, decay], {}, at('decay/Mul')) : p.name;
+    b.op('Sub', [base, update], {}, { ...at('Sub'), outputs: [pNew] });
+  }
+  return gradNorm;
+}
