@@ -1,0 +1,340 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, expectTypeOf, it } from 'vitest';
+import {
+  EVALUATE_OPTIONS,
+  type EvaluateOptions,
+  flagOf,
+  formatUsageError,
+  PREDICT_OPTIONS,
+  type PredictOptions,
+  parseEvaluateArgs,
+  parsePredictArgs,
+  parseTrainArgs,
+  saveOptions,
+  TRAIN_OPTIONS,
+  type TrainOptions,
+  UsageError,
+} from '../src/index.js';
+
+function train(argv: string[], cwd?: string): TrainOptions {
+  const result = parseTrainArgs(argv, cwd === undefined ? {} : { cwd });
+  if (result.kind !== 'run') throw new Error('expected options, got help');
+  return result.options;
+}
+
+/** The UsageError a parse throws (fails the test when it does not throw one). */
+function usageError(parse: () => unknown): UsageError {
+  try {
+    parse();
+  } catch (error) {
+    if (error instanceof UsageError) return error;
+    throw error;
+  }
+  throw new Error('expected a UsageError');
+}
+
+function tempDir(): string {
+  return mkdtempSync(join(tmpdir(), 'ortrain-cli-'));
+}
+
+function writeConfig(dir: string, name: string, content: unknown): string {
+  const path = join(dir, name);
+  writeFileSync(path, typeof content === 'string' ? content : JSON.stringify(content));
+  return path;
+}
+
+describe('option tables', () => {
+  it('cover exactly the keys of the option types', () => {
+    expectTypeOf<(typeof TRAIN_OPTIONS)[number]['key']>().toEqualTypeOf<keyof TrainOptions>();
+    expectTypeOf<(typeof PREDICT_OPTIONS)[number]['key']>().toEqualTypeOf<keyof PredictOptions>();
+    expectTypeOf<(typeof EVALUATE_OPTIONS)[number]['key']>().toEqualTypeOf<keyof EvaluateOptions>();
+    for (const table of [TRAIN_OPTIONS, PREDICT_OPTIONS, EVALUATE_OPTIONS]) {
+      const keys = table.map((s) => s.key);
+      expect(new Set(keys).size).toBe(keys.length);
+    }
+  });
+});
+
+describe('parseTrainArgs', () => {
+  it("defaults to Hugging Face's TrainingArguments and the course's task", () => {
+    const o = train([]);
+    expect(o).toMatchObject({
+      task: 'mrpc',
+      model: 'bert-base-uncased',
+      output_dir: join('runs', 'mrpc'),
+      num_train_epochs: 3,
+      max_steps: -1,
+      per_device_train_batch_size: 8,
+      per_device_eval_batch_size: 8,
+      learning_rate: 5e-5,
+      weight_decay: 0,
+      adam_beta1: 0.9,
+      adam_beta2: 0.999,
+      adam_epsilon: 1e-8,
+      max_grad_norm: 1,
+      lr_scheduler_type: 'linear',
+      warmup_steps: 0,
+      warmup_ratio: 0,
+      gradient_accumulation_steps: 1,
+      logging_steps: 500,
+      eval_strategy: 'epoch',
+      save_strategy: 'steps',
+      save_steps: 500,
+      load_best_model_at_end: false,
+      seed: 42,
+      group_by_length: false,
+      shuffle: true,
+      device: 'auto',
+    });
+    for (const unset of ['data', 'eval_steps', 'save_total_limit', 'metric_for_best_model', 'greater_is_better']) {
+      expect(o[unset as keyof TrainOptions], unset).toBeUndefined();
+    }
+    for (const unset of ['dropout', 'threads', 'max_seq_length', 'resume_from_checkpoint'] as const) {
+      expect(o[unset], unset).toBeUndefined();
+    }
+  });
+
+  it('reads kebab-case flags, in both `--flag value` and `--flag=value` forms', () => {
+    const o = train([
+      '--task',
+      'sst2',
+      '--learning-rate=2e-5',
+      '--per-device-train-batch-size',
+      '16',
+      '--num-train-epochs',
+      '1.5',
+      '--max-steps',
+      '-1',
+      '--warmup-ratio',
+      '0.1',
+      '--lr-scheduler-type',
+      'cosine',
+      '--eval-strategy',
+      'steps',
+      '--logging-steps',
+      '50',
+      '--save-total-limit',
+      '2',
+      '--device',
+      'cuda',
+      '--threads',
+      '4',
+      '--max-seq-length',
+      '128',
+      '--dropout',
+      '0',
+      '--output-dir',
+      'out dir/with space',
+    ]);
+    expect(o).toMatchObject({
+      task: 'sst2',
+      learning_rate: 2e-5,
+      per_device_train_batch_size: 16,
+      num_train_epochs: 1.5,
+      max_steps: -1,
+      warmup_ratio: 0.1,
+      lr_scheduler_type: 'cosine',
+      eval_strategy: 'steps',
+      logging_steps: 50,
+      // HF: eval_steps defaults to logging_steps under the steps strategy.
+      eval_steps: 50,
+      save_total_limit: 2,
+      device: 'cuda',
+      threads: 4,
+      max_seq_length: 128,
+      dropout: 0,
+      output_dir: 'out dir/with space',
+    });
+  });
+
+  it('switches booleans with --no-shuffle, --group-by-length and --[no-]greater-is-better', () => {
+    expect(train(['--no-shuffle']).shuffle).toBe(false);
+    expect(train(['--group-by-length']).group_by_length).toBe(true);
+    expect(train(['--no-greater-is-better', '--metric-for-best-model', 'f1']).greater_is_better).toBe(false);
+    expect(train(['--greater-is-better', '--metric-for-best-model', 'loss']).greater_is_better).toBe(true);
+    expect(usageError(() => train(['--shuffle'])).message).toContain("unknown option '--shuffle'");
+  });
+
+  it("accepts GLUE's folder spellings of task names", () => {
+    expect(train(['--task', 'SST-2']).task).toBe('sst2');
+    expect(train(['--task', 'STS-B']).task).toBe('stsb');
+  });
+
+  it('derives best-model settings the way HF does', () => {
+    const best = train(['--load-best-model-at-end', '--save-strategy', 'epoch']);
+    expect(best.metric_for_best_model).toBe('loss');
+    expect(best.greater_is_better).toBe(false);
+    expect(train(['--metric-for-best-model', 'accuracy']).greater_is_better).toBe(true);
+    expect(train(['--resume-from-checkpoint', 'true']).resume_from_checkpoint).toBe('latest');
+    expect(train(['--resume-from-checkpoint', 'runs/x/checkpoint-9']).resume_from_checkpoint).toBe(
+      'runs/x/checkpoint-9',
+    );
+  });
+
+  it('rejects bad values with the flag and what was expected, exit code 2', () => {
+    const cases: [string[], string][] = [
+      [['--learning-rate', 'abc'], "--learning-rate: expected a number > 0, got 'abc'"],
+      [['--learning-rate', '0'], "--learning-rate: expected a number > 0, got '0'"],
+      [['--per-device-train-batch-size', '8.5'], "--per-device-train-batch-size: expected an integer >= 1, got '8.5'"],
+      [['--eval-strategy', 'sometimes'], "--eval-strategy: expected one of no, steps, epoch, got 'sometimes'"],
+      [['--task', 'imdb'], '--task: expected one of cola, sst2, mrpc'],
+      [['--device', 'tpu'], "--device: expected one of auto, cpu, cuda, got 'tpu'"],
+      [['--max-steps', '0'], '--max-steps: expected an integer > 0, or -1 to use --num-train-epochs'],
+      [['--warmup-ratio', '1.5'], '--warmup-ratio: expected a number in [0, 1]'],
+      [['--dropout', '1'], '--dropout: expected a number in [0, 1)'],
+      [['--seed', '0x10'], "--seed: expected an integer >= 0, got '0x10'"],
+      [['--learning-rate'], "option '--learning-rate <float>' argument missing"],
+      [['--lerning-rate', '1e-5'], "unknown option '--lerning-rate' (Did you mean --learning-rate?)"],
+      [['mrpc'], "unexpected argument 'mrpc'"],
+      [['--load-best-model-at-end'], '--load-best-model-at-end needs --save-strategy to match --eval-strategy'],
+      [
+        ['--load-best-model-at-end', '--eval-strategy', 'steps', '--eval-steps', '300'],
+        '--save-steps (500) to be a multiple of --eval-steps (300)',
+      ],
+    ];
+    for (const [argv, message] of cases) {
+      const error = usageError(() => train(argv));
+      expect(error.message, argv.join(' ')).toContain(message);
+      expect(error.exitCode).toBe(2);
+    }
+  });
+
+  it('reports every bad flag at once and formats errors with a --help hint', () => {
+    const error = usageError(() => train(['--seed', '-3', '--adam-beta1', '1']));
+    expect(error.message.split('\n')).toEqual([
+      "--adam-beta1: expected a number in [0, 1), got '1'",
+      "--seed: expected an integer >= 0, got '-3'",
+    ]);
+    expect(formatUsageError(error)).toBe(
+      "error: --adam-beta1: expected a number in [0, 1), got '1'\n" +
+        "error: --seed: expected an integer >= 0, got '-3'\n" +
+        "Run 'pnpm train --help' for the options.\n",
+    );
+  });
+
+  it('ignores a leading `--` forwarded by pnpm', () => {
+    expect(train(['--', '--seed', '7']).seed).toBe(7);
+  });
+
+  it('merges --config under the flags and records where each value came from', () => {
+    const dir = tempDir();
+    writeConfig(dir, 'args.json', {
+      learning_rate: 2e-5,
+      num_train_epochs: '2',
+      seed: 1,
+      shuffle: false,
+      eval_strategy: 'no',
+      save_total_limit: null,
+    });
+    const result = parseTrainArgs(['--config', 'args.json', '--seed', '7'], { cwd: dir });
+    if (result.kind !== 'run') throw new Error('expected options');
+    expect(result.options).toMatchObject({
+      learning_rate: 2e-5,
+      num_train_epochs: 2,
+      seed: 7,
+      shuffle: false,
+      eval_strategy: 'no',
+    });
+    expect(result.options.save_total_limit).toBeUndefined();
+    expect(result.configFile).toBe(join(dir, 'args.json'));
+    expect(result.sources).toMatchObject({ learning_rate: 'config', seed: 'flag', weight_decay: 'default' });
+  });
+
+  it('reports unknown keys and bad values of a config file with the file name', () => {
+    const dir = tempDir();
+    const path = writeConfig(dir, 'bad.json', {
+      'learning-rate': 1e-5,
+      num_train_epoch: 2,
+      fp16: true,
+      per_device_train_batch_size: 0,
+      shuffle: 'no',
+    });
+    const error = usageError(() => train(['--config', path]));
+    expect(error.message.split('\n')).toEqual([
+      `${path}: unknown option 'learning-rate' (did you mean 'learning_rate'?)`,
+      `${path}: unknown option 'num_train_epoch' (did you mean 'num_train_epochs'?)`,
+      `${path}: unknown option 'fp16'`,
+      `${path}: 'per_device_train_batch_size': expected an integer >= 1, got 0`,
+      `${path}: 'shuffle': expected true or false, got 'no'`,
+    ]);
+    const notJson = writeConfig(dir, 'broken.json', '{"seed": 1,');
+    expect(usageError(() => train(['--config', notJson])).message).toMatch(/broken\.json: not valid JSON/);
+    const array = writeConfig(dir, 'array.json', [1, 2]);
+    expect(usageError(() => train(['--config', array])).message).toContain('array.json: expected a JSON object');
+    expect(usageError(() => train(['--config', join(dir, 'missing.json')])).message).toContain(
+      'missing.json: cannot read the config file',
+    );
+  });
+
+  it('round-trips saved options through --config', async () => {
+    const dir = tempDir();
+    const original = train(['--task', 'rte', '--learning-rate', '3e-5', '--no-shuffle', '--save-total-limit', '1']);
+    await saveOptions(join(dir, 'train_args.json'), original);
+    expect(train(['--config', join(dir, 'train_args.json')])).toEqual(original);
+  });
+});
+
+describe('help', () => {
+  it.each([
+    ['train', parseTrainArgs, TRAIN_OPTIONS],
+    ['predict', parsePredictArgs, PREDICT_OPTIONS],
+    ['evaluate', parseEvaluateArgs, EVALUATE_OPTIONS],
+  ] as const)('pnpm %s --help lists every option of its table', (name, parse, table) => {
+    const result = parse(['--seed', 'not-even-parsed', '--help']);
+    if (result.kind !== 'help') throw new Error('expected help');
+    expect(result.text).toContain(`Usage: pnpm ${name}`);
+    for (const spec of table) {
+      const flag = flagOf(spec).replace(/^--/, '');
+      expect(result.text, spec.key).toMatch(new RegExp(`--(\\[no-\\])?${flag}\\b`));
+    }
+    expect(result.text).toContain('--config <file.json>');
+    expect(result.text).toContain('-h, --help');
+    expect(Math.max(...result.text.split('\n').map((l) => l.length))).toBeLessThanOrEqual(100);
+  });
+
+  it('shows defaults and choices from the table', () => {
+    const result = parseTrainArgs(['-h']);
+    if (result.kind !== 'help') throw new Error('expected help');
+    expect(result.text).toMatch(/--learning-rate <float> +AdamW peak learning rate \(default: 5e-5\)/);
+    expect(result.text).toMatch(/--eval-strategy <no\|steps\|epoch>/);
+    const flat = result.text.replace(/\s+/g, ' ');
+    expect(flat).toContain('--lr-scheduler-type <name> learning-rate schedule after warmup; one of: linear, constant,');
+    expect(result.text).toContain('--no-shuffle');
+  });
+});
+
+describe('parsePredictArgs and parseEvaluateArgs', () => {
+  it('require --model and --data, naming both', () => {
+    const error = usageError(() => parsePredictArgs([]));
+    expect(error.message).toContain('missing --model <dir>');
+    expect(error.message).toContain('missing --data <folder>');
+    expect(error.usage).toBe('pnpm predict --model <dir> --data <folder> [options]');
+  });
+
+  it('default predict to the test split, written beside the model', () => {
+    const result = parsePredictArgs(['--model', 'runs/mrpc', '--data', 'glue/MRPC']);
+    if (result.kind !== 'run') throw new Error('expected options');
+    expect(result.options).toEqual({
+      model: 'runs/mrpc',
+      data: 'glue/MRPC',
+      task: undefined,
+      split: 'test',
+      output: join('runs/mrpc', 'predictions_test.tsv'),
+      per_device_eval_batch_size: 8,
+      max_seq_length: undefined,
+      device: 'auto',
+      threads: undefined,
+    });
+  });
+
+  it('default evaluate to the validation split and reject training flags', () => {
+    const result = parseEvaluateArgs(['--model', 'm', '--data', 'd', '--task', 'MRPC', '--output', 'm.json']);
+    if (result.kind !== 'run') throw new Error('expected options');
+    expect(result.options).toMatchObject({ split: 'validation', task: 'mrpc', output: 'm.json' });
+    expect(usageError(() => parseEvaluateArgs(['--model', 'm', '--data', 'd', '--learning-rate', '1'])).message).toContain(
+      "unknown option '--learning-rate'",
+    );
+  });
+});
