@@ -191,6 +191,32 @@ export function bertTokenizerJsonFromVocab(vocabText: string, config: Json = {})
   };
 }
 
+/** Words memoized per tokenizer before the cache is cleared (bounds memory on huge corpora). */
+const WORD_CACHE_LIMIT = 200_000;
+
+/**
+ * WordPiece maps each pre-tokenized word to sub-tokens independently of its context, and it is ~40% of
+ * encode time in tokenizers.js; words repeat a lot in a corpus, so memoize the model per word.
+ */
+function memoizeWords(tok: Tokenizer): void {
+  const model = tok.model as unknown as { encode(tokens: string[]): string[] };
+  const encodeWords = model.encode.bind(model);
+  const cache = new Map<string, string[]>();
+  model.encode = (words: string[]): string[] => {
+    const out: string[] = [];
+    for (const w of words) {
+      let pieces = cache.get(w);
+      if (pieces === undefined) {
+        pieces = encodeWords([w]);
+        if (cache.size >= WORD_CACHE_LIMIT) cache.clear();
+        cache.set(w, pieces);
+      }
+      for (const p of pieces) out.push(p);
+    }
+    return out;
+  };
+}
+
 export class TextTokenizer {
   /** Default max length: min(model_max_length, max_position_embeddings, 512). */
   readonly modelMaxLength: number;
@@ -204,6 +230,7 @@ export class TextTokenizer {
   constructor(files: TokenizerFiles) {
     const config = files.config ?? {};
     this.tok = new Tokenizer(files.tokenizer, config);
+    if ((files.tokenizer.model as Json | undefined)?.type === 'WordPiece') memoizeWords(this.tok);
     this.fingerprint = createHash('sha256')
       .update(JSON.stringify([files.tokenizer, config]))
       .digest('hex');
