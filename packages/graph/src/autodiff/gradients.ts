@@ -120,7 +120,8 @@ export interface GradientOptions {
   loss: string;
   /** Values (parameters, usually initializers or inputs) to get gradients for. */
   wrt: string[];
-  /** Opset of the default domain (default: the builder's). Must be >= 13; Gather needs >= 16. */
+  /** Opset of the default domain (default: the builder's). Training graphs use 17 (see upgradeOpset); 11..12 work for
+   * static shapes only, Gather needs >= 16. */
   opset?: number;
 }
 
@@ -137,8 +138,9 @@ export function buildGradients(target: GraphBuilder | Graph, options: GradientOp
       ? new GraphBuilder(b.graph, '', options.opset)
       : b;
   const g = builder.graph;
-  if (builder.opset < 13)
-    throw new Error(`gradients need opset >= 13 (graph is at ${builder.opset}); see upgradeOpset`);
+  if (builder.opset < 11) {
+    throw new Error(`gradients need opset >= 11 (graph is at ${builder.opset}); see upgradeOpset`);
+  }
   checkSupported(g);
   topoSort(g);
   const info = inferShapes(g);

@@ -1,0 +1,57 @@
+import { describe, it } from 'vitest';
+import { gradCheck, randomTensor, rng } from '../../../test/gradcheck.js';
+import { attr, tensor } from '../../index.js';
+
+const r = rng(17);
+const f64 = (name: string, dims: number[]) => randomTensor(name, 'float64', dims, r);
+
+describe('shape gradient rules vs finite differences', () => {
+  it('Reshape, Flatten, Unsqueeze, Squeeze', async () => {
+    await gradCheck({ inputs: [f64('x', [2, 3, 4])], build: (b) => b.op1('Reshape', ['x', b.ints([0, -1, 2])]), symbolic: true });
+    await gradCheck({ inputs: [f64('x', [2, 3, 4])], build: (b) => b.op1('Flatten', ['x'], { axis: attr.int(2) }) });
+    await gradCheck({ inputs: [f64('x', [2, 3])], build: (b) => b.squeeze(b.unsqueeze('x', [0, 3]), [0]) });
+  });
+  it('Transpose with and without perm', async () => {
+    await gradCheck({ inputs: [f64('x', [2, 3, 4])], build: (b) => b.op1('Transpose', ['x'], { perm: attr.ints([1, 2, 0]) }) });
+    await gradCheck({ inputs: [f64('x', [2, 3, 4])], build: (b) => b.op1('Transpose', ['x']) });
+  });
+  it('Expand sums over the broadcast axes', () =>
+    gradCheck({ inputs: [f64('x', [3, 1])], build: (b) => b.op1('Expand', ['x', b.ints([2, 3, 4])]), symbolic: true }));
+  it('Concat with static and dynamic sizes', async () => {
+    const build = (b: Parameters<Parameters<typeof gradCheck>[0]['build']>[0]) =>
+      b.op1('Concat', ['a', 'b'], { axis: attr.int(1) });
+    await gradCheck({ inputs: [f64('a', [2, 3]), f64('b', [2, 2])], build });
+    await gradCheck({ inputs: [f64('a', [2, 3]), f64('b', [2, 2])], build, symbolic: true });
+  });
+  it('Split (as input, opset 17; as attribute, opset 12 semantics via builder) with an unused output', async () => {
+    await gradCheck({ inputs: [f64('x', [2, 5])], build: (b) => b.split('x', [2, 3], 1)[1]! });
+    await gradCheck({
+      inputs: [f64('x', [2, 5])],
+      build: (b) => {
+        const [p, q] = b.split('x', [2, 3], 1);
+        return b.op1('Concat', [q!, p!], { axis: attr.int(1) });
+      },
+    });
+  });
+  it('Slice (positive, negative, clamped ends; static and dynamic dims)', async () => {
+    for (const symbolic of [false, true]) {
+      await gradCheck({
+        inputs: [f64('x', [3, 5])],
+        build: (b) => b.op1('Slice', ['x', b.ints([1, -4]), b.ints([1000, -1]), b.ints([0, 1])]),
+        symbolic,
+      });
+    }
+  });
+  it('Gather: embedding rows with repeated ids (ScatterND add) and a scalar index on axis 1', async () => {
+    await gradCheck({
+      inputs: [f64('emb', [5, 3]), tensor('ids', 'int64', [2, 3], [0, 4, 4, 1, 0, 2])],
+      constant: ['ids'],
+      build: (b) => b.op1('Gather', ['emb', 'ids']),
+      symbolic: true,
+    });
+    await gradCheck({
+      inputs: [f64('h', [2, 3, 4])],
+      build: (b) => b.op1('Gather', ['h', b.initializer(tensor('zero', 'int64', [], [0]))], { axis: attr.int(1) }),
+    });
+  });
+});
