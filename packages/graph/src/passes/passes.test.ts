@@ -1,0 +1,66 @@
+import { describe, expect, it } from 'vitest';
+import { feed, modelOf, run } from '../../test/helpers.js';
+import {
+  attr,
+  constantsToInitializers,
+  eliminateIdentities,
+  emptyGraph,
+  GraphBuilder,
+  inferShapes,
+  prune,
+  tensor,
+  topoSort,
+} from '../index.js';
+
+function sample() {
+  const g = emptyGraph('p');
+  const b = new GraphBuilder(g);
+  b.addInput({ name: 'x', type: { dataType: 'float32', shape: ['n', 2] } });
+  const w = b.initializer(tensor('w', 'float32', [2], [2, 3]));
+  const c = b.op1('Constant', [], { value: attr.tensor(tensor('c', 'float32', [1], [1])) });
+  const shared = b.op1('Identity', [w]);
+  const y = b.op1('Add', [b.op1('Mul', ['x', shared]), c]);
+  b.op1('Neg', ['x']); // dead
+  b.addOutput({ name: y });
+  return { g, y };
+}
+
+describe('passes', () => {
+  it('constants -> initializers, identity elimination and pruning keep the results', async () => {
+    const { g, y } = sample();
+    const x = tensor('x', 'float32', [1, 2], [1, 1]);
+    const before = await run(modelOf(g), feed(x));
+    constantsToInitializers(g);
+    eliminateIdentities(g);
+    prune(g);
+    expect(g.nodes.map((n) => n.opType)).toEqual(['Mul', 'Add']);
+    expect(g.nodes[0]!.inputs).toEqual(['x', 'w']);
+    expect(await run(modelOf(g), feed(x))).toEqual(before);
+    expect(before[y]).toEqual([3, 4]);
+  });
+
+  it('topoSort orders shuffled nodes and reports cycles', async () => {
+    const { g } = sample();
+    g.nodes.reverse();
+    topoSort(g);
+    const seen = new Set(['x', 'w']);
+    for (const n of g.nodes) {
+      for (const i of n.inputs) expect(seen.has(i)).toBe(true);
+      for (const o of n.outputs) seen.add(o);
+    }
+    const mul = g.nodes.find((n) => n.opType === 'Mul')!;
+    mul.inputs = ['x', g.nodes.find((n) => n.opType === 'Add')!.outputs[0]!];
+    expect(() => topoSort(g)).toThrow(/cycle/);
+  });
+
+  it('infers symbolic shapes through Shape -> Gather -> Concat -> Reshape chains', () => {
+    const g = emptyGraph('s');
+    const b = new GraphBuilder(g);
+    b.addInput({ name: 'x', type: { dataType: 'float32', shape: ['batch', 'seq', 8] } });
+    const s = b.op1('Shape', ['x']);
+    const batch = b.unsqueeze(b.op1('Gather', [s, b.initializer(tensor('i0', 'int64', [], [0]))]), [0]);
+    const r = b.op1('Reshape', ['x', b.op1('Concat', [batch, b.ints([-1, 2, 4])], { axis: attr.int(0) })]);
+    const t = b.op1('Transpose', [r], { perm: attr.ints([0, 2, 1, 3]) });
+    expect(inferShapes(g).types.get(t)?.shape).toEqual(['batch', 2, null, 4]);
+  });
+});
