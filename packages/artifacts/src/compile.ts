@@ -1,0 +1,330 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import {
+  buildGradients,
+  emptyGraph,
+  type Graph,
+  GraphBuilder,
+  type Model,
+  prune,
+  saveModel,
+  type Tensor,
+  type ValueInfo,
+} from '@ortrain/graph';
+import type { BertConfig } from './config.js';
+import { findDropoutSites, insertDropout } from './dropout/dropout.js';
+import { attachClassifier } from './head/attach.js';
+import { importSource, type SourceOptions } from './import/source.js';
+import { addCrossEntropy, addMse } from './loss/loss.js';
+import type { ArtifactManifest, DropoutInfo, GraphIO, OptimizerInfo, ParameterInfo } from './manifest.js';
+import { addClipAndAdamW, momentInputs, optimizerOutputs } from './optimizer/adamw.js';
+import { writeSafetensors } from './safetensors.js';
+
+export interface CompileOptions extends SourceOptions {
+  /** Folder name under `outDir`. */
+  name: string;
+  /** Parent folder of the artifacts (default `artifacts`). */
+  outDir?: string;
+  /** Number of labels (default 2); 1 means regression with MSE loss. */
+  numLabels?: number;
+  /** Dropout rates; default from config.json (hidden_dropout_prob, attention_probs_dropout_prob,
+   * classifier_dropout ?? hidden_dropout_prob). 0 disables a site. */
+  dropout?: Partial<DropoutInfo>;
+  /** AdamW and clipping; defaults are HF TrainingArguments' (betas 0.9/0.999, eps 1e-8, weight decay 0,
+   * max_grad_norm 1). */
+  optimizer?: Partial<Omit<OptimizerInfo, 'type'>>;
+  /** Parameters to freeze: a string matches a name prefix (e.g. `bert.embeddings.`), a RegExp tests the name. */
+  freeze?: (string | RegExp)[];
+  /** Seed for newly initialized weights (default 42). */
+  seed?: number;
+  /** Label names for the inference export's config.json (id2label); default LABEL_0, LABEL_1, ... */
+  labelNames?: string[];
+}
+
+export interface CompileReport {
+  /** Parameters created by the compiler, as HF's "Some weights ... were newly initialized" warning. */
+  newlyInitialized: string[];
+  frozen: string[];
+  trainableParameters: number;
+  dropoutNodes: number;
+  /** Human-readable notes (the newly-initialized warning among them). */
+  messages: string[];
+}
+
+export interface CompileResult {
+  dir: string;
+  manifest: ArtifactManifest;
+  report: CompileReport;
+}
+
+const LABELS: ValueInfo = { name: 'labels' };
+
+/**
+ * Compiles a BERT export or checkpoint into `<outDir>/<name>/`: train.onnx, gradient.onnx, optimizer.onnx,
+ * eval.onnx, predict.onnx, weights.safetensors, config.json and manifest.json (see {@link ArtifactManifest}).
+ */
+export function compileArtifacts(source: string, options: CompileOptions): CompileResult {
+  const numLabels = options.numLabels ?? 2;
+  if (!Number.isInteger(numLabels) || numLabels < 1)
+    throw new Error(`numLabels must be a positive integer, got ${numLabels}`);
+  const regression = numLabels === 1;
+  const enc = importSource(source, options);
+  const { config } = enc;
+  const cls = attachClassifier(enc, numLabels, options.seed ?? 42);
+  const dropout = dropoutRates(config, options.dropout);
+  const optimizer: OptimizerInfo = {
+    type: 'adamw',
+    beta1: 0.9,
+    beta2: 0.999,
+    epsilon: 1e-8,
+    weightDecay: 0,
+    maxGradNorm: 1,
+    ...options.optimizer,
+  };
+
+  // Parameters leave the graph: every graph takes them as inputs, the runtime owns their values.
+  const forward = cls.model;
+  const weights = takeParameters(forward.graph);
+  const frozen = (name: string) =>
+    (options.freeze ?? []).some((f) => (typeof f === 'string' ? name.startsWith(f) : f.test(name)));
+  const parameters: ParameterInfo[] = weights
+    .map((t) => ({
+      name: t.name,
+      dataType: 'float32' as const,
+      shape: t.dims,
+      trainable: !frozen(t.name),
+      weightDecay: t.dims.length > 1,
+      ...(enc.transposed.has(t.name) && { transposed: true }),
+    }))
+    .sort((a, b) => Number(b.trainable) - Number(a.trainable));
+  const trainable = parameters.filter((p) => p.trainable).map((p) => p.name);
+  if (trainable.length === 0) throw new Error('every parameter is frozen; nothing to train');
+  const paramInputs: ValueInfo[] = parameters.map((p) => ({
+    name: p.name,
+    type: { dataType: 'float32', shape: p.shape },
+  }));
+  const labelType: ValueInfo = {
+    ...LABELS,
+    type: { dataType: regression ? 'float32' : 'int64', shape: ['batch_size'] },
+  };
+  const batchInputs = enc.inputs.map((n) => forward.graph.inputs.find((v) => v.name === n)!);
+  const scalarInput = (name: string): ValueInfo => ({ name, type: { dataType: 'float32', shape: [] } });
+
+  const withLoss = (g: Graph): void => {
+    const b = new GraphBuilder(g);
+    b.addInput(labelType);
+    if (regression) addMse(b, 'logits', 'labels');
+    else addCrossEntropy(b, 'logits', 'labels', numLabels);
+  };
+  const fresh = (name: string): Model => {
+    const m = structuredClone(forward);
+    m.graph.name = name;
+    m.graph.inputs = [...batchInputs, ...paramInputs];
+    return m;
+  };
+  const trainingForward = (name: string): { model: Model; dropoutNodes: number } => {
+    const m = fresh(name);
+    const sites = findDropoutSites(m.graph, cls.classifierInput);
+    const dropoutNodes = insertDropout(m.graph, sites, dropout);
+    withLoss(m.graph);
+    return { model: m, dropoutNodes };
+  };
+
+  // predict: forward to logits.
+  const predict = fresh('predict');
+  // eval: forward, loss.
+  const evalModel = fresh('eval');
+  withLoss(evalModel.graph);
+  setOutputs(evalModel.graph, ['logits', 'loss']);
+
+  // train: forward with dropout, loss, gradients, clipping, AdamW.
+  const train = trainingForward('train');
+  {
+    const g = train.model.graph;
+    const grads = buildGradients(g, { loss: 'loss', wrt: trainable });
+    const b = new GraphBuilder(g);
+    for (const p of trainable)
+      for (const m of momentInputs(p))
+        b.addInput({ name: m, type: { dataType: 'float32', shape: shapeOf(parameters, p) } });
+    b.addInput(scalarInput('learning_rate'));
+    b.addInput(scalarInput('step'));
+    addClipAndAdamW(
+      b,
+      optimizerParams(parameters, (p) => grads.get(p)!),
+      optimizer,
+      'learning_rate',
+      'step',
+    );
+    setOutputs(g, ['loss', 'grad_norm', ...trainable.flatMap(optimizerOutputs)]);
+  }
+
+  // gradient: forward with dropout, loss, gradients scaled by grad_scale and added to the accumulators.
+  const gradient = trainingForward('gradient');
+  {
+    const g = gradient.model.graph;
+    const b = new GraphBuilder(g);
+    b.addInput(scalarInput('grad_scale'));
+    const scaled = b.op1('Mul', ['loss', 'grad_scale'], {}, { name: '/loss/grad_scale' });
+    const grads = buildGradients(g, { loss: scaled, wrt: trainable });
+    for (const p of trainable) {
+      b.addInput({ name: `${p}.grad`, type: { dataType: 'float32', shape: shapeOf(parameters, p) } });
+      b.op(
+        'Add',
+        [`${p}.grad`, grads.get(p)!],
+        {},
+        { name: b.fresh(`/accumulate/${p}`), outputs: [`${p}.grad.new`] },
+      );
+    }
+    setOutputs(g, ['loss', ...trainable.map((p) => `${p}.grad.new`)]);
+  }
+
+  // optimizer: clipping + AdamW from the accumulated gradients.
+  const opt: Model = { ...forward, graph: emptyGraph('optimizer') };
+  {
+    const b = new GraphBuilder(opt.graph);
+    for (const p of trainable) {
+      const type = { dataType: 'float32' as const, shape: shapeOf(parameters, p) };
+      b.addInput({ name: p, type });
+      b.addInput({ name: `${p}.grad`, type });
+      for (const m of momentInputs(p)) b.addInput({ name: m, type });
+    }
+    b.addInput(scalarInput('learning_rate'));
+    b.addInput(scalarInput('step'));
+    addClipAndAdamW(
+      b,
+      optimizerParams(parameters, (p) => `${p}.grad`),
+      optimizer,
+      'learning_rate',
+      'step',
+    );
+    setOutputs(opt.graph, ['grad_norm', ...trainable.flatMap(optimizerOutputs)]);
+  }
+
+  const dir = join(options.outDir ?? 'artifacts', options.name);
+  mkdirSync(dir, { recursive: true });
+  const graphs = { train: train.model, gradient: gradient.model, optimizer: opt, eval: evalModel, predict };
+  const io = {} as Record<keyof typeof graphs, GraphIO>;
+  for (const [key, model] of Object.entries(graphs) as [keyof typeof graphs, Model][]) {
+    const file = `${key}.onnx`;
+    saveModel(model, join(dir, file));
+    io[key] = {
+      file,
+      inputs: model.graph.inputs.map((v) => v.name),
+      outputs: model.graph.outputs.map((v) => v.name),
+    };
+  }
+  const order = new Map(weights.map((t) => [t.name, t]));
+  writeSafetensors(
+    join(dir, 'weights.safetensors'),
+    parameters.map((p) => order.get(p.name)!),
+    { format: 'pt' },
+  );
+  writeFileSync(
+    join(dir, 'config.json'),
+    `${JSON.stringify(hfConfig(config, numLabels, options.labelNames), null, 2)}\n`,
+  );
+
+  const manifest: ArtifactManifest = {
+    format: 'ortrain-artifacts',
+    version: 1,
+    name: options.name,
+    model: {
+      architecture: 'bert',
+      numLabels,
+      problemType: regression ? 'regression' : 'single_label_classification',
+      hiddenSize: config.hiddenSize,
+      numHiddenLayers: config.numHiddenLayers,
+      numAttentionHeads: config.numAttentionHeads,
+      intermediateSize: config.intermediateSize,
+      vocabSize: config.vocabSize,
+      maxPositionEmbeddings: config.maxPositionEmbeddings,
+      source: enc.source,
+    },
+    inputs: enc.inputs,
+    labels: { name: 'labels', dataType: regression ? 'float32' : 'int64' },
+    parameters,
+    weights: 'weights.safetensors',
+    optimizer,
+    dropout,
+    newlyInitialized: cls.newlyInitialized,
+    graphs: io,
+  };
+  writeFileSync(join(dir, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`);
+
+  const messages: string[] = [];
+  if (cls.newlyInitialized.length > 0) {
+    messages.push(
+      `Some weights of BertForSequenceClassification were not initialized from the model checkpoint at ${source} and are newly initialized: [${cls.newlyInitialized.join(', ')}]. You should probably TRAIN this model on a down-stream task to be able to use it for predictions and inference.`,
+    );
+  }
+  return {
+    dir,
+    manifest,
+    report: {
+      newlyInitialized: cls.newlyInitialized,
+      frozen: parameters.filter((p) => !p.trainable).map((p) => p.name),
+      trainableParameters: parameters
+        .filter((p) => p.trainable)
+        .reduce((s, p) => s + p.shape.reduce((a, d) => a * d, 1), 0),
+      dropoutNodes: train.dropoutNodes,
+      messages,
+    },
+  };
+}
+
+function dropoutRates(config: BertConfig, overrides: Partial<DropoutInfo> = {}): DropoutInfo {
+  const rates: DropoutInfo = {
+    hidden: config.hiddenDropoutProb,
+    attention: config.attentionProbsDropoutProb,
+    classifier: config.classifierDropout ?? config.hiddenDropoutProb,
+    ...overrides,
+  };
+  for (const [k, v] of Object.entries(rates)) {
+    if (!(v >= 0 && v < 1)) throw new Error(`dropout.${k} must be in [0, 1), got ${v}`);
+  }
+  return rates;
+}
+
+/** Removes the float parameters (rank >= 1 float initializers) from `g`; returns them in order of first use. */
+function takeParameters(g: Graph): Tensor[] {
+  const out: Tensor[] = [];
+  for (const n of g.nodes) {
+    for (const name of n.inputs) {
+      const t = g.initializers.get(name);
+      if (t === undefined || t.dataType !== 'float32' || t.dims.length === 0) continue;
+      out.push(t);
+      g.initializers.delete(name);
+    }
+  }
+  return out;
+}
+
+function shapeOf(parameters: ParameterInfo[], name: string): number[] {
+  return parameters.find((p) => p.name === name)!.shape;
+}
+
+function optimizerParams(parameters: ParameterInfo[], grad: (p: string) => string) {
+  return parameters
+    .filter((p) => p.trainable)
+    .map((p) => ({ name: p.name, grad: grad(p.name), weightDecay: p.weightDecay }));
+}
+
+/** Sets the graph outputs and drops what they do not need. */
+function setOutputs(g: Graph, outputs: string[]): void {
+  prune(g, outputs);
+}
+
+/** config.json for the inference export: the source config plus the classification fields HF writes. */
+function hfConfig(config: BertConfig, numLabels: number, labelNames?: string[]): Record<string, unknown> {
+  const names = labelNames ?? Array.from({ length: numLabels }, (_, i) => `LABEL_${i}`);
+  if (names.length !== numLabels)
+    throw new Error(`labelNames has ${names.length} names for ${numLabels} labels`);
+  return {
+    ...config.raw,
+    model_type: 'bert',
+    architectures: ['BertForSequenceClassification'],
+    id2label: Object.fromEntries(names.map((n, i) => [String(i), n])),
+    label2id: Object.fromEntries(names.map((n, i) => [n, i])),
+    problem_type: numLabels === 1 ? 'regression' : 'single_label_classification',
+  };
+}

@@ -1,0 +1,55 @@
+import { copyFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { loadModel, saveModel } from '@ortrain/graph';
+import type { ArtifactManifest } from '../manifest.js';
+import { readSafetensors } from '../safetensors.js';
+
+export interface InferenceExportOptions {
+  /** Parameter values to bake in (e.g. the trainer's current weights); default: the artifacts' weights file. */
+  weights?: ReadonlyMap<string, Float32Array>;
+  /** A tokenizer folder whose files (tokenizer.json, vocab.txt, ...) are copied next to the model. */
+  tokenizerDir?: string;
+}
+
+const TOKENIZER_FILES = ['tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json', 'vocab.txt'];
+
+/**
+ * Writes a model folder that `@huggingface/transformers` loads with `pipeline('text-classification', folder)`:
+ * `onnx/model.onnx` (the forward graph with the weights as initializers and a `logits` output) and
+ * `config.json` (with id2label / label2id). Returns the ONNX file path.
+ */
+export function exportInference(
+  artifactsDir: string,
+  outDir: string,
+  options: InferenceExportOptions = {},
+): string {
+  const manifest = JSON.parse(readFileSync(join(artifactsDir, 'manifest.json'), 'utf8')) as ArtifactManifest;
+  const model = loadModel(join(artifactsDir, manifest.graphs.predict.file));
+  const g = model.graph;
+  const stored = options.weights ? undefined : readSafetensors(join(artifactsDir, manifest.weights));
+  for (const p of manifest.parameters) {
+    const data = options.weights
+      ? options.weights.get(p.name)
+      : (stored!.get(p.name)?.data as Float32Array | undefined);
+    if (data === undefined) throw new Error(`exportInference: no value for parameter '${p.name}'`);
+    const n = p.shape.reduce((a, d) => a * d, 1);
+    if (data.length !== n)
+      throw new Error(
+        `exportInference: '${p.name}' has ${data.length} values, shape [${p.shape}] needs ${n}`,
+      );
+    g.initializers.set(p.name, { name: p.name, dataType: 'float32', dims: p.shape, data });
+  }
+  const params = new Set(manifest.parameters.map((p) => p.name));
+  g.inputs = g.inputs.filter((v) => !params.has(v.name));
+  mkdirSync(join(outDir, 'onnx'), { recursive: true });
+  const file = join(outDir, 'onnx', 'model.onnx');
+  saveModel(model, file);
+  copyFileSync(join(artifactsDir, 'config.json'), join(outDir, 'config.json'));
+  if (options.tokenizerDir !== undefined) {
+    for (const f of TOKENIZER_FILES) {
+      if (existsSync(join(options.tokenizerDir, f)))
+        copyFileSync(join(options.tokenizerDir, f), join(outDir, f));
+    }
+  }
+  return file;
+}
