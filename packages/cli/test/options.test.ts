@@ -88,7 +88,13 @@ describe('parseTrainArgs', () => {
       shuffle: true,
       device: 'auto',
     });
-    for (const unset of ['data', 'eval_steps', 'save_total_limit', 'metric_for_best_model', 'greater_is_better']) {
+    for (const unset of [
+      'data',
+      'eval_steps',
+      'save_total_limit',
+      'metric_for_best_model',
+      'greater_is_better',
+    ]) {
       expect(o[unset as keyof TrainOptions], unset).toBeUndefined();
     }
     for (const unset of ['dropout', 'threads', 'max_seq_length', 'resume_from_checkpoint'] as const) {
@@ -177,8 +183,14 @@ describe('parseTrainArgs', () => {
     const cases: [string[], string][] = [
       [['--learning-rate', 'abc'], "--learning-rate: expected a number > 0, got 'abc'"],
       [['--learning-rate', '0'], "--learning-rate: expected a number > 0, got '0'"],
-      [['--per-device-train-batch-size', '8.5'], "--per-device-train-batch-size: expected an integer >= 1, got '8.5'"],
-      [['--eval-strategy', 'sometimes'], "--eval-strategy: expected one of no, steps, epoch, got 'sometimes'"],
+      [
+        ['--per-device-train-batch-size', '8.5'],
+        "--per-device-train-batch-size: expected an integer >= 1, got '8.5'",
+      ],
+      [
+        ['--eval-strategy', 'sometimes'],
+        "--eval-strategy: expected one of no, steps, epoch, got 'sometimes'",
+      ],
       [['--task', 'imdb'], '--task: expected one of cola, sst2, mrpc'],
       [['--device', 'tpu'], "--device: expected one of auto, cpu, cuda, got 'tpu'"],
       [['--max-steps', '0'], '--max-steps: expected an integer > 0, or -1 to use --num-train-epochs'],
@@ -188,7 +200,10 @@ describe('parseTrainArgs', () => {
       [['--learning-rate'], "option '--learning-rate <float>' argument missing"],
       [['--lerning-rate', '1e-5'], "unknown option '--lerning-rate' (Did you mean --learning-rate?)"],
       [['mrpc'], "unexpected argument 'mrpc'"],
-      [['--load-best-model-at-end'], '--load-best-model-at-end needs --save-strategy to match --eval-strategy'],
+      [
+        ['--load-best-model-at-end'],
+        '--load-best-model-at-end needs --save-strategy to match --eval-strategy',
+      ],
       [
         ['--load-best-model-at-end', '--eval-strategy', 'steps', '--eval-steps', '300'],
         '--save-steps (500) to be a multiple of --eval-steps (300)',
@@ -262,7 +277,9 @@ describe('parseTrainArgs', () => {
     const notJson = writeConfig(dir, 'broken.json', '{"seed": 1,');
     expect(usageError(() => train(['--config', notJson])).message).toMatch(/broken\.json: not valid JSON/);
     const array = writeConfig(dir, 'array.json', [1, 2]);
-    expect(usageError(() => train(['--config', array])).message).toContain('array.json: expected a JSON object');
+    expect(usageError(() => train(['--config', array])).message).toContain(
+      'array.json: expected a JSON object',
+    );
     expect(usageError(() => train(['--config', join(dir, 'missing.json')])).message).toContain(
       'missing.json: cannot read the config file',
     );
@@ -270,7 +287,15 @@ describe('parseTrainArgs', () => {
 
   it('round-trips saved options through --config', async () => {
     const dir = tempDir();
-    const original = train(['--task', 'rte', '--learning-rate', '3e-5', '--no-shuffle', '--save-total-limit', '1']);
+    const original = train([
+      '--task',
+      'rte',
+      '--learning-rate',
+      '3e-5',
+      '--no-shuffle',
+      '--save-total-limit',
+      '1',
+    ]);
     await saveOptions(join(dir, 'train_args.json'), original);
     expect(train(['--config', join(dir, 'train_args.json')])).toEqual(original);
   });
@@ -300,7 +325,9 @@ describe('help', () => {
     expect(result.text).toMatch(/--learning-rate <float> +AdamW peak learning rate \(default: 5e-5\)/);
     expect(result.text).toMatch(/--eval-strategy <no\|steps\|epoch>/);
     const flat = result.text.replace(/\s+/g, ' ');
-    expect(flat).toContain('--lr-scheduler-type <name> learning-rate schedule after warmup; one of: linear, constant,');
+    expect(flat).toContain(
+      '--lr-scheduler-type <name> learning-rate schedule after warmup; one of: linear, constant,',
+    );
     expect(result.text).toContain('--no-shuffle');
   });
 });
@@ -333,8 +360,8 @@ describe('parsePredictArgs and parseEvaluateArgs', () => {
     const result = parseEvaluateArgs(['--model', 'm', '--data', 'd', '--task', 'MRPC', '--output', 'm.json']);
     if (result.kind !== 'run') throw new Error('expected options');
     expect(result.options).toMatchObject({ split: 'validation', task: 'mrpc', output: 'm.json' });
-    expect(usageError(() => parseEvaluateArgs(['--model', 'm', '--data', 'd', '--learning-rate', '1'])).message).toContain(
-      "unknown option '--learning-rate'",
-    );
+    expect(
+      usageError(() => parseEvaluateArgs(['--model', 'm', '--data', 'd', '--learning-rate', '1'])).message,
+    ).toContain("unknown option '--learning-rate'");
   });
 });

@@ -76,8 +76,13 @@ function panelsOf(history: readonly LogEntry[]): Panel[] {
   ];
 }
 
-/** Round tick steps (1, 2, 5 x 10^k) covering [lo, hi] with about `count` intervals. */
-export function niceTicks(lo: number, hi: number, count = 5): { ticks: number[]; lo: number; hi: number } {
+/** Round tick steps (1, 2, 5 x 10^k; whole numbers if `integer`) covering [lo, hi] in about `count` intervals. */
+export function niceTicks(
+  lo: number,
+  hi: number,
+  count = 5,
+  integer = false,
+): { ticks: number[]; lo: number; hi: number } {
   if (!(hi > lo)) {
     const pad = lo === 0 ? 1 : Math.abs(lo) * 0.1;
     [lo, hi] = [lo - pad, hi + pad];
@@ -85,7 +90,8 @@ export function niceTicks(lo: number, hi: number, count = 5): { ticks: number[];
   const raw = (hi - lo) / count;
   const magnitude = 10 ** Math.floor(Math.log10(raw));
   const norm = raw / magnitude;
-  const step = (norm < 1.5 ? 1 : norm < 3 ? 2 : norm < 7 ? 5 : 10) * magnitude;
+  const nice = (norm < 1.5 ? 1 : norm < 3 ? 2 : norm < 7 ? 5 : 10) * magnitude;
+  const step = integer ? Math.max(1, nice) : nice;
   const first = Math.floor(lo / step + 1e-9);
   const last = Math.ceil(hi / step - 1e-9);
   // Integer multiples of the step avoid accumulating float error (0.30000000000000004).
@@ -111,12 +117,12 @@ export function renderRunChart(history: readonly LogEntry[], options: ChartOptio
   const plotWidth = width - margin.left - margin.right;
   const panelHeight = 190;
   const panelGap = 62;
-  const top = (options.title ? 34 : 8) + (options.subtitle ? 20 : 0) + 34;
+  const top = (options.title ? 34 : 8) + (options.subtitle ? 20 : 0) + 40;
   const panels = panelsOf(history);
   const height = top + panels.length * (panelHeight + panelGap) - panelGap + 44;
 
   const maxStep = Math.max(1, ...history.map((e) => e.step).filter(Number.isFinite));
-  const xAxis = niceTicks(0, maxStep, 8);
+  const xAxis = niceTicks(0, maxStep, 8, true);
   const x = (step: number) => margin.left + ((step - xAxis.lo) / (xAxis.hi - xAxis.lo)) * plotWidth;
 
   const out: string[] = [
@@ -199,10 +205,13 @@ function renderPanel(
   const yAxis = niceTicks(lo - pad, hi + pad, 4);
   const y = (v: number) => bottom - ((v - yAxis.lo) / (yAxis.hi - yAxis.lo)) * height;
 
-  for (const t of yAxis.ticks) {
+  // Exponents only where plain decimals would be unreadable (learning rates around 1e-5).
+  const scientific = panel.scientific && yAxis.hi < 1e-2;
+  // An empty panel gets no value axis: there is no scale to show.
+  for (const t of values.length > 0 ? yAxis.ticks : []) {
     out.push(
       `<line x1="${left}" x2="${left + width}" y1="${fmt(y(t))}" y2="${fmt(y(t))}" stroke="#e6e6e6"/>`,
-      `<text x="${left - 8}" y="${fmt(y(t) + 4)}" text-anchor="end" fill="#555">${escapeXml(tickLabel(t, yAxis.ticks, panel.scientific))}</text>`,
+      `<text x="${left - 8}" y="${fmt(y(t) + 4)}" text-anchor="end" fill="#555">${escapeXml(tickLabel(t, yAxis.ticks, scientific))}</text>`,
     );
   }
   for (const t of xTicks) {

@@ -6,7 +6,7 @@ export type Metrics = Readonly<Record<string, number>>;
 
 /**
  * Hugging Face's `speed_metrics`: `<prefix>_runtime` (seconds, 4 decimals) and samples and steps per
- * second (3 decimals), e.g. `train_runtime`, `train_samples_per_second`, `train_steps_per_second`.
+ * second (3 decimals, from the unrounded runtime), e.g. `train_runtime`, `train_samples_per_second`, `train_steps_per_second`.
  */
 export function speedMetrics(
   prefix: string,
@@ -15,10 +15,10 @@ export function speedMetrics(
   steps?: number,
 ): Metrics {
   const round = (v: number, digits: number) => Number(v.toFixed(digits));
-  const metrics: Record<string, number> = {
-    [`${prefix}_runtime`]: round(runtimeSeconds, 4),
-    [`${prefix}_samples_per_second`]: round(samples / runtimeSeconds, 3),
-  };
+  const metrics: Record<string, number> = { [`${prefix}_runtime`]: round(runtimeSeconds, 4) };
+  // HF leaves the rates out rather than dividing by a zero runtime.
+  if (runtimeSeconds === 0) return metrics;
+  metrics[`${prefix}_samples_per_second`] = round(samples / runtimeSeconds, 3);
   if (steps !== undefined) metrics[`${prefix}_steps_per_second`] = round(steps / runtimeSeconds, 3);
   return metrics;
 }
