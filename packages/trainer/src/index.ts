@@ -13,12 +13,16 @@ export {
   saveCheckpoint,
   validateCheckpoint,
 } from './checkpoint/checkpoints.js';
+export { buildMultiStepModel } from './runtime/loop.js';
+export { type Device, type ProviderChoice, type SessionConfig, selectProvider } from './runtime/provider.js';
 export {
-  encodeSafetensors,
-  type NamedTensor,
-  readSafetensors,
-  type SafetensorsFile,
-} from './checkpoint/safetensors.js';
+  type EvalResult,
+  type RuntimeOptions,
+  readManifest,
+  type StepResult,
+  TrainingSession,
+} from './runtime/session.js';
+export { StateBuffers } from './runtime/state.js';
 export {
   type DeviceOption,
   type IntervalStrategy,
@@ -28,3 +32,14 @@ export {
   type TrainingArgumentsInit,
 } from './trainer/arguments.js';
 export { LRScheduler, warmupStepsFor } from './trainer/scheduler.js';
+export type { LogEntry, TrainerStateJSON } from './trainer/state.js';
+export {
+  type ModelSource,
+  type PredictionOutput,
+  type StepEvent,
+  Trainer,
+  type TrainerEvents,
+  type TrainerOptions,
+  TrainingInterrupted,
+  type TrainOutput,
+} from './trainer/trainer.js';

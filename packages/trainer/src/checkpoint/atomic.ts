@@ -1,6 +1,7 @@
 import {
   closeSync,
   existsSync,
+  fstatSync,
   fsyncSync,
   mkdirSync,
   openSync,
@@ -10,8 +11,12 @@ import {
 } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 
-/** File contents: text, bytes, or a sequence of byte chunks written one after another (no concatenation). */
-export type FileContent = string | Uint8Array | Iterable<Uint8Array>;
+/**
+ * File contents: text, bytes, a sequence of byte chunks written one after another (no concatenation), or a
+ * function that writes the file at the path it is given (it is fsynced afterwards). Files are written in
+ * the order given.
+ */
+export type FileContent = string | Uint8Array | Iterable<Uint8Array> | ((path: string) => void);
 
 /** Prefix of the temporary folders `writeDirAtomic` builds in; they never look like a finished folder. */
 export const TEMP_PREFIX = '.tmp-';
@@ -26,6 +31,16 @@ function fsyncPath(path: string): void {
 }
 
 function writeFileDurable(path: string, content: FileContent): number {
+  if (typeof content === 'function') {
+    content(path);
+    const fd = openSync(path, 'r+');
+    try {
+      fsyncSync(fd);
+      return fstatSync(fd).size;
+    } finally {
+      closeSync(fd);
+    }
+  }
   const fd = openSync(path, 'w');
   let size = 0;
   try {

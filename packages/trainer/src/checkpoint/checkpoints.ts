@@ -1,7 +1,8 @@
-import { existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { join, resolve } from 'node:path';
-import { type FileContent, TEMP_PREFIX, writeDirAtomic } from './atomic.js';
-import { encodeSafetensors, type NamedTensor, readSafetensors } from './safetensors.js';
+import { existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { readSafetensors, writeSafetensors } from '@ortrain/artifacts';
+import type { Tensor } from '@ortrain/graph';
+import { TEMP_PREFIX, writeDirAtomic } from './atomic.js';
 
 /** Hugging Face's checkpoint folder prefix: `output_dir/checkpoint-<global_step>`. */
 export const CHECKPOINT_PREFIX = 'checkpoint-';
@@ -9,9 +10,9 @@ const INDEX_FILE = 'ortrain_checkpoint.json';
 
 export interface CheckpointContent {
   /** model.safetensors: every parameter by name. */
-  weights: NamedTensor[];
+  weights: Tensor[];
   /** optimizer.safetensors: AdamW moments (`p.exp_avg`, `p.exp_avg_sq`). */
-  optimizer: NamedTensor[];
+  optimizer: Tensor[];
   /** scheduler.json */
   scheduler: Record<string, unknown>;
   /** rng_state.json: seed and sampler position. */
@@ -34,28 +35,22 @@ export function checkpointDir(outputDir: string, step: number): string {
  */
 export function saveCheckpoint(outputDir: string, step: number, c: CheckpointContent): string {
   const dir = checkpointDir(outputDir, step);
-  const files: Record<string, FileContent> = {
-    'model.safetensors': encodeSafetensors(c.weights, { format: 'pt' }),
-    'optimizer.safetensors': encodeSafetensors(c.optimizer),
+  writeDirAtomic(dir, {
+    'model.safetensors': (path) => writeSafetensors(path, c.weights, { format: 'pt' }),
+    'optimizer.safetensors': (path) => writeSafetensors(path, c.optimizer),
     'scheduler.json': json(c.scheduler),
     'rng_state.json': json(c.rngState),
     'trainer_state.json': json(c.trainerState),
     'training_args.json': json(c.trainingArgs),
-  };
-  const sizes: Record<string, number> = {};
-  for (const [name, content] of Object.entries(files)) {
-    sizes[name] = typeof content === 'string' ? Buffer.byteLength(content) : byteLength(content);
-  }
-  files[INDEX_FILE] = json({ format: 'ortrain-checkpoint', version: 1, step, files: sizes });
-  writeDirAtomic(dir, files);
+    // Written last, from the sizes of the files above as they landed in the temporary folder.
+    [INDEX_FILE]: (path) => {
+      const files: Record<string, number> = {};
+      for (const f of readdirSync(dirname(path)))
+        if (f !== INDEX_FILE) files[f] = statSync(join(dirname(path), f)).size;
+      writeFileSync(path, json({ format: 'ortrain-checkpoint', version: 1, step, files }));
+    },
+  });
   return dir;
-}
-
-function byteLength(content: Uint8Array | Iterable<Uint8Array>): number {
-  if (content instanceof Uint8Array) return content.byteLength;
-  let n = 0;
-  for (const c of content) n += c.byteLength;
-  return n;
 }
 
 export class CheckpointError extends Error {
@@ -84,8 +79,8 @@ export function loadCheckpoint(dir: string): CheckpointContent {
   validateCheckpoint(dir);
   const read = (name: string) => JSON.parse(readFileSync(join(dir, name), 'utf8'));
   return {
-    weights: [...readSafetensors(join(dir, 'model.safetensors')).tensors.values()],
-    optimizer: [...readSafetensors(join(dir, 'optimizer.safetensors')).tensors.values()],
+    weights: [...readSafetensors(join(dir, 'model.safetensors')).values()],
+    optimizer: [...readSafetensors(join(dir, 'optimizer.safetensors')).values()],
     scheduler: read('scheduler.json'),
     rngState: read('rng_state.json'),
     trainerState: read('trainer_state.json'),

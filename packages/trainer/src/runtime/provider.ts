@@ -1,0 +1,90 @@
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { emptyGraph, encodeModel, GraphBuilder } from '@ortrain/graph';
+import * as ort from 'onnxruntime-node';
+
+export type Device = 'cpu' | 'cuda';
+
+export interface ProviderChoice {
+  device: Device;
+  /** Why this device: shown to the user when `auto` picked it or CUDA was refused. */
+  reason: string;
+}
+
+export interface SessionConfig {
+  device: Device;
+  /** ONNX Runtime intra-op threads; 0 keeps its default (one per core). */
+  numThreads: number;
+}
+
+// Errors are reported through exceptions with our own explanation; ORT's native log would only repeat them.
+ort.env.logLevel = 'fatal';
+
+/** Where onnxruntime-node keeps its native libraries (the CUDA EP is an optional file there). */
+function ortBinaryDir(): string {
+  const pkg = createRequire(import.meta.url).resolve('onnxruntime-node/package.json');
+  return join(dirname(pkg), 'bin', 'napi-v6', process.platform, process.arch);
+}
+
+const CUDA_LIB =
+  process.platform === 'win32' ? 'onnxruntime_providers_cuda.dll' : 'libonnxruntime_providers_cuda.so';
+
+/** A one-node model, enough to make ONNX Runtime load an execution provider. */
+function probeModel(): Uint8Array {
+  const g = emptyGraph('probe');
+  const b = new GraphBuilder(g);
+  b.addInput({ name: 'x', type: { dataType: 'float32', shape: [1] } });
+  b.op('Identity', ['x'], {}, { outputs: ['y'] });
+  b.addOutput({ name: 'y', type: { dataType: 'float32', shape: [1] } });
+  return encodeModel({
+    irVersion: 8,
+    opsets: new Map([['', 17]]),
+    producerName: 'ortrain',
+    producerVersion: '0',
+    graph: g,
+    metadata: {},
+  });
+}
+
+/** Tries to load the CUDA execution provider; returns why it cannot be used, or null when it works. */
+async function cudaUnavailable(): Promise<string | null> {
+  const lib = join(ortBinaryDir(), CUDA_LIB);
+  if (!existsSync(lib)) {
+    return (
+      `the CUDA execution provider is not installed (${lib} is missing; onnxruntime-node downloads it ` +
+      'only on request: run `node scripts/install-cuda.mjs` from the ortrain repository)'
+    );
+  }
+  try {
+    const s = await ort.InferenceSession.create(probeModel(), { executionProviders: ['cuda'] });
+    await s.release();
+    return null;
+  } catch (e) {
+    return `the CUDA execution provider failed to load (${(e as Error).message}); it needs an NVIDIA driver, CUDA 12 and cuDNN 9`;
+  }
+}
+
+/**
+ * Resolves `auto` | `cpu` | `cuda` to a device: `auto` takes CUDA when it loads, else CPU, and says why;
+ * `cuda` fails with the reason when CUDA cannot be used.
+ */
+export async function selectProvider(requested: 'auto' | Device): Promise<ProviderChoice> {
+  if (requested === 'cpu') return { device: 'cpu', reason: 'device "cpu" was requested' };
+  const why = await cudaUnavailable();
+  if (requested === 'cuda') {
+    if (why !== null) throw new Error(`device "cuda" was requested but ${why}`);
+    return { device: 'cuda', reason: 'device "cuda" was requested' };
+  }
+  return why === null
+    ? { device: 'cuda', reason: 'device "auto": the CUDA execution provider loaded' }
+    : { device: 'cpu', reason: `device "auto" fell back to CPU: ${why}` };
+}
+
+export function sessionOptions(config: SessionConfig): ort.InferenceSession.SessionOptions {
+  return {
+    executionProviders: [config.device],
+    graphOptimizationLevel: 'all',
+    ...(config.numThreads > 0 ? { intraOpNumThreads: config.numThreads } : {}),
+  };
+}

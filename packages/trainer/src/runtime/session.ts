@@ -1,0 +1,349 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { ArtifactManifest, GraphIO } from '@ortrain/artifacts';
+import { readSafetensors } from '@ortrain/artifacts';
+import type { Batch } from '@ortrain/data';
+import { encodeModel, loadModel, type Tensor } from '@ortrain/graph';
+import * as ort from 'onnxruntime-node';
+import { buildMultiStepModel } from './loop.js';
+import { type Device, type ProviderChoice, selectProvider, sessionOptions } from './provider.js';
+import { StateBuffers } from './state.js';
+
+export interface RuntimeOptions {
+  /** Default `auto`: CUDA when it loads, else CPU. */
+  device?: 'auto' | Device;
+  /** ONNX Runtime intra-op threads; 0 (default) keeps its default. */
+  numThreads?: number;
+}
+
+export interface StepResult {
+  loss: number;
+  /** Global gradient norm before clipping (what HF logs as grad_norm). */
+  gradNorm: number;
+}
+
+export interface EvalResult {
+  /** Row-major [batch, numLabels]. */
+  logits: Float32Array;
+  /** Mean loss over the batch when labels were given. */
+  loss?: number;
+}
+
+type GraphKind = keyof ArtifactManifest['graphs'];
+const SCALARS = ['learning_rate', 'step', 'grad_scale'] as const;
+type Scalar = (typeof SCALARS)[number];
+
+/** One ONNX Runtime session over a graph, with its feeds and pre-allocated state outputs resolved once. */
+class BoundGraph {
+  /** State names whose `.new` output this graph writes (swapped after each run). */
+  readonly writes: string[];
+
+  private constructor(
+    readonly name: string,
+    private readonly session: ort.InferenceSession,
+    private readonly io: GraphIO,
+    private readonly state: StateBuffers,
+  ) {
+    this.writes = io.outputs
+      .filter((o) => o.endsWith('.new') && state.has(o.slice(0, -4)))
+      .map((o) => o.slice(0, -4));
+  }
+
+  static async create(
+    name: string,
+    model: string | Uint8Array,
+    io: GraphIO,
+    state: StateBuffers,
+    config: { device: Device; numThreads: number },
+  ): Promise<BoundGraph> {
+    const session = await ort.InferenceSession.create(model as string, sessionOptions(config));
+    return new BoundGraph(name, session, io, state);
+  }
+
+  /** Runs with `extra` feeds for everything that is not state; returns the non-state outputs. */
+  async run(extra: Record<string, ort.Tensor>): Promise<Record<string, ort.Tensor>> {
+    const feeds: Record<string, ort.Tensor> = {};
+    for (const input of this.io.inputs) {
+      const t = this.state.has(input) ? this.state.tensor(input) : extra[input];
+      if (!t) throw new Error(`${this.name} graph: no value for input '${input}'`);
+      feeds[input] = t;
+    }
+    const fetches: Record<string, ort.Tensor | null> = {};
+    for (const out of this.io.outputs) fetches[out] = null;
+    for (const s of this.writes) fetches[`${s}.new`] = this.state.target(s);
+    const results = (await this.session.run(feeds, fetches as ort.InferenceSession.FetchesType)) as Record<
+      string,
+      ort.Tensor
+    >;
+    this.state.swap(this.writes);
+    return results;
+  }
+
+  release(): Promise<void> {
+    return this.session.release();
+  }
+}
+
+/**
+ * Runs the compiled graphs of an artifacts folder (manifest.json) on ONNX Runtime. Parameters and optimizer
+ * state live in typed arrays fed zero-copy, with outputs written into pre-allocated buffers that are swapped
+ * after each run (see StateBuffers).
+ */
+export class TrainingSession {
+  private readonly graphs = new Map<string, Promise<BoundGraph>>();
+  private readonly scalars = new Map<Scalar, ort.Tensor>(
+    SCALARS.map((s) => [s, new ort.Tensor('float32', new Float32Array(1), [])]),
+  );
+  private readonly trainable: string[];
+  private gradsReady = false;
+
+  private constructor(
+    readonly dir: string,
+    readonly manifest: ArtifactManifest,
+    readonly provider: ProviderChoice,
+    private readonly numThreads: number,
+    private readonly state: StateBuffers,
+  ) {
+    this.trainable = manifest.parameters.filter((p) => p.trainable).map((p) => p.name);
+  }
+
+  /** Opens the artifacts in `dir` (manifest.json, the graphs and the initial weights). */
+  static async open(dir: string, options: RuntimeOptions = {}): Promise<TrainingSession> {
+    const manifest = readManifest(dir);
+    const provider = await selectProvider(options.device ?? 'auto');
+    const state = new StateBuffers();
+    const weightsPath = join(dir, manifest.weights);
+    const weights = readSafetensors(weightsPath);
+    for (const p of manifest.parameters) {
+      const w = weights.get(p.name);
+      if (!w) throw new Error(`${weightsPath}: parameter '${p.name}' is missing`);
+      if (!(w.data instanceof Float32Array) || w.dims.join() !== p.shape.join()) {
+        throw new Error(
+          `${weightsPath}: '${p.name}' is ${w.dataType} [${w.dims}], the manifest says float32 [${p.shape}]`,
+        );
+      }
+      state.add(p.name, p.shape, w.data, p.trainable);
+      if (p.trainable) {
+        state.add(`${p.name}.exp_avg`, p.shape);
+        state.add(`${p.name}.exp_avg_sq`, p.shape);
+      }
+    }
+    return new TrainingSession(dir, manifest, provider, options.numThreads ?? 0, state);
+  }
+
+  private graph(kind: GraphKind | 'multistep'): Promise<BoundGraph> {
+    let g = this.graphs.get(kind);
+    if (!g) {
+      const config = { device: this.provider.device, numThreads: this.numThreads };
+      if (kind === 'multistep') {
+        const io = this.manifest.graphs.train;
+        const perStep = [...this.manifest.inputs, 'labels', 'learning_rate', 'step'].filter((n) =>
+          io.inputs.includes(n),
+        );
+        const model = buildMultiStepModel(loadModel(join(this.dir, io.file)), perStep);
+        g = BoundGraph.create(kind, encodeModel(model), io, this.state, config);
+      } else {
+        const io = this.manifest.graphs[kind];
+        if (kind === 'gradient') this.ensureGrads();
+        g = BoundGraph.create(kind, join(this.dir, io.file), io, this.state, config);
+      }
+      this.graphs.set(kind, g);
+    }
+    return g;
+  }
+
+  private ensureGrads(): void {
+    if (this.gradsReady) return;
+    for (const name of this.trainable) this.state.add(`${name}.grad`, this.state.shape(name));
+    this.gradsReady = true;
+  }
+
+  private setScalar(name: Scalar, v: number): ort.Tensor {
+    const t = this.scalars.get(name)!;
+    (t.data as Float32Array)[0] = v;
+    return t;
+  }
+
+  private batchFeeds(batch: Batch, needLabels: boolean): Record<string, ort.Tensor> {
+    const [b, s] = batch.dims;
+    const feeds: Record<string, ort.Tensor> = {};
+    for (const name of this.manifest.inputs)
+      feeds[name] = new ort.Tensor('int64', batchField(batch, name), [b, s]);
+    if (batch.labels) {
+      const type = batch.labels instanceof Float32Array ? 'float32' : 'int64';
+      if (type !== this.manifest.labels.dataType) {
+        throw new Error(
+          `labels are ${type}, the model (${this.manifest.model.problemType}) expects ${this.manifest.labels.dataType}`,
+        );
+      }
+      feeds['labels'] = new ort.Tensor(type, batch.labels, [b]);
+    } else if (needLabels) {
+      throw new Error('this batch has no labels; training needs them');
+    }
+    return feeds;
+  }
+
+  /** One optimizer step on one batch: forward, loss, gradients, clipping and AdamW in a single run. */
+  async step(batch: Batch, learningRate: number, step: number): Promise<StepResult> {
+    const g = await this.graph('train');
+    const out = await g.run({
+      ...this.batchFeeds(batch, true),
+      learning_rate: this.setScalar('learning_rate', learningRate),
+      step: this.setScalar('step', step),
+    });
+    return { loss: scalar(out, 'loss'), gradNorm: scalar(out, 'grad_norm') };
+  }
+
+  /**
+   * Adds one batch's gradients, scaled by `gradScale` (HF's 1 / gradient_accumulation_steps), into the
+   * accumulators; returns the batch's (unscaled) loss.
+   */
+  async accumulate(batch: Batch, gradScale: number): Promise<number> {
+    const g = await this.graph('gradient');
+    const out = await g.run({
+      ...this.batchFeeds(batch, true),
+      grad_scale: this.setScalar('grad_scale', gradScale),
+    });
+    return scalar(out, 'loss');
+  }
+
+  /** Clips and applies the accumulated gradients, then zeroes them. Returns the pre-clip gradient norm. */
+  async applyOptimizer(learningRate: number, step: number): Promise<number> {
+    const g = await this.graph('optimizer');
+    this.ensureGrads();
+    const out = await g.run({
+      learning_rate: this.setScalar('learning_rate', learningRate),
+      step: this.setScalar('step', step),
+    });
+    for (const name of this.trainable) this.state.get(`${name}.grad`).fill(0);
+    return scalar(out, 'grad_norm');
+  }
+
+  /**
+   * K optimizer steps in one session run (an ONNX Loop carrying parameters and moments), for devices where
+   * copying the state in and out of every run would dominate. Batches must share a batch size; shorter ones
+   * are right-padded (ids, mask and types with 0) to the longest, which attention masking makes neutral.
+   */
+  async multiStep(batches: Batch[], learningRates: number[], firstStep: number): Promise<StepResult[]> {
+    const k = batches.length;
+    if (k === 0 || learningRates.length !== k) {
+      throw new Error(`multiStep: ${k} batches and ${learningRates.length} learning rates`);
+    }
+    const g = await this.graph('multistep');
+    const rows = batches[0]!.dims[0];
+    const seq = Math.max(...batches.map((b) => b.dims[1]));
+    const feeds: Record<string, ort.Tensor> = {};
+    for (const name of this.manifest.inputs) {
+      const stacked = new BigInt64Array(k * rows * seq);
+      batches.forEach((b, i) => {
+        if (b.dims[0] !== rows)
+          throw new Error(`multiStep: batch ${i} has ${b.dims[0]} rows, batch 0 has ${rows}`);
+        const src = batchField(b, name);
+        for (let r = 0; r < rows; r++) {
+          stacked.set(src.subarray(r * b.dims[1], (r + 1) * b.dims[1]), (i * rows + r) * seq);
+        }
+      });
+      feeds[name] = new ort.Tensor('int64', stacked, [k, rows, seq]);
+    }
+    const first = batches[0]!.labels;
+    if (!first) throw new Error('multiStep: batches have no labels; training needs them');
+    const labels = first instanceof Float32Array ? new Float32Array(k * rows) : new BigInt64Array(k * rows);
+    batches.forEach((b, i) => (labels as Float32Array).set(b.labels as Float32Array, i * rows));
+    feeds['labels'] = new ort.Tensor(first instanceof Float32Array ? 'float32' : 'int64', labels, [k, rows]);
+    feeds['learning_rate'] = new ort.Tensor('float32', Float32Array.from(learningRates), [k]);
+    feeds['step'] = new ort.Tensor(
+      'float32',
+      Float32Array.from(learningRates, (_, i) => firstStep + i),
+      [k],
+    );
+    const out = await g.run(feeds);
+    const losses = out['loss']!.data as Float32Array;
+    const norms = out['grad_norm']!.data as Float32Array;
+    return Array.from(losses, (loss, i) => ({ loss, gradNorm: norms[i]! }));
+  }
+
+  /** Forward pass without dropout; the loss too when the batch has labels. */
+  async evalBatch(batch: Batch): Promise<EvalResult> {
+    const g = await this.graph('eval');
+    const withLabels = this.manifest.graphs.eval.inputs.includes('labels');
+    const out = await g.run(this.batchFeeds(batch, false));
+    const logits = out['logits'];
+    if (!logits) throw new Error("eval graph: no 'logits' output");
+    const result: EvalResult = { logits: logits.data as Float32Array };
+    if (withLabels && batch.labels && out['loss']) result.loss = scalar(out, 'loss');
+    return result;
+  }
+
+  /** Copies of the current parameters, in manifest order. */
+  weights(): Tensor[] {
+    return this.manifest.parameters.map((p) => ({
+      name: p.name,
+      dataType: 'float32',
+      dims: [...p.shape],
+      data: this.state.get(p.name).slice(),
+    }));
+  }
+
+  /** The AdamW moments (`p.exp_avg`, `p.exp_avg_sq`), copied. */
+  optimizerState(): Tensor[] {
+    return this.trainable.flatMap((n) =>
+      [`${n}.exp_avg`, `${n}.exp_avg_sq`].map((m) => ({
+        name: m,
+        dataType: 'float32' as const,
+        dims: [...this.state.shape(m)],
+        data: this.state.get(m).slice(),
+      })),
+    );
+  }
+
+  /** Loads parameters (and moments, when given) by name; every name must be known and every shape match. */
+  load(tensors: Iterable<Tensor>, what = 'state'): void {
+    for (const t of tensors) {
+      if (!this.state.has(t.name))
+        throw new Error(`${what}: '${t.name}' is not a parameter or moment of this model`);
+      if (!(t.data instanceof Float32Array)) throw new Error(`${what}: '${t.name}' is not float32`);
+      if (t.dims.join() !== this.state.shape(t.name).join()) {
+        throw new Error(`${what}: '${t.name}' is [${t.dims}], expected [${this.state.shape(t.name)}]`);
+      }
+      this.state.set(t.name, t.data);
+    }
+  }
+
+  async release(): Promise<void> {
+    for (const g of this.graphs.values()) await (await g).release();
+    this.graphs.clear();
+  }
+}
+
+function batchField(batch: Batch, name: string): BigInt64Array {
+  switch (name) {
+    case 'input_ids':
+      return batch.inputIds;
+    case 'attention_mask':
+      return batch.attentionMask;
+    case 'token_type_ids':
+      return batch.tokenTypeIds;
+    default:
+      throw new Error(`the model takes an input '${name}' that batches do not carry`);
+  }
+}
+
+function scalar(out: Record<string, ort.Tensor>, name: string): number {
+  const t = out[name];
+  if (!t) throw new Error(`graph output '${name}' is missing`);
+  return Number((t.data as Float32Array)[0]);
+}
+
+export function readManifest(dir: string): ArtifactManifest {
+  const path = join(dir, 'manifest.json');
+  let m: ArtifactManifest;
+  try {
+    m = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (e) {
+    throw new Error(`${path}: cannot read the artifacts manifest (${(e as Error).message})`);
+  }
+  if (m.format !== 'ortrain-artifacts' || m.version !== 1) {
+    throw new Error(`${path}: not an ortrain artifacts manifest (format ${m.format}, version ${m.version})`);
+  }
+  return m;
+}
