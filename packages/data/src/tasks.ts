@@ -42,78 +42,70 @@ const IDX_ALIASES = ['idx', 'index', 'id'] as const;
 /** Header names that may hold the example index in a TSV. */
 export const TSV_IDX_ALIASES: readonly string[] = IDX_ALIASES;
 
-const std = { train: 'train', validation: 'dev', test: 'test' };
+const STD_SPLITS = ['train', 'validation', 'test'] as const;
+
+type TaskSpec = Pick<GlueTask, 'name' | 'glueDir' | 'textColumns' | 'labelNames'> & Partial<GlueTask>;
+
+/** Fills the defaults most tasks share: train/validation/test from train/dev/test.tsv, a `label` column. */
+function define(spec: TaskSpec): GlueTask {
+  return {
+    numLabels: spec.labelNames.length,
+    isRegression: false,
+    splits: STD_SPLITS,
+    tsvFiles: { train: 'train', validation: 'dev', test: 'test' },
+    tsvTextAliases: Object.fromEntries(spec.textColumns.map((c) => [c, [c]])),
+    tsvLabelAliases: ['label'],
+    ...spec,
+  };
+}
+
+const NLI3 = ['entailment', 'neutral', 'contradiction'];
+const NLI_TEXT_ALIASES = { premise: ['sentence1', 'premise'], hypothesis: ['sentence2', 'hypothesis'] };
 
 const TASKS: Record<GlueTaskName, GlueTask> = {
-  cola: {
+  cola: define({
     name: 'cola',
     glueDir: 'CoLA',
     textColumns: ['sentence'],
     labelNames: ['unacceptable', 'acceptable'],
-    numLabels: 2,
-    isRegression: false,
-    splits: ['train', 'validation', 'test'],
-    tsvFiles: std,
-    tsvTextAliases: { sentence: ['sentence'] },
-    tsvLabelAliases: ['label'],
     // GLUE CoLA train/dev: source, label, original annotation, sentence — no header line.
     headerless: ['source', 'label', 'original_label', 'sentence'],
-  },
-  sst2: {
+  }),
+  sst2: define({
     name: 'sst2',
     glueDir: 'SST-2',
     textColumns: ['sentence'],
     labelNames: ['negative', 'positive'],
-    numLabels: 2,
-    isRegression: false,
-    splits: ['train', 'validation', 'test'],
-    tsvFiles: std,
-    tsvTextAliases: { sentence: ['sentence'] },
-    tsvLabelAliases: ['label'],
-  },
-  mrpc: {
+  }),
+  mrpc: define({
     name: 'mrpc',
     glueDir: 'MRPC',
     textColumns: ['sentence1', 'sentence2'],
     labelNames: ['not_equivalent', 'equivalent'],
-    numLabels: 2,
-    isRegression: false,
-    splits: ['train', 'validation', 'test'],
-    tsvFiles: std,
     tsvTextAliases: { sentence1: ['#1 String', 'sentence1'], sentence2: ['#2 String', 'sentence2'] },
     tsvLabelAliases: ['Quality', 'label'],
-  },
-  qqp: {
+  }),
+  qqp: define({
     name: 'qqp',
     glueDir: 'QQP',
     textColumns: ['question1', 'question2'],
     labelNames: ['not_duplicate', 'duplicate'],
-    numLabels: 2,
-    isRegression: false,
-    splits: ['train', 'validation', 'test'],
-    tsvFiles: std,
-    tsvTextAliases: { question1: ['question1'], question2: ['question2'] },
     tsvLabelAliases: ['is_duplicate', 'label'],
-  },
-  stsb: {
+  }),
+  stsb: define({
     name: 'stsb',
     glueDir: 'STS-B',
     textColumns: ['sentence1', 'sentence2'],
     labelNames: [],
     numLabels: 1,
     isRegression: true,
-    splits: ['train', 'validation', 'test'],
-    tsvFiles: std,
-    tsvTextAliases: { sentence1: ['sentence1'], sentence2: ['sentence2'] },
     tsvLabelAliases: ['score', 'label'],
-  },
-  mnli: {
+  }),
+  mnli: define({
     name: 'mnli',
     glueDir: 'MNLI',
     textColumns: ['premise', 'hypothesis'],
-    labelNames: ['entailment', 'neutral', 'contradiction'],
-    numLabels: 3,
-    isRegression: false,
+    labelNames: NLI3,
     splits: ['train', 'validation_matched', 'validation_mismatched', 'test_matched', 'test_mismatched'],
     tsvFiles: {
       train: 'train',
@@ -122,58 +114,37 @@ const TASKS: Record<GlueTaskName, GlueTask> = {
       test_matched: 'test_matched',
       test_mismatched: 'test_mismatched',
     },
-    tsvTextAliases: { premise: ['sentence1', 'premise'], hypothesis: ['sentence2', 'hypothesis'] },
+    tsvTextAliases: NLI_TEXT_ALIASES,
     // MNLI carries label1..label5 annotator votes too; the gold label is the one HF uses.
     tsvLabelAliases: ['gold_label', 'label'],
-  },
-  qnli: {
+  }),
+  qnli: define({
     name: 'qnli',
     glueDir: 'QNLI',
     textColumns: ['question', 'sentence'],
     labelNames: ['entailment', 'not_entailment'],
-    numLabels: 2,
-    isRegression: false,
-    splits: ['train', 'validation', 'test'],
-    tsvFiles: std,
-    tsvTextAliases: { question: ['question'], sentence: ['sentence'] },
-    tsvLabelAliases: ['label'],
-  },
-  rte: {
+  }),
+  rte: define({
     name: 'rte',
     glueDir: 'RTE',
     textColumns: ['sentence1', 'sentence2'],
     labelNames: ['entailment', 'not_entailment'],
-    numLabels: 2,
-    isRegression: false,
-    splits: ['train', 'validation', 'test'],
-    tsvFiles: std,
-    tsvTextAliases: { sentence1: ['sentence1'], sentence2: ['sentence2'] },
-    tsvLabelAliases: ['label'],
-  },
-  wnli: {
+  }),
+  wnli: define({
     name: 'wnli',
     glueDir: 'WNLI',
     textColumns: ['sentence1', 'sentence2'],
     labelNames: ['not_entailment', 'entailment'],
-    numLabels: 2,
-    isRegression: false,
-    splits: ['train', 'validation', 'test'],
-    tsvFiles: std,
-    tsvTextAliases: { sentence1: ['sentence1'], sentence2: ['sentence2'] },
-    tsvLabelAliases: ['label'],
-  },
-  ax: {
+  }),
+  ax: define({
     name: 'ax',
     glueDir: 'diagnostic',
     textColumns: ['premise', 'hypothesis'],
-    labelNames: ['entailment', 'neutral', 'contradiction'],
-    numLabels: 3,
-    isRegression: false,
+    labelNames: NLI3,
     splits: ['test'],
     tsvFiles: { test: 'diagnostic' },
-    tsvTextAliases: { premise: ['sentence1', 'premise'], hypothesis: ['sentence2', 'hypothesis'] },
-    tsvLabelAliases: ['label'],
-  },
+    tsvTextAliases: NLI_TEXT_ALIASES,
+  }),
 };
 
 export const GLUE_TASK_NAMES: readonly GlueTaskName[] = Object.keys(TASKS) as GlueTaskName[];

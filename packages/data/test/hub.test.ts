@@ -108,6 +108,20 @@ describe('hub download cache (local fake hub)', () => {
     expect(existsSync(join(cacheDir, 'datasets'))).toBe(false);
   });
 
+  it('honours HF_HUB_OFFLINE=1 when no offline option is given', async () => {
+    const before = process.env.HF_HUB_OFFLINE;
+    process.env.HF_HUB_OFFLINE = '1';
+    try {
+      await expect(hubDownload('a/b', 'c.txt', { cacheDir: join(tmp, 'cache4'), endpoint })).rejects.toThrow(
+        /offline/,
+      );
+    } finally {
+      if (before === undefined) delete process.env.HF_HUB_OFFLINE;
+      else process.env.HF_HUB_OFFLINE = before;
+    }
+    expect(requests.some((r) => r.includes('/a/b/'))).toBe(false);
+  });
+
   it('loads a tokenizer by hub id (vocab.txt-only repo) and reuses the cache offline', async () => {
     const cacheDir = join(tmp, 'cache3');
     const tok = await TextTokenizer.fromPretrained('acme/tiny-bert', { cacheDir, endpoint, offline: false });
