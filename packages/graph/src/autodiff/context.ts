@@ -114,7 +114,8 @@ export class GradContext {
 
   /** Pads Shape(x) with leading 1s to grad's rank, sums over the axes where it differs, reshapes to x. */
   private dynamicSumToShape(grad: string, x: string): string {
-    if (this.opset < 13) throw new Error(`broadcast gradient to '${x}' with dynamic shapes needs opset >= 13`);
+    if (this.opset < 13)
+      throw new Error(`broadcast gradient to '${x}' with dynamic shapes needs opset >= 13`);
     const sx = this.shapeOf(x);
     const sg = this.op('Shape', [grad]);
     const missing = this.op('Sub', [this.op('Shape', [sg]), this.op('Shape', [sx])]);

@@ -13,9 +13,15 @@ function attention(b: GraphBuilder): string {
   const q = b.op1('Add', [mm('x', 'wq'), 'bq']);
   const k = mm('x', 'wk');
   const v = mm('x', 'wv');
-  const scores = b.op1('Div', [mm(q, b.op1('Transpose', [k], { perm: attr.ints([0, 2, 1]) })), b.scalar(2, 'float32')]);
+  const scores = b.op1('Div', [
+    mm(q, b.op1('Transpose', [k], { perm: attr.ints([0, 2, 1]) })),
+    b.scalar(2, 'float32'),
+  ]);
   // mask [B,S] -> [B,1,S], broadcast over the query axis with dynamic batch and sequence sizes.
-  const bias = b.op1('Mul', [b.op1('Sub', [b.scalar(1, 'float32'), b.unsqueeze('mask', [1])]), b.scalar(-1e4, 'float32')]);
+  const bias = b.op1('Mul', [
+    b.op1('Sub', [b.scalar(1, 'float32'), b.unsqueeze('mask', [1])]),
+    b.scalar(-1e4, 'float32'),
+  ]);
   const probs = b.op1('Softmax', [b.op1('Add', [scores, bias])], { axis: attr.int(-1) });
   const out = b.op1('Add', [mm(mm(probs, v), 'wo'), 'x']);
   return b.op1('LayerNormalization', [out, 'ln_s', 'ln_b'], { axis: attr.int(-1) });
@@ -34,7 +40,11 @@ const params = () => [
 describe('buildGradients', () => {
   it('differentiates a 1-layer attention block with a dynamic-shape mask (vs finite differences)', () =>
     gradCheck({
-      inputs: [randomTensor('x', 'float32', [2, 3, H], r), tensor('mask', 'float32', [2, 3], [1, 1, 1, 1, 1, 0]), ...params()],
+      inputs: [
+        randomTensor('x', 'float32', [2, 3, H], r),
+        tensor('mask', 'float32', [2, 3], [1, 1, 1, 1, 1, 0]),
+        ...params(),
+      ],
       constant: ['x', 'mask'],
       build: attention,
       symbolic: true,
@@ -59,7 +69,11 @@ describe('buildGradients', () => {
       [3, 2],
     ]) {
       const out = await s.run({
-        x: new ort.Tensor('float32', randomTensor('x', 'float32', [batch!, seq!, H], r).data as Float32Array, [batch!, seq!, H]),
+        x: new ort.Tensor(
+          'float32',
+          randomTensor('x', 'float32', [batch!, seq!, H], r).data as Float32Array,
+          [batch!, seq!, H],
+        ),
         mask: new ort.Tensor('float32', new Float32Array(batch! * seq!).fill(1), [batch!, seq!]),
       });
       for (const p of ps) {
@@ -76,13 +90,24 @@ describe('buildGradients', () => {
     b.addInput({ name: 'w', type: { dataType: 'float32', shape: [3] } });
     b.op('Sin', ['w'], {}, { outputs: ['s'], name: 'my_sin' });
     b.op('ReduceSum', ['s'], {}, { outputs: ['loss'] });
-    expect(() => buildGradients(b, { loss: 'loss', wrt: ['w'] })).toThrow(/node 'my_sin' \(op Sin\).*no gradient rule/);
+    expect(() => buildGradients(b, { loss: 'loss', wrt: ['w'] })).toThrow(
+      /node 'my_sin' \(op Sin\).*no gradient rule/,
+    );
   });
 
   it('refuses fused contrib ops and quantized graphs, telling how to export', () => {
     const g = emptyGraph('g');
-    g.nodes.push({ name: 'attn0', opType: 'Attention', domain: 'com.microsoft', inputs: ['w'], outputs: ['loss'], attributes: {} });
-    expect(() => buildGradients(g, { loss: 'loss', wrt: ['w'] })).toThrow(/attn0.*com\.microsoft\.Attention.*without optimization/);
+    g.nodes.push({
+      name: 'attn0',
+      opType: 'Attention',
+      domain: 'com.microsoft',
+      inputs: ['w'],
+      outputs: ['loss'],
+      attributes: {},
+    });
+    expect(() => buildGradients(g, { loss: 'loss', wrt: ['w'] })).toThrow(
+      /attn0.*com\.microsoft\.Attention.*without optimization/,
+    );
     g.nodes[0] = { ...g.nodes[0]!, opType: 'DequantizeLinear', domain: '' };
     expect(() => buildGradients(g, { loss: 'loss', wrt: ['w'] })).toThrow(/DequantizeLinear.*quantized/);
   });
@@ -93,7 +118,9 @@ describe('buildGradients', () => {
     expect(m.opsets.get('')).toBe(17);
     const b = GraphBuilder.forModel(m);
     const loss = b.reduce('ReduceSum', 'y', undefined, false);
-    const wrt = [...m.graph.initializers.values()].filter((t) => t.dataType === 'float32' && t.dims.length > 0).map((t) => t.name);
+    const wrt = [...m.graph.initializers.values()]
+      .filter((t) => t.dataType === 'float32' && t.dims.length > 0)
+      .map((t) => t.name);
     const grads = buildGradients(b, { loss, wrt });
     for (const name of grads.values()) b.addOutput({ name });
     const s = await session(m);

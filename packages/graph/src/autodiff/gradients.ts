@@ -48,7 +48,7 @@ const nonDifferentiable = new Set([
   'Ceil',
   'Round',
   'Sign',
-]); // biome-ignore lint: a list
+]);
 
 const FUSED = 'com.microsoft';
 const quantized =

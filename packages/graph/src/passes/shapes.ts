@@ -93,9 +93,9 @@ export function inferShapes(g: Graph): ShapeInfo {
 function inferNode(n: Node, types: Map<string, TensorType>, values: Map<string, Dim[]>): void {
   const shapeOf = (i: number) => types.get(n.inputs[i] ?? '')?.shape;
   const typeOf = (i: number) => types.get(n.inputs[i] ?? '')?.dataType;
-  const valueOf = (i: number) => values.get(n.inputs[i] ?? '');
+  const valueAt = (i: number) => values.get(n.inputs[i] ?? '');
   const numbersOf = (i: number) => {
-    const v = valueOf(i);
+    const v = valueAt(i);
     return v?.every((d) => typeof d === 'number') ? (v as number[]) : undefined;
   };
   /** Axes from the attribute (older opsets) or the constant second input. */
@@ -114,10 +114,10 @@ function inferNode(n: Node, types: Map<string, TensorType>, values: Map<string, 
       values.set(n.outputs[0]!, toNumbers(t));
   } else if (sameShape.has(op)) {
     set(typeOf(0), x);
-    if (op === 'Identity' && valueOf(0)) values.set(n.outputs[0]!, valueOf(0)!);
+    if (op === 'Identity' && valueAt(0)) values.set(n.outputs[0]!, valueAt(0)!);
   } else if (op === 'Cast') {
     set(dataTypeOf(getInt(n.attributes, 'to', 0), n.name), x);
-    if (valueOf(0)) values.set(n.outputs[0]!, valueOf(0)!);
+    if (valueAt(0)) values.set(n.outputs[0]!, valueAt(0)!);
   } else if (broadcasting.has(op) || comparisons.has(op)) {
     const ins = n.inputs.map((_, i) => shapeOf(i));
     const dt = comparisons.has(op) ? 'bool' : op === 'Where' ? typeOf(1) : typeOf(0);
@@ -139,7 +139,10 @@ function inferNode(n: Node, types: Map<string, TensorType>, values: Map<string, 
   } else if (op === 'MatMul') {
     const a = x;
     const b = shapeOf(1);
-    if (!a || !b || a.length < 2 || b.length < 2) return set(typeOf(0), undefined);
+    if (!a || !b || a.length < 2 || b.length < 2) {
+      set(typeOf(0), undefined);
+      return;
+    }
     const batch = broadcastShapes([a.slice(0, -2), b.slice(0, -2)]);
     set(typeOf(0), [...batch, a[a.length - 2]!, b[b.length - 1]!]);
   } else if (op === 'Gemm') {
@@ -152,16 +155,19 @@ function inferNode(n: Node, types: Map<string, TensorType>, values: Map<string, 
     const perm = getInts(n.attributes, 'perm') ?? (x ? x.map((_, i) => x.length - 1 - i) : undefined);
     set(typeOf(0), perm && (x ? perm.map((p) => x[p]!) : perm.map(() => null)));
   } else if (op === 'Reshape') {
-    const target = valueOf(1);
+    const target = valueAt(1);
     const len = shapeOf(1)?.[0];
-    if (!target) return set(typeOf(0), typeof len === 'number' ? Array(len).fill(null) : undefined);
+    if (!target) {
+      set(typeOf(0), typeof len === 'number' ? Array(len).fill(null) : undefined);
+      return;
+    }
     const allowzero = getInt(n.attributes, 'allowzero', 0);
     const dims: Dim[] = target.map((d, i) =>
       d === 0 && !allowzero ? (x?.[i] ?? null) : d === -1 ? null : d,
     );
     const minus = target.indexOf(-1);
     if (minus >= 0 && x?.every((d) => typeof d === 'number')) {
-      const known = dims.filter((d, i) => i !== minus) as Dim[];
+      const known = dims.filter((_, i) => i !== minus);
       if (known.every((d) => typeof d === 'number')) {
         dims[minus] =
           (x as number[]).reduce((p, q) => p * q, 1) / (known as number[]).reduce((p, q) => p * q, 1);
@@ -170,9 +176,15 @@ function inferNode(n: Node, types: Map<string, TensorType>, values: Map<string, 
     set(typeOf(0), dims);
   } else if (op === 'Unsqueeze') {
     const axes = axesOf();
-    if (!axes) return set(typeOf(0), undefined);
-    if (valueOf(0) && (x?.length ?? 1) === 0) values.set(n.outputs[0]!, valueOf(0)!);
-    if (!x) return set(typeOf(0), undefined);
+    if (!axes) {
+      set(typeOf(0), undefined);
+      return;
+    }
+    if (valueAt(0) && (x?.length ?? 1) === 0) values.set(n.outputs[0]!, valueAt(0)!);
+    if (!x) {
+      set(typeOf(0), undefined);
+      return;
+    }
     const rank = x.length + axes.length;
     const ax = new Set(axes.map((a) => norm(a, rank)));
     const out: Dim[] = [];
@@ -181,15 +193,21 @@ function inferNode(n: Node, types: Map<string, TensorType>, values: Map<string, 
     set(typeOf(0), out);
   } else if (op === 'Squeeze') {
     const axes = axesOf();
-    if (!x) return set(typeOf(0), undefined);
+    if (!x) {
+      set(typeOf(0), undefined);
+      return;
+    }
     const ax = new Set((axes ?? x.flatMap((d, i) => (d === 1 ? [i] : []))).map((a) => norm(a, x.length)));
     set(
       typeOf(0),
       axes || x.every((d) => typeof d === 'number') ? x.filter((_, i) => !ax.has(i)) : undefined,
     );
-    if (valueOf(0) && x.length === 1) values.set(n.outputs[0]!, valueOf(0)!);
+    if (valueAt(0) && x.length === 1) values.set(n.outputs[0]!, valueAt(0)!);
   } else if (op === 'Shape') {
-    if (!x) return set('int64', [null]);
+    if (!x) {
+      set('int64', [null]);
+      return;
+    }
     const r = x.length;
     const start = norm(getInt(n.attributes, 'start', 0), r);
     const end = Math.min(norm(getInt(n.attributes, 'end', r), r), r);
@@ -207,7 +225,7 @@ function inferNode(n: Node, types: Map<string, TensorType>, values: Map<string, 
         ? [...x.slice(0, norm(axis, x.length)), ...ix, ...x.slice(norm(axis, x.length) + 1)]
         : undefined,
     );
-    const v = valueOf(0);
+    const v = valueAt(0);
     const idx = numbersOf(1);
     if (v && idx && axis === 0)
       values.set(
@@ -229,21 +247,30 @@ function inferNode(n: Node, types: Map<string, TensorType>, values: Map<string, 
         first.map((d, i) => (i === a ? total : d)),
       );
     } else set(typeOf(0), undefined);
-    const vs = n.inputs.map((_, i) => valueOf(i));
+    const vs = n.inputs.map((_, i) => valueAt(i));
     if (vs.every((v) => v !== undefined)) values.set(n.outputs[0]!, vs.flat() as Dim[]);
   } else if (op === 'ReduceSum' || op === 'ReduceMean' || op === 'ReduceMax' || op === 'ReduceMin') {
     const keep = getInt(n.attributes, 'keepdims', 1);
     const axes = axesOf();
     const noop = getInt(n.attributes, 'noop_with_empty_axes', 0);
-    if (!x || (n.inputs[1] && !axes)) return set(typeOf(0), undefined);
-    if ((!axes || axes.length === 0) && noop) return set(typeOf(0), x);
+    if (!x || (n.inputs[1] && !axes)) {
+      set(typeOf(0), undefined);
+      return;
+    }
+    if ((!axes || axes.length === 0) && noop) {
+      set(typeOf(0), x);
+      return;
+    }
     const ax = new Set((axes && axes.length > 0 ? axes : x.map((_, i) => i)).map((a) => norm(a, x.length)));
     set(typeOf(0), keep ? x.map((d, i) => (ax.has(i) ? 1 : d)) : x.filter((_, i) => !ax.has(i)));
   } else if (op === 'Split') {
     const axis = getInt(n.attributes, 'axis', 0);
     const sizes = getInts(n.attributes, 'split') ?? (n.inputs[1] ? numbersOf(1) : undefined);
     n.outputs.forEach((_, k) => {
-      if (!x) return set(typeOf(0), undefined, k);
+      if (!x) {
+        set(typeOf(0), undefined, k);
+        return;
+      }
       const a = norm(axis, x.length);
       const d = x[a];
       const size = sizes ? sizes[k]! : typeof d === 'number' ? d / n.outputs.length : null;
@@ -254,7 +281,10 @@ function inferNode(n: Node, types: Map<string, TensorType>, values: Map<string, 
       );
     });
   } else if (op === 'Slice') {
-    if (!x) return set(typeOf(0), undefined);
+    if (!x) {
+      set(typeOf(0), undefined);
+      return;
+    }
     const axes = n.inputs[3] ? numbersOf(3) : x.map((_, i) => i);
     const starts = numbersOf(1);
     const ends = numbersOf(2);
@@ -268,16 +298,16 @@ function inferNode(n: Node, types: Map<string, TensorType>, values: Map<string, 
         typeof d === 'number' && s !== undefined && e !== undefined && st === 1 ? sliceLen(d, s, e) : null;
     });
     set(typeOf(0), axes ? out : x.map(() => null));
-    const v = valueOf(0);
+    const v = valueAt(0);
     if (v && starts && ends && x.length === 1 && (steps?.[0] ?? 1) === 1) {
       const s = clampIndex(starts[0]!, v.length);
       values.set(n.outputs[0]!, v.slice(s, Math.max(s, clampIndex(ends[0]!, v.length))));
     }
   } else if (op === 'Expand') {
-    const target = valueOf(1);
+    const target = valueAt(1);
     set(typeOf(0), x && target ? broadcastShapes([x, target.map((d) => (d === -1 ? null : d))]) : undefined);
   } else if (op === 'ConstantOfShape') {
-    set('float32', valueOf(0));
+    set('float32', valueAt(0));
   } else if (op === 'Flatten' && x) {
     const a = norm(getInt(n.attributes, 'axis', 1), x.length);
     const prod = (d: Dim[]) =>

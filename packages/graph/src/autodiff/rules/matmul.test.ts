@@ -17,7 +17,10 @@ describe('matmul gradient rules vs finite differences', () => {
   });
 
   it('MatMul batched with broadcasting ([2,1,3,4] x [3,4,2])', () =>
-    gradCheck({ inputs: [f64('a', [2, 1, 3, 4]), f64('b', [3, 4, 2])], build: (b) => b.op1('MatMul', ['a', 'b']) }));
+    gradCheck({
+      inputs: [f64('a', [2, 1, 3, 4]), f64('b', [3, 4, 2])],
+      build: (b) => b.op1('MatMul', ['a', 'b']),
+    }));
 
   it('MatMul batched, dynamic dims', () =>
     gradCheck({

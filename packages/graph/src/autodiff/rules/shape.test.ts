@@ -7,16 +7,30 @@ const f64 = (name: string, dims: number[]) => randomTensor(name, 'float64', dims
 
 describe('shape gradient rules vs finite differences', () => {
   it('Reshape, Flatten, Unsqueeze, Squeeze', async () => {
-    await gradCheck({ inputs: [f64('x', [2, 3, 4])], build: (b) => b.op1('Reshape', ['x', b.ints([0, -1, 2])]), symbolic: true });
-    await gradCheck({ inputs: [f64('x', [2, 3, 4])], build: (b) => b.op1('Flatten', ['x'], { axis: attr.int(2) }) });
+    await gradCheck({
+      inputs: [f64('x', [2, 3, 4])],
+      build: (b) => b.op1('Reshape', ['x', b.ints([0, -1, 2])]),
+      symbolic: true,
+    });
+    await gradCheck({
+      inputs: [f64('x', [2, 3, 4])],
+      build: (b) => b.op1('Flatten', ['x'], { axis: attr.int(2) }),
+    });
     await gradCheck({ inputs: [f64('x', [2, 3])], build: (b) => b.squeeze(b.unsqueeze('x', [0, 3]), [0]) });
   });
   it('Transpose with and without perm', async () => {
-    await gradCheck({ inputs: [f64('x', [2, 3, 4])], build: (b) => b.op1('Transpose', ['x'], { perm: attr.ints([1, 2, 0]) }) });
+    await gradCheck({
+      inputs: [f64('x', [2, 3, 4])],
+      build: (b) => b.op1('Transpose', ['x'], { perm: attr.ints([1, 2, 0]) }),
+    });
     await gradCheck({ inputs: [f64('x', [2, 3, 4])], build: (b) => b.op1('Transpose', ['x']) });
   });
   it('Expand sums over the broadcast axes', () =>
-    gradCheck({ inputs: [f64('x', [3, 1])], build: (b) => b.op1('Expand', ['x', b.ints([2, 3, 4])]), symbolic: true }));
+    gradCheck({
+      inputs: [f64('x', [3, 1])],
+      build: (b) => b.op1('Expand', ['x', b.ints([2, 3, 4])]),
+      symbolic: true,
+    }));
   it('Concat with static and dynamic sizes', async () => {
     const build = (b: Parameters<Parameters<typeof gradCheck>[0]['build']>[0]) =>
       b.op1('Concat', ['a', 'b'], { axis: attr.int(1) });
@@ -51,7 +65,8 @@ describe('shape gradient rules vs finite differences', () => {
     });
     await gradCheck({
       inputs: [f64('h', [2, 3, 4])],
-      build: (b) => b.op1('Gather', ['h', b.initializer(tensor('zero', 'int64', [], [0]))], { axis: attr.int(1) }),
+      build: (b) =>
+        b.op1('Gather', ['h', b.initializer(tensor('zero', 'int64', [], [0]))], { axis: attr.int(1) }),
     });
   });
 });
