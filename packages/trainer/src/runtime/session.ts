@@ -248,7 +248,10 @@ export class TrainingSession {
     const first = batches[0]!.labels;
     if (!first) throw new Error('multiStep: batches have no labels; training needs them');
     const labels = first instanceof Float32Array ? new Float32Array(k * rows) : new BigInt64Array(k * rows);
-    batches.forEach((b, i) => (labels as Float32Array).set(b.labels as Float32Array, i * rows));
+    batches.forEach((b, i) => {
+      // Both arrays share the labels' element type (checked against the first batch by batchFeeds' rule).
+      (labels as Float32Array).set(b.labels as Float32Array, i * rows);
+    });
     feeds['labels'] = new ort.Tensor(first instanceof Float32Array ? 'float32' : 'int64', labels, [k, rows]);
     feeds['learning_rate'] = new ort.Tensor('float32', Float32Array.from(learningRates), [k]);
     feeds['step'] = new ort.Tensor(

@@ -1,0 +1,78 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { TrainingArguments } from '../src/trainer/arguments.js';
+import { type StepEvent, Trainer } from '../src/trainer/trainer.js';
+import { datasetOf, FIXTURES, maxAbsDiff, maxRelDiff, reference as ref } from './helpers/reference.js';
+
+const tmp = mkdtempSync(join(tmpdir(), 'ortrain-parity-'));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+const trainSet = datasetOf(ref.train_batches);
+const evalSet = datasetOf([ref.eval_batch]);
+
+describe('Trainer vs PyTorch (the artifacts parity fixture, dropout 0)', () => {
+  for (const name of ['classification', 'accumulation'] as const) {
+    it(`${name}: per-step losses, grad norms, learning rates and final logits`, async () => {
+      const run = ref.runs[name];
+      const args = new TrainingArguments({
+        output_dir: join(tmp, name),
+        max_steps: run.steps,
+        per_device_train_batch_size: 4,
+        per_device_eval_batch_size: 8,
+        gradient_accumulation_steps: run.accumulation,
+        learning_rate: run.lr,
+        warmup_steps: run.warmup,
+        weight_decay: run.weight_decay,
+        max_grad_norm: run.max_grad_norm,
+        shuffle: false,
+        dropout: 0,
+        device: 'cpu',
+        logging_steps: 2,
+        save_strategy: 'no',
+      });
+      const trainer = new Trainer({
+        model: { source: join(FIXTURES, 'bert_cls_opset14.onnx') },
+        args,
+        trainDataset: trainSet,
+      });
+      const steps: StepEvent[] = [];
+      trainer.on('step', (e) => steps.push(e));
+      await trainer.train();
+      // HF's reported step loss is the mean of the step's micro-batch losses.
+      const perStep = Array.from({ length: run.steps }, (_, s) => {
+        const micro = run.micro_losses.slice(s * run.accumulation, (s + 1) * run.accumulation);
+        return micro.reduce((a, b) => a + b, 0) / run.accumulation;
+      });
+      expect(
+        maxRelDiff(
+          steps.map((s) => s.loss),
+          perStep,
+        ),
+      ).toBeLessThan(1e-5);
+      expect(
+        maxRelDiff(
+          steps.map((s) => s.gradNorm),
+          run.grad_norms,
+        ),
+      ).toBeLessThan(1e-4);
+      expect(
+        maxRelDiff(
+          steps.map((s) => s.learningRate),
+          run.learning_rates,
+        ),
+      ).toBeLessThan(1e-12);
+      const pred = await trainer.predict(evalSet);
+      expect(pred.shape).toEqual([5, 2]);
+      expect(maxAbsDiff(pred.predictions, ref.logits_before.classification)).toBeGreaterThan(1e-2);
+      expect(maxAbsDiff(pred.predictions, run.logits_after)).toBeLessThan(1e-5);
+      // log_history: one entry per logging_steps with the mean of those steps' losses, HF's keys.
+      const logs = trainer.state.log_history.filter((e) => 'loss' in e);
+      expect(logs.map((e) => e['step'])).toEqual([2, 4, 6, 8].filter((s) => s <= run.steps));
+      expect(Object.keys(logs[0]!)).toEqual(['loss', 'grad_norm', 'learning_rate', 'epoch', 'step']);
+      expect(logs[0]!['loss']).toBeCloseTo((perStep[0]! + perStep[1]!) / 2, 4);
+      await trainer.close();
+    });
+  }
+});
