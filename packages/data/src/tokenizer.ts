@@ -235,7 +235,9 @@ export class TextTokenizer {
       .update(JSON.stringify([files.tokenizer, config]))
       .digest('hex');
     const vocab = this.tok.get_vocab(true);
-    this.vocabSize = Math.max(...vocab.values()) + 1;
+    let maxId = -1;
+    for (const id of vocab.values()) maxId = Math.max(maxId, id); // no spread: vocabularies reach 250k ids
+    this.vocabSize = maxId + 1;
     this.template = compileTemplate(files.tokenizer.post_processor as Json | null, vocab);
     const limits = [MAX_DEFAULT_LENGTH, config.model_max_length, files.modelConfig?.max_position_embeddings];
     this.modelMaxLength = Math.min(...limits.filter((v): v is number => typeof v === 'number' && v > 0));
