@@ -19,6 +19,7 @@ interface Run {
   logits_after: number[];
 }
 interface Reference {
+  mlm_encoder_output: string;
   head: Record<string, { shape: number[]; data: number[] }>;
   regression_head: Record<string, { shape: number[]; data: number[] }>;
   train_batches: (Batch & { labels: number[] })[];
@@ -34,7 +35,10 @@ const noDropout = { hidden: 0, attention: 0, classifier: 0 };
 
 function compile(source: string, run: Run, numLabels = 2) {
   const outDir = mkdtempSync(join(tmpdir(), 'ortrain-artifacts-'));
+  // The masked-LM export shares the encoder weights; it is cut where its vocabulary head begins.
+  const cut = source === 'bert_mlm_opset14.onnx' ? { encoderOutput: ref.mlm_encoder_output } : {};
   return compileArtifacts(join(fixtures, source), {
+    ...cut,
     name: 'parity',
     outDir,
     numLabels,
@@ -59,6 +63,7 @@ const sources = [
   'bert_fe_opset14_folded.onnx',
   'bert_fe_opset17_unfolded.onnx',
   'bert_encoder_opset14.onnx',
+  'bert_mlm_opset14.onnx',
   'hf_checkpoint',
 ];
 
@@ -83,5 +88,53 @@ describe('training parity with PyTorch (HF-style BERT, dropout 0, same batches)'
     expect(maxRelDiff(losses, run.micro_losses)).toBeLessThan(1e-5);
     expect(maxRelDiff(norms, run.grad_norms)).toBeLessThan(1e-4);
     expect(maxAbsDiff(after, run.logits_after)).toBeLessThan(1e-5);
+  });
+
+  it('gradient accumulation (2 micro-batches per step) through the gradient and optimizer graphs', async () => {
+    const run = ref.runs.accumulation;
+    const { dir, manifest } = compile('bert_fe_opset14_folded.onnx', run);
+    const r = runnerWithTorchHead(dir, manifest.newlyInitialized, ref.head);
+    const losses: number[] = [];
+    const norms: number[] = [];
+    let k = 0;
+    for (let step = 0; step < run.steps; step++) {
+      for (let m = 0; m < run.accumulation; m++, k++) {
+        const b = ref.train_batches[k]!;
+        losses.push(await r.accumulate(b, b.labels, 1 / run.accumulation));
+      }
+      norms.push(await r.optimizerStep(run.learning_rates[step]!, step + 1));
+    }
+    const after = (await r.evaluate(ref.eval_batch, [0, 0, 0, 0, 0])).logits;
+    expect(maxRelDiff(losses, run.micro_losses)).toBeLessThan(1e-5);
+    expect(maxRelDiff(norms, run.grad_norms)).toBeLessThan(1e-4);
+    expect(maxAbsDiff(after, run.logits_after)).toBeLessThan(1e-5);
+    // max_grad_norm 0.5 clips some of these steps and not others.
+    expect(run.grad_norms.some((n) => n > 0.5) && run.grad_norms.some((n) => n < 0.5)).toBe(true);
+  });
+
+  it('regression (num_labels 1, MSE loss, float labels)', async () => {
+    const run = ref.runs.regression;
+    const { dir, manifest } = compile('bert_fe_opset14_folded.onnx', run, 1);
+    expect(manifest.labels.dataType).toBe('float32');
+    expect(manifest.model.problemType).toBe('regression');
+    const r = runnerWithTorchHead(dir, manifest.newlyInitialized, ref.regression_head);
+    const before = (await r.evaluate(ref.eval_batch, [0, 0, 0, 0, 0])).logits;
+    expect(maxAbsDiff(before, ref.logits_before.regression)).toBeLessThan(1e-5);
+    const losses: number[] = [];
+    const norms: number[] = [];
+    for (let step = 0; step < run.steps; step++) {
+      const [loss, norm] = await r.trainStep(
+        ref.train_batches[step]!,
+        ref.regression_labels[step]!,
+        run.learning_rates[step]!,
+        step + 1,
+      );
+      losses.push(loss);
+      norms.push(norm);
+    }
+    const after = (await r.evaluate(ref.eval_batch, [0, 0, 0, 0, 0])).logits;
+    expect(maxRelDiff(losses, run.micro_losses)).toBeLessThan(1e-5);
+    expect(maxRelDiff(norms, run.grad_norms)).toBeLessThan(1e-4);
+    expect(maxAbsDiff(after, run.logits_after)).toBeLessThan(1e-4);
   });
 });
