@@ -58,6 +58,7 @@ export {
   type RunEvent,
   readEventLog,
 } from './reports/events.js';
+export { OUTPUT_FILES } from './reports/files.js';
 export {
   detailsPathFor,
   type Prediction,

@@ -133,7 +133,7 @@ describe('reporter without a TTY', () => {
       'bert-base-uncased: BertForSequenceClassification, 12 layers, hidden 768, 12 heads, FFN 3072, vocab 30,522',
     );
     expect(lines).toContain(
-      'Device:      cpu (2 threads): auto: no CUDA execution provider in this onnxruntime-node build',
+      'Device:      cpu, 2 threads (auto: no CUDA execution provider in this onnxruntime-node build)',
     );
     expect(out.text).toContain(
       'Some weights of BertForSequenceClassification were not initialized from the model checkpoint at ' +

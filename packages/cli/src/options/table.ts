@@ -418,10 +418,12 @@ export const TRAIN_OPTIONS = [
   threads,
 ] as const satisfies readonly OptionSpec<keyof TrainOptions>[];
 
+// What predict and evaluate share: a trained model on a data folder, run with these settings.
+const trainedInputs = [trainedModel, evalData, optionalTask] as const;
+const inferenceRuntime = [evalBatch, maxSeqLength, device, threads] as const;
+
 export const PREDICT_OPTIONS = [
-  trainedModel,
-  evalData,
-  optionalTask,
+  ...trainedInputs,
   {
     key: 'split',
     type: 'string',
@@ -438,16 +440,11 @@ export const PREDICT_OPTIONS = [
     defaultHelp: '<model>/predictions_<split>.tsv',
     help: 'GLUE submission TSV (index, prediction); a .details.tsv beside it adds label names and probabilities',
   },
-  evalBatch,
-  maxSeqLength,
-  device,
-  threads,
+  ...inferenceRuntime,
 ] as const satisfies readonly OptionSpec<keyof PredictOptions>[];
 
 export const EVALUATE_OPTIONS = [
-  trainedModel,
-  evalData,
-  optionalTask,
+  ...trainedInputs,
   {
     key: 'split',
     type: 'string',
@@ -464,10 +461,7 @@ export const EVALUATE_OPTIONS = [
     defaultHelp: 'print only',
     help: 'also write the metrics to this JSON file',
   },
-  evalBatch,
-  maxSeqLength,
-  device,
-  threads,
+  ...inferenceRuntime,
 ] as const satisfies readonly OptionSpec<keyof EvaluateOptions>[];
 
 /** `--config` is read before everything else and is not itself an option value. */

@@ -183,7 +183,7 @@ class Reporter implements ProgressReporter {
       `Model:       ${s.model}: ${s.architecture}, ${g.layers} layers, hidden ${g.hiddenSize}, ${g.heads} heads, ` +
         `FFN ${g.intermediateSize}, vocab ${formatCount(g.vocabSize)}, max positions ${g.maxPositions}, ` +
         `${formatCount(s.totalParameters)} parameters`,
-      `Device:      ${s.device}${s.threads ? ` (${s.threads} threads)` : ''}: ${s.deviceReason}`,
+      `Device:      ${s.device}${s.threads ? `, ${s.threads} threads` : ''} (${s.deviceReason})`,
       `Output:      ${s.outputDir}`,
     ];
     if (s.resumedFrom) {
