@@ -109,6 +109,19 @@ interface StepOutcome {
   batches: number;
 }
 
+/** Running loss sums (HF's tr_loss and _total_loss_scalar), saved with checkpoints. */
+interface Accumulators {
+  trLoss: number;
+  stepsSinceLog: number;
+  /** NaN (null in JSON) before the first step. */
+  lastGradNorm: number;
+  totalLoss: number;
+}
+
+function freshAccumulators(): Accumulators {
+  return { trLoss: 0, stepsSinceLog: 0, lastGradNorm: Number.NaN, totalLoss: 0 };
+}
+
 /** Where a resumed run picks up the sampler: (epoch, next batch index). */
 interface Position {
   epoch: number;
@@ -128,6 +141,7 @@ export class Trainer extends EventEmitter<TrainerEvents> {
   private readonly collator: DataCollatorWithPadding;
   private artifactsDir?: string;
   private interrupted = false;
+  private acc: Accumulators = freshAccumulators();
 
   constructor(private readonly options: TrainerOptions) {
     super();
@@ -272,16 +286,14 @@ export class Trainer extends EventEmitter<TrainerEvents> {
       train_batch_size: a.per_device_train_batch_size,
     };
     let position: Position = { epoch: 0, batch: 0 };
+    this.acc = freshAccumulators();
+    const acc = this.acc;
     removeStaleTemps(a.output_dir);
     const resume = this.resolveResume(options.resumeFromCheckpoint);
     if (resume) position = this.restore(session, resume, scheduler);
 
     this.emit('train_begin', { maxSteps, numTrainEpochs, numExamples: ds.numRows, device: session.provider });
     const started = performance.now();
-    let trLoss = 0; // summed since the last log, as HF's tr_loss
-    let totalLoss = 0;
-    let stepsSinceLog = 0;
-    let lastGradNorm = Number.NaN;
     let lastSaved = -1;
     let stop = this.state.global_step >= maxSteps;
 
@@ -303,13 +315,13 @@ export class Trainer extends EventEmitter<TrainerEvents> {
       flags: { log: boolean; evaluate: boolean; save: boolean },
       pos: Position,
     ) => {
-      if (flags.log && stepsSinceLog > 0) {
-        const logs: Record<string, number> = { loss: round(trLoss / stepsSinceLog, 4) };
-        if (Number.isFinite(lastGradNorm)) logs['grad_norm'] = lastGradNorm;
+      if (flags.log && acc.stepsSinceLog > 0) {
+        const logs: Record<string, number> = { loss: round(acc.trLoss / acc.stepsSinceLog, 4) };
+        if (Number.isFinite(acc.lastGradNorm)) logs['grad_norm'] = acc.lastGradNorm;
         logs['learning_rate'] = scheduler.lrAt(this.state.global_step);
         this.log(logs);
-        trLoss = 0;
-        stepsSinceLog = 0;
+        acc.trLoss = 0;
+        acc.stepsSinceLog = 0;
       }
       if (flags.evaluate) {
         const metrics = await this.evaluate();
@@ -373,10 +385,10 @@ export class Trainer extends EventEmitter<TrainerEvents> {
             checkFinite(r.loss, this.state.global_step + 1);
             this.state.global_step++;
             this.state.epoch = epoch + index / batchesPerEpoch;
-            trLoss += r.loss;
-            totalLoss += r.loss;
-            stepsSinceLog++;
-            lastGradNorm = r.gradNorm;
+            acc.trLoss += r.loss;
+            acc.totalLoss += r.loss;
+            acc.stepsSinceLog++;
+            acc.lastGradNorm = r.gradNorm;
             const gs = this.state.global_step;
             this.emit('step', {
               globalStep: gs,
@@ -441,7 +453,7 @@ export class Trainer extends EventEmitter<TrainerEvents> {
       ),
       train_steps_per_second: round(maxSteps / runtime, 3),
       total_flos: 0,
-      train_loss: totalLoss / trainedSteps,
+      train_loss: acc.totalLoss / trainedSteps,
     };
     this.log(metrics);
     this.saveModel();
@@ -508,10 +520,16 @@ export class Trainer extends EventEmitter<TrainerEvents> {
         `Resuming with lr_scheduler_type ${scheduler.type} (the checkpoint used ${sched.type})`,
       );
     }
-    const pos = (c.rngState as { sampler?: Position }).sampler;
+    const rng = c.rngState as { sampler?: Position; loss_accumulators?: Accumulators };
+    const pos = rng.sampler;
     if (!pos || !Number.isInteger(pos.epoch) || !Number.isInteger(pos.batch)) {
       throw new Error(`${join(dir, 'rng_state.json')}: no sampler position`);
     }
+    // The running loss sums, so the first log after resuming averages the same steps as without the stop.
+    if (rng.loss_accumulators)
+      Object.assign(this.acc, rng.loss_accumulators, {
+        lastGradNorm: rng.loss_accumulators.lastGradNorm ?? Number.NaN,
+      });
     this.emit(
       'message',
       `Resuming from ${dir}: step ${saved.global_step}, epoch ${pos.epoch}, batch ${pos.batch}`,
@@ -533,7 +551,7 @@ export class Trainer extends EventEmitter<TrainerEvents> {
         last_epoch: gs,
         last_lr: scheduler.lrAt(gs),
       },
-      rngState: { seed: a.seed, sampler: pos },
+      rngState: { seed: a.seed, sampler: pos, loss_accumulators: this.acc },
       trainerState: this.state as unknown as Record<string, unknown>,
       trainingArgs: a.toJSON(),
     });

@@ -1,0 +1,203 @@
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { compileArtifacts } from '@ortrain/artifacts';
+import { DataCollatorWithPadding } from '@ortrain/data';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadCheckpoint } from '../src/checkpoint/checkpoints.js';
+import { TrainingSession } from '../src/runtime/session.js';
+import { TrainingArguments, type TrainingArgumentsInit } from '../src/trainer/arguments.js';
+import { type StepEvent, Trainer, type TrainerOptions, TrainingInterrupted } from '../src/trainer/trainer.js';
+import { datasetOf, FIXTURES, maxAbsDiff, reference as ref } from './helpers/reference.js';
+
+const tmp = mkdtempSync(join(tmpdir(), 'ortrain-training-'));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+const trainSet = datasetOf(ref.train_batches);
+const evalSet = datasetOf([ref.eval_batch]);
+let artifacts: string;
+beforeAll(() => {
+  artifacts = compileArtifacts(join(FIXTURES, 'bert_cls_opset14.onnx'), {
+    name: 'tiny',
+    outDir: tmp,
+    dropout: { hidden: 0, attention: 0, classifier: 0 },
+    optimizer: { weightDecay: 0.01 },
+  }).dir;
+});
+
+let runs = 0;
+function argsFor(extra: Partial<TrainingArgumentsInit>): TrainingArguments {
+  return new TrainingArguments({
+    output_dir: join(tmp, `run-${runs++}`),
+    per_device_train_batch_size: 4,
+    learning_rate: 1e-3,
+    weight_decay: 0.01,
+    num_train_epochs: 2,
+    warmup_ratio: 0.1,
+    device: 'cpu',
+    dropout: 0,
+    logging_steps: 3,
+    save_strategy: 'no',
+    ...extra,
+  });
+}
+
+async function train(
+  args: TrainingArguments,
+  resume?: string | boolean,
+  model: TrainerOptions['model'] = artifacts,
+) {
+  const trainer = new Trainer({ model, args, trainDataset: trainSet, evalDataset: evalSet });
+  const steps: StepEvent[] = [];
+  trainer.on('step', (e) => steps.push(e));
+  let interrupted: TrainingInterrupted | undefined;
+  try {
+    await trainer.train(resume === undefined ? {} : { resumeFromCheckpoint: resume });
+  } catch (e) {
+    if (!(e instanceof TrainingInterrupted)) throw e;
+    interrupted = e;
+  }
+  const session = await trainer.getSession();
+  const weights = session.weights();
+  await trainer.close();
+  return { trainer, steps, weights, interrupted };
+}
+
+describe('multi-step (device-resident) runs', () => {
+  it('K steps in one ONNX Loop equal K single steps', async () => {
+    const collator = new DataCollatorWithPadding();
+    const batches = [0, 1, 2, 3].map((b) =>
+      collator.collate(trainSet, [4 * b, 4 * b + 1, 4 * b + 2, 4 * b + 3]),
+    );
+    // Different lengths: the Loop pads them to a common one.
+    expect(new Set(batches.map((b) => b.dims[1])).size).toBeGreaterThan(1);
+    const lrs = [1e-3, 2e-3, 1.5e-3, 5e-4];
+    const single = await TrainingSession.open(artifacts, { device: 'cpu' });
+    const one = [];
+    for (let i = 0; i < 4; i++) one.push(await single.step(batches[i]!, lrs[i]!, i + 1));
+    const multi = await TrainingSession.open(artifacts, { device: 'cpu' });
+    const many = await multi.multiStep(batches, lrs, 1);
+    expect(many.map((r) => r.loss)).toHaveLength(4);
+    for (let i = 0; i < 4; i++) {
+      expect(many[i]!.loss).toBeCloseTo(one[i]!.loss, 5);
+      expect(many[i]!.gradNorm).toBeCloseTo(one[i]!.gradNorm, 4);
+    }
+    const a = single.weights();
+    const b = multi.weights();
+    for (let i = 0; i < a.length; i++)
+      expect(maxAbsDiff(a[i]!.data as Float32Array, b[i]!.data as Float32Array)).toBeLessThan(1e-5);
+    const ma = single.optimizerState();
+    const mb = multi.optimizerState();
+    for (let i = 0; i < ma.length; i++)
+      expect(maxAbsDiff(ma[i]!.data as Float32Array, mb[i]!.data as Float32Array)).toBeLessThan(1e-6);
+    await single.release();
+    await multi.release();
+  });
+
+  it('the Trainer with steps_per_run 4 logs the same losses as with single steps', async () => {
+    const base = await train(argsFor({}));
+    const looped = await train(argsFor({ steps_per_run: 4 }));
+    expect(looped.steps.map((s) => s.globalStep)).toEqual(base.steps.map((s) => s.globalStep));
+    for (let i = 0; i < base.steps.length; i++)
+      expect(looped.steps[i]!.loss).toBeCloseTo(base.steps[i]!.loss, 4);
+    expect(looped.trainer.state.log_history.filter((e) => 'loss' in e).map((e) => e['step'])).toEqual([
+      3, 6, 9, 12, 15,
+    ]);
+  });
+});
+
+describe('stop and resume', () => {
+  it('a run stopped (SIGINT) and resumed gives the same losses, logs and weights as an uninterrupted one', async () => {
+    const full = await train(argsFor({ eval_strategy: 'epoch' }));
+    expect(full.steps).toHaveLength(16);
+    for (const stopAt of [5, 8]) {
+      const args = argsFor({ eval_strategy: 'epoch' });
+      const first = new Trainer({ model: artifacts, args, trainDataset: trainSet, evalDataset: evalSet });
+      first.on('step', (e) => {
+        if (e.globalStep === stopAt) process.emit('SIGINT');
+      });
+      await expect(first.train()).rejects.toThrow(TrainingInterrupted);
+      await first.close();
+      const ckpt = join(args.output_dir, `checkpoint-${stopAt}`);
+      expect(existsSync(ckpt)).toBe(true);
+      const resumed = await train(args, true);
+      expect(resumed.steps.map((s) => s.globalStep)).toEqual(
+        full.steps.slice(stopAt).map((s) => s.globalStep),
+      );
+      expect(resumed.steps.map((s) => s.loss)).toEqual(full.steps.slice(stopAt).map((s) => s.loss));
+      for (let i = 0; i < full.weights.length; i++)
+        expect(resumed.weights[i]!.data).toEqual(full.weights[i]!.data);
+      const strip = (h: Record<string, number>[]) =>
+        h.map((e) => Object.fromEntries(Object.entries(e).filter(([k]) => !/runtime|per_second/.test(k))));
+      expect(strip(resumed.trainer.state.log_history)).toEqual(strip(full.trainer.state.log_history));
+    }
+  });
+
+  it('rejects resuming when there is no checkpoint', async () => {
+    const args = argsFor({});
+    const t = new Trainer({ model: artifacts, args, trainDataset: trainSet });
+    await expect(t.train({ resumeFromCheckpoint: true })).rejects.toThrow(/no valid checkpoint in/);
+    await t.close();
+  });
+});
+
+describe('checkpoints during training', () => {
+  it('saves every save_steps, rotates with save_total_limit and keeps the best', async () => {
+    const args = argsFor({
+      eval_strategy: 'steps',
+      eval_steps: 2,
+      save_strategy: 'steps',
+      save_steps: 2,
+      save_total_limit: 2,
+      load_best_model_at_end: true,
+      metric_for_best_model: 'loss',
+    });
+    const { trainer } = await train(args);
+    const state = trainer.state;
+    const left = readdirSync(args.output_dir).filter((d) => d.startsWith('checkpoint-'));
+    const best = state.best_model_checkpoint!;
+    expect(best).toMatch(/checkpoint-\d+$/);
+    expect(left).toContain(best.split('/').pop());
+    expect(left).toContain('checkpoint-16');
+    expect(left.length).toBeLessThanOrEqual(3);
+    const evals = state.log_history.filter((e) => 'eval_loss' in e);
+    expect(evals).toHaveLength(8);
+    expect(state.best_metric).toBe(Math.min(...evals.map((e) => e['eval_loss']!)));
+    const saved = loadCheckpoint(join(args.output_dir, 'checkpoint-16'));
+    expect(saved.trainerState['global_step']).toBe(16);
+    expect(
+      JSON.parse(readFileSync(join(args.output_dir, 'trainer_state.json'), 'utf8')).best_model_checkpoint,
+    ).toBe(best);
+    // The exported model is the best one (load_best_model_at_end).
+    expect(existsSync(join(args.output_dir, 'onnx', 'model.onnx'))).toBe(true);
+  });
+});
+
+describe('errors', () => {
+  it('stops on a non-finite loss naming the step', async () => {
+    const source = { source: join(FIXTURES, 'bert_cls_opset14.onnx') };
+    await expect(
+      train(argsFor({ learning_rate: 1e30, max_grad_norm: 0, warmup_ratio: 0 }), undefined, source),
+    ).rejects.toThrow(/Training loss is (NaN|Infinity|-Infinity) at step \d+/);
+  });
+
+  it('refuses arguments that disagree with precompiled artifacts', async () => {
+    const t = new Trainer({ model: artifacts, args: argsFor({ weight_decay: 0.1 }), trainDataset: trainSet });
+    await expect(t.train()).rejects.toThrow(
+      /TrainingArguments.weight_decay is 0.1 but the artifacts in .* were compiled with 0.01/,
+    );
+  });
+
+  it('explains a missing model offline', async () => {
+    const prev = process.env['HF_HUB_OFFLINE'];
+    process.env['HF_HUB_OFFLINE'] = '1';
+    process.env['ORTRAIN_CACHE'] = join(tmp, 'empty-cache');
+    try {
+      const t = new Trainer({ model: 'bert-base-uncased', args: argsFor({}), trainDataset: trainSet });
+      await expect(t.train()).rejects.toThrow(/model 'bert-base-uncased'.*not in the cache.*offline/);
+    } finally {
+      if (prev === undefined) delete process.env['HF_HUB_OFFLINE'];
+      else process.env['HF_HUB_OFFLINE'] = prev;
+      delete process.env['ORTRAIN_CACHE'];
+    }
+  });
+});
