@@ -258,6 +258,9 @@ describe('reporter on a TTY', () => {
     expect(out.text).toContain('log   step 5/20 epoch 0.50 | loss 0.6500');
     expect(out.text).toMatch(/Epoch +Step +Training Loss/);
     expect(out.text).toContain('***** Training finished *****');
+    // No terminal modes (hidden cursor, wrapping off) that a Ctrl-C would leave behind.
+    expect(out.text).not.toContain(`${ESC}[?7l`);
+    expect(out.text).not.toContain(`${ESC}[?25l`);
     // Periodic plain lines are only for non-TTY output.
     expect(out.text).not.toMatch(/^train +\d+% step/m);
   });
@@ -270,6 +273,17 @@ describe('reporter on a TTY', () => {
     await new Promise((resolve) => setTimeout(resolve, 250));
     reporter.close();
     expect(out.text).toMatch(/eval {2}\|█{8}░{16}\| 17\/51 /);
+  });
+
+  it('keeps bar lines narrower than the terminal', async () => {
+    const out = Object.assign(new Collector(true), { columns: 40 });
+    const reporter = createReporter({ stream: out, now: () => 0 });
+    reporter.trainingStarted(SUMMARY);
+    reporter.step({ step: 3, epoch: 0.3, loss: 0.5, learningRate: 1e-5 });
+    reporter.close();
+    const bars = out.text.split(`${ESC}[`).filter((chunk) => chunk.includes('train |'));
+    expect(bars.length).toBeGreaterThan(0);
+    for (const chunk of bars) expect(chunk.slice(chunk.indexOf('train |')).length).toBeLessThan(40);
   });
 
   it('close() stops the bars so the process can exit', () => {

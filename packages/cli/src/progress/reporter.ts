@@ -116,6 +116,7 @@ export interface TrainingResult {
 export interface ProgressReporter {
   trainingStarted(summary: TrainingSummary): void;
   step(update: StepUpdate): void;
+  /** A training log entry (loss, grad_norm, learning_rate); evaluations go to `evaluationFinished`. */
   log(entry: LogEntry): void;
   evaluationStarted(start: EvaluationStart): void;
   evaluationStep(batchesDone: number): void;
@@ -219,10 +220,20 @@ class Reporter implements ProgressReporter {
     if (this.multibar) return this.multibar;
     const stream = this.stream;
     // cli-progress draws only on streams that say they are TTYs; honour an explicit `isTTY: true`.
-    const terminal = { write: (t: string) => stream.write(t), isTTY: true, columns: stream.columns ?? 120 };
+    const terminal = {
+      write: (t: string) => stream.write(t),
+      isTTY: true,
+      // Read live: a resized terminal gets shorter bar lines.
+      get columns() {
+        return stream.columns ?? 120;
+      },
+    };
     this.multibar = new cliProgress.MultiBar({
       stream: terminal as unknown as NodeJS.WritableStream,
+      // No terminal modes to restore if the process is killed (Ctrl-C) mid-bar: the cursor stays
+      // visible and lines are kept short enough not to wrap (see barLine) instead of disabling wrapping.
       hideCursor: false,
+      linewrap: true,
       clearOnComplete: false,
       format: (_options, params, payload) => this.barLine(params, payload as Record<string, string>),
     });
@@ -233,7 +244,8 @@ class Reporter implements ProgressReporter {
     const width = 24;
     const filled = Math.round(Math.min(1, Math.max(0, params.progress)) * width);
     const bar = `${'█'.repeat(filled)}${'░'.repeat(width - filled)}`;
-    return `${(payload['label'] ?? '').padEnd(5)} |${bar}| ${params.value}/${params.total} ${payload['detail']}`;
+    const line = `${(payload['label'] ?? '').padEnd(5)} |${bar}| ${params.value}/${params.total} ${payload['detail']}`;
+    return line.length < params.maxWidth ? line : line.slice(0, Math.max(0, params.maxWidth - 1));
   }
 
   /** it/s and ETA over the steps run by this process (a resumed run starts counting afresh). */
