@@ -1,0 +1,147 @@
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { basename, dirname, join } from 'node:path';
+import { AutoTokenizer, env, pipeline } from '@huggingface/transformers';
+import { describe, expect, it } from 'vitest';
+import { compileArtifacts } from '../src/compile.js';
+import { exportInference } from '../src/export/inference.js';
+import { i64, maxAbsDiff, session } from './helpers.js';
+import { ArtifactRunner, type Batch } from './runner.js';
+
+const fixtures = join(import.meta.dirname, 'fixtures');
+const ref = JSON.parse(readFileSync(join(fixtures, 'reference.json'), 'utf8')) as {
+  train_batches: (Batch & { labels: number[] })[];
+  eval_batch: Batch;
+};
+
+/** A WordPiece tokenizer over the fixture model's 128 ids: [PAD] [UNK] [CLS] [SEP] [MASK] tok5 .. tok127. */
+function writeTinyTokenizer(dir: string): void {
+  const vocab: Record<string, number> = { '[PAD]': 0, '[UNK]': 1, '[CLS]': 2, '[SEP]': 3, '[MASK]': 4 };
+  for (let i = 5; i < 128; i++) vocab[`tok${i}`] = i;
+  const special = (content: string, id: number) => ({
+    id,
+    content,
+    single_word: false,
+    lstrip: false,
+    rstrip: false,
+    normalized: false,
+    special: true,
+  });
+  const tokenizer = {
+    version: '1.0',
+    truncation: null,
+    padding: null,
+    added_tokens: Object.entries(vocab)
+      .slice(0, 5)
+      .map(([c, id]) => special(c, id)),
+    normalizer: {
+      type: 'BertNormalizer',
+      clean_text: true,
+      handle_chinese_chars: true,
+      strip_accents: null,
+      lowercase: true,
+    },
+    pre_tokenizer: { type: 'BertPreTokenizer' },
+    post_processor: {
+      type: 'TemplateProcessing',
+      single: [
+        { SpecialToken: { id: '[CLS]', type_id: 0 } },
+        { Sequence: { id: 'A', type_id: 0 } },
+        { SpecialToken: { id: '[SEP]', type_id: 0 } },
+      ],
+      pair: [
+        { SpecialToken: { id: '[CLS]', type_id: 0 } },
+        { Sequence: { id: 'A', type_id: 0 } },
+        { SpecialToken: { id: '[SEP]', type_id: 0 } },
+        { Sequence: { id: 'B', type_id: 1 } },
+        { SpecialToken: { id: '[SEP]', type_id: 1 } },
+      ],
+      special_tokens: {
+        '[CLS]': { id: '[CLS]', ids: [2], tokens: ['[CLS]'] },
+        '[SEP]': { id: '[SEP]', ids: [3], tokens: ['[SEP]'] },
+      },
+    },
+    decoder: { type: 'WordPiece', prefix: '##', cleanup: true },
+    model: {
+      type: 'WordPiece',
+      unk_token: '[UNK]',
+      continuing_subword_prefix: '##',
+      max_input_chars_per_word: 100,
+      vocab,
+    },
+  };
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, 'tokenizer.json'), JSON.stringify(tokenizer));
+  writeFileSync(
+    join(dir, 'tokenizer_config.json'),
+    JSON.stringify({
+      tokenizer_class: 'BertTokenizer',
+      do_lower_case: true,
+      model_max_length: 64,
+      cls_token: '[CLS]',
+      sep_token: '[SEP]',
+      pad_token: '[PAD]',
+      unk_token: '[UNK]',
+      mask_token: '[MASK]',
+    }),
+  );
+}
+
+describe('inference export', async () => {
+  const tmp = mkdtempSync(join(tmpdir(), 'ortrain-export-'));
+  const { dir } = compileArtifacts(join(fixtures, 'bert_fe_opset14_folded.onnx'), {
+    name: 'export',
+    outDir: tmp,
+    labelNames: ['negative', 'positive'],
+  });
+  // Train a little so that the exported weights are not the compiled ones.
+  const r = new ArtifactRunner(dir);
+  for (const b of ref.train_batches.slice(0, 3)) await r.trainStep(b, b.labels, 5e-3, 1);
+  const tokenizerDir = join(tmp, 'tokenizer');
+  writeTinyTokenizer(tokenizerDir);
+  const outDir = join(tmp, 'exported');
+  const file = exportInference(dir, outDir, { weights: r.params, tokenizerDir });
+
+  it("gives the eval graph's logits, from a self-contained ONNX file with a logits output", async () => {
+    const s = await session(file);
+    expect(s.inputNames).toEqual(['input_ids', 'attention_mask', 'token_type_ids']);
+    expect(s.outputNames).toEqual(['logits']);
+    const b = ref.eval_batch;
+    const out = await s.run({
+      input_ids: i64(b.input_ids, b.shape),
+      attention_mask: i64(b.attention_mask, b.shape),
+      token_type_ids: i64(b.token_type_ids, b.shape),
+    });
+    const exported = out['logits']!.data as Float32Array;
+    const evaluated = (await r.evaluate(b, [0, 0, 0, 0, 0])).logits;
+    expect(maxAbsDiff(exported, evaluated)).toBeLessThan(1e-6);
+    expect(maxAbsDiff(await r.predict(b), evaluated)).toBeLessThan(1e-6);
+    const config = JSON.parse(readFileSync(join(outDir, 'config.json'), 'utf8'));
+    expect(config.id2label).toEqual({ 0: 'negative', 1: 'positive' });
+    expect(config.label2id).toEqual({ negative: 0, positive: 1 });
+    expect(config.architectures).toEqual(['BertForSequenceClassification']);
+  });
+
+  it("loads in @huggingface/transformers' text-classification pipeline with the same scores", async () => {
+    env.allowRemoteModels = false;
+    env.localModelPath = dirname(outDir);
+    const classify = await pipeline('text-classification', basename(outDir));
+    const text = 'tok5 tok17 tok99 tok42';
+    const [result] = (await classify(text)) as { label: string; score: number }[];
+    const tokenizer = await AutoTokenizer.from_pretrained(basename(outDir));
+    const enc = tokenizer(text);
+    const ids = Array.from(enc.input_ids.data as BigInt64Array, Number);
+    expect(ids).toEqual([2, 5, 17, 99, 42, 3]);
+    const logits = await r.predict({
+      shape: [1, ids.length],
+      input_ids: ids,
+      attention_mask: ids.map(() => 1),
+      token_type_ids: ids.map(() => 0),
+    });
+    const exps = Array.from(logits, (x) => Math.exp(x));
+    const probs = exps.map((e) => e / exps.reduce((a, x) => a + x, 0));
+    const best = probs[0]! > probs[1]! ? 0 : 1;
+    expect(result!.label).toBe(['negative', 'positive'][best]);
+    expect(Math.abs(result!.score - probs[best]!)).toBeLessThan(1e-5);
+  });
+});
