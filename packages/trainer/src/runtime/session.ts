@@ -265,15 +265,14 @@ export class TrainingSession {
     return Array.from(losses, (loss, i) => ({ loss, gradNorm: norms[i]! }));
   }
 
-  /** Forward pass without dropout; the loss too when the batch has labels. */
+  /** Forward pass without dropout; the loss too when the batch has labels (else the predict graph runs). */
   async evalBatch(batch: Batch): Promise<EvalResult> {
-    const g = await this.graph('eval');
-    const withLabels = this.manifest.graphs.eval.inputs.includes('labels');
+    const g = await this.graph(batch.labels ? 'eval' : 'predict');
     const out = await g.run(this.batchFeeds(batch, false));
     const logits = out['logits'];
-    if (!logits) throw new Error("eval graph: no 'logits' output");
+    if (!logits) throw new Error(`${g.name} graph: no 'logits' output`);
     const result: EvalResult = { logits: logits.data as Float32Array };
-    if (withLabels && batch.labels && out['loss']) result.loss = scalar(out, 'loss');
+    if (out['loss']) result.loss = scalar(out, 'loss');
     return result;
   }
 
