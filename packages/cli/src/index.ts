@@ -66,4 +66,4 @@ export {
   type PredictionFormat,
   writePredictions,
 } from './reports/predictions.js';
-export { type Metrics, saveMetrics, speedMetrics } from './reports/results.js';
+export { isRunMetric, type Metrics, saveMetrics, speedMetrics } from './reports/results.js';

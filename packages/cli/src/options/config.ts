@@ -17,6 +17,9 @@ function distance(a: string, b: string): number {
 
 function suggestKey(key: string, specs: readonly OptionSpec[]): string {
   const snake = key.replaceAll('-', '_').replace(/^_+/, '');
+  // `no_shuffle` is the flag's spelling; the file sets the option itself.
+  const negated = specs.find((s) => s.type === 'bool' && `no_${s.key}` === snake);
+  if (negated) return ` (did you mean '${negated.key}': false?)`;
   let best: string | undefined;
   let bestDistance = 3;
   for (const spec of specs) {

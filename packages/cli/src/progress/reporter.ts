@@ -1,5 +1,6 @@
 import cliProgress from 'cli-progress';
 import type { LogEntry } from '../log-history.js';
+import { isRunMetric } from '../reports/results.js';
 import {
   formatCount,
   formatDuration,
@@ -127,9 +128,6 @@ export interface ProgressReporter {
   /** Stops live bars (idempotent); call it on error paths too so the terminal is left clean. */
   close(): void;
 }
-
-// Throughput and timing keys are shown in the summary line, not among the metrics.
-const isSpeedKey = (key: string): boolean => /(_runtime|_per_second)$/.test(key) || key === 'epoch';
 
 export function createReporter(options: ReporterOptions = {}): ProgressReporter {
   return new Reporter(options);
@@ -327,7 +325,7 @@ class Reporter implements ProgressReporter {
       this.evalStart = undefined;
     }
     // A prediction pass over an unlabelled split has no metrics to tabulate.
-    if (Object.keys(result.metrics).some((k) => !isSpeedKey(k))) {
+    if (Object.keys(result.metrics).some((k) => !isRunMetric(k))) {
       this.evalRows.push(result);
       this.print(this.evalTable());
     }
@@ -339,7 +337,7 @@ class Reporter implements ProgressReporter {
    */
   private evalTable(): string {
     const metricKeys = [
-      ...new Set(this.evalRows.flatMap((r) => Object.keys(r.metrics).filter((k) => !isSpeedKey(k)))),
+      ...new Set(this.evalRows.flatMap((r) => Object.keys(r.metrics).filter((k) => !isRunMetric(k)))),
     ];
     const header = ['Epoch', 'Step', 'Training Loss', ...metricKeys.map(columnTitle)];
     const rows = this.evalRows.map((r) => {
@@ -367,7 +365,7 @@ class Reporter implements ProgressReporter {
   trainingFinished(r: TrainingResult): void {
     if (this.trainBar && this.lastStep) this.trainBar.update(this.lastStep.step, this.trainPayload());
     this.close();
-    const shown = Object.fromEntries(Object.entries(r.finalMetrics ?? {}).filter(([k]) => !isSpeedKey(k)));
+    const shown = Object.fromEntries(Object.entries(r.finalMetrics ?? {}).filter(([k]) => !isRunMetric(k)));
     const lines = [
       '',
       '***** Training finished *****',

@@ -1,5 +1,6 @@
 import type { LogEntry } from '../log-history.js';
 import { writeFileAtomic } from './atomic.js';
+import { isRunMetric } from './results.js';
 
 /**
  * A picture of a run, drawn from its log history as a self-contained SVG: three stacked panels over
@@ -30,7 +31,6 @@ interface Panel {
 }
 
 const PALETTE = ['#1f77b4', '#d62728', '#2ca02c', '#ff7f0e', '#9467bd', '#8c564b', '#e377c2', '#17becf'];
-const SPEED_KEY = /_(runtime|samples_per_second|steps_per_second)$/;
 const CHAR_WIDTH = 6.6; // average advance of the 12px sans-serif used for labels
 
 export function escapeXml(text: string): string {
@@ -49,7 +49,7 @@ function seriesOf(history: readonly LogEntry[], key: string, name: string, marke
 function panelsOf(history: readonly LogEntry[]): Panel[] {
   const evalKeys = [
     ...new Set(history.flatMap((e) => Object.keys(e).filter((k) => k.startsWith('eval_')))),
-  ].filter((k) => k !== 'eval_loss' && !SPEED_KEY.test(k));
+  ].filter((k) => k !== 'eval_loss' && !isRunMetric(k));
   const nonEmpty = (series: Series[]) => series.filter((s) => s.points.length > 0);
   return [
     {

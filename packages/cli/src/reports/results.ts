@@ -5,6 +5,14 @@ import { writeJsonAtomic } from './atomic.js';
 export type Metrics = Readonly<Record<string, number>>;
 
 /**
+ * Whether a metric describes the run rather than the model: `eval_runtime`, `*_samples_per_second`,
+ * `*_steps_per_second`, `epoch`, `total_flos`. Tables and charts show the others.
+ */
+export function isRunMetric(key: string): boolean {
+  return /_(runtime|per_second)$/.test(key) || key === 'epoch' || key === 'total_flos';
+}
+
+/**
  * Hugging Face's `speed_metrics`: `<prefix>_runtime` (seconds, 4 decimals) and samples and steps per
  * second (3 decimals, from the unrounded runtime), e.g. `train_runtime`, `train_samples_per_second`, `train_steps_per_second`.
  */
