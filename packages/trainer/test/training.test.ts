@@ -62,6 +62,28 @@ async function train(
   return { trainer, steps, weights, interrupted };
 }
 
+describe('zero-copy state', () => {
+  it('steps write into two pre-allocated buffers per parameter and swap them', async () => {
+    const session = await TrainingSession.open(artifacts, { device: 'cpu' });
+    const batch = new DataCollatorWithPadding().collate(trainSet, [0, 1, 2, 3]);
+    const name = session.manifest.parameters[0]!.name;
+    const moment = `${name}.exp_avg`;
+    const p0 = session.view(name);
+    const m0 = session.view(moment);
+    const before = p0.slice();
+    await session.step(batch, 1e-3, 1);
+    const p1 = session.view(name);
+    expect(p1).not.toBe(p0);
+    expect(maxAbsDiff(p1, before)).toBeGreaterThan(0);
+    expect(p0).toEqual(before); // the step read p0 and wrote p1
+    await session.step(batch, 1e-3, 2);
+    // After two steps the first buffers hold the state again: no array was allocated for it.
+    expect(session.view(name)).toBe(p0);
+    expect(session.view(moment)).toBe(m0);
+    await session.release();
+  });
+});
+
 describe('multi-step (device-resident) runs', () => {
   it('K steps in one ONNX Loop equal K single steps', async () => {
     const collator = new DataCollatorWithPadding();
@@ -185,6 +207,30 @@ describe('errors', () => {
     await expect(t.train()).rejects.toThrow(
       /TrainingArguments.weight_decay is 0.1 but the artifacts in .* were compiled with 0.01/,
     );
+  });
+
+  it('downloads a hub model into the cache once, then reads it offline', async () => {
+    const cacheDir = join(tmp, 'hub-cache');
+    const served: string[] = [];
+    const fakeFetch = (async (url: string | URL) => {
+      const file = String(url).split('/').pop()!;
+      served.push(file);
+      return new Response(readFileSync(join(FIXTURES, 'hf_checkpoint', file)));
+    }) as typeof fetch;
+    const run = async (hub: Record<string, unknown>) => {
+      const t = new Trainer({
+        model: 'ortrain-test/tiny-bert',
+        args: argsFor({ max_steps: 1 }),
+        trainDataset: trainSet,
+        hub: { cacheDir, ...hub },
+      });
+      await t.train();
+      await t.close();
+    };
+    await run({ fetch: fakeFetch, offline: false });
+    expect(served.sort()).toEqual(['config.json', 'model.safetensors']);
+    await run({ offline: true });
+    expect(served).toHaveLength(2);
   });
 
   it('explains a missing model offline', async () => {

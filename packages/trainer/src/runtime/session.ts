@@ -276,6 +276,14 @@ export class TrainingSession {
     return result;
   }
 
+  /**
+   * The live array holding a parameter's or moment's current values (no copy). Steps write into the other
+   * buffer of the pair and swap, so the view belongs to the state only until the next step.
+   */
+  view(name: string): Float32Array {
+    return this.state.get(name);
+  }
+
   /** Copies of the current parameters, in manifest order. */
   weights(): Tensor[] {
     return this.manifest.parameters.map((p) => ({

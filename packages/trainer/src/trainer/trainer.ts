@@ -7,6 +7,7 @@ import {
   type BatchSampler,
   DataCollatorWithPadding,
   GroupByLengthSampler,
+  type HubOptions,
   hubDownload,
   RandomSampler,
   SequentialSampler,
@@ -49,8 +50,10 @@ export interface TrainerOptions {
   /** Folder with the tokenizer files, copied next to the exported model. */
   tokenizer?: string;
   computeMetrics?: (p: EvalPrediction) => Record<string, number>;
-  /** Stop on SIGINT after the current step with a checkpoint (default true). */
+  /** Stop on SIGINT after the current step with a checkpoint (default true); a second SIGINT exits at once. */
   handleSigint?: boolean;
+  /** Cache folder, offline mode, endpoint for models given by hub id. */
+  hub?: HubOptions;
 }
 
 export interface StepEvent {
@@ -165,7 +168,7 @@ export class Trainer extends EventEmitter<TrainerEvents> {
       this.checkCompiledSettings(dir);
     } else {
       const src = typeof m === 'string' ? { source: m } : m;
-      const source = await resolveSource(src.source);
+      const source = await resolveSource(src.source, this.options.hub);
       const result = compileArtifacts(source, {
         name: 'artifacts',
         outDir: a.output_dir,
@@ -298,8 +301,15 @@ export class Trainer extends EventEmitter<TrainerEvents> {
     let stop = this.state.global_step >= maxSteps;
 
     const onSigint = () => {
+      if (this.interrupted) {
+        this.emit('message', 'Second SIGINT: exiting without saving');
+        process.exit(130);
+      }
       this.interrupted = true;
-      this.emit('message', 'SIGINT: finishing the current step, then saving a checkpoint');
+      this.emit(
+        'message',
+        'SIGINT: finishing the current step, then saving a checkpoint (SIGINT again to exit at once)',
+      );
     };
     const handle = this.options.handleSigint ?? true;
     if (handle) process.on('SIGINT', onSigint);
@@ -682,14 +692,14 @@ function pick<T extends object, K extends keyof T>(o: T, keys: K[]): Pick<T, K> 
 }
 
 /** A local path as is; otherwise a hub id, whose config and weights are downloaded (or read from the cache). */
-async function resolveSource(source: string): Promise<string> {
+async function resolveSource(source: string, hub: HubOptions = {}): Promise<string> {
   if (existsSync(source)) return resolve(source);
   if (!/^[\w.-]+(\/[\w.-]+)?$/.test(source))
     throw new Error(`model source '${source}' is neither a local path nor a hub id`);
   let config: string;
   try {
-    config = await hubDownload(source, 'config.json');
-    await hubDownload(source, 'model.safetensors');
+    config = await hubDownload(source, 'config.json', hub);
+    await hubDownload(source, 'model.safetensors', hub);
   } catch (e) {
     throw new Error(
       `model '${source}': not a local path, and the hub copy is unavailable: ${(e as Error).message}`,

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync, realpathSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { TokenizedDataset } from '@ortrain/data';
@@ -7,15 +7,16 @@ import type { TokenizedDataset } from '@ortrain/data';
  * The artifacts package's PyTorch reference (packages/artifacts/scripts/make_fixtures.py): a small HF-style
  * BERT trained with dropout 0 on fixed, dynamically padded batches.
  */
-export const FIXTURES = join(
-  dirname(fileURLToPath(import.meta.url)),
-  '..',
-  '..',
-  '..',
-  'artifacts',
-  'test',
-  'fixtures',
-);
+export const FIXTURES = join(artifactsPackage(dirname(fileURLToPath(import.meta.url))), 'test', 'fixtures');
+
+/** The @ortrain/artifacts package folder as this package resolves it (also from compiled copies of this file). */
+function artifactsPackage(from: string): string {
+  for (let d = from; d !== dirname(d); d = dirname(d)) {
+    const candidate = join(d, 'node_modules', '@ortrain', 'artifacts');
+    if (existsSync(candidate)) return realpathSync(candidate);
+  }
+  throw new Error(`@ortrain/artifacts not found above ${from}`);
+}
 
 export interface RefBatch {
   shape: [number, number];
