@@ -117,7 +117,7 @@ export function compileArtifacts(source: string, options: CompileOptions): Compi
     else addCrossEntropy(b, 'logits', 'labels', numLabels);
   };
   const fresh = (name: string): Model => {
-    const m = structuredClone(forward);
+    const m = cloneModel(forward);
     m.graph.name = name;
     m.graph.inputs = [...batchInputs, ...paramInputs];
     return m;
@@ -268,6 +268,31 @@ export function compileArtifacts(source: string, options: CompileOptions): Compi
         .reduce((s, p) => s + p.shape.reduce((a, d) => a * d, 1), 0),
       dropoutNodes: train.dropoutNodes,
       messages,
+    },
+  };
+}
+
+/**
+ * A copy of the model's structure that later rewrites can change, sharing the (never mutated) tensors:
+ * structuredClone would copy whole file buffers that small constants are views into.
+ */
+function cloneModel(m: Model): Model {
+  const g = m.graph;
+  return {
+    ...m,
+    opsets: new Map(m.opsets),
+    graph: {
+      ...g,
+      nodes: g.nodes.map((n) => ({
+        ...n,
+        inputs: [...n.inputs],
+        outputs: [...n.outputs],
+        attributes: { ...n.attributes },
+      })),
+      inputs: [...g.inputs],
+      outputs: [...g.outputs],
+      initializers: new Map(g.initializers),
+      valueInfo: new Map(g.valueInfo),
     },
   };
 }
