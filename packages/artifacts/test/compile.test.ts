@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadModel } from '@ortrain/graph';
@@ -137,6 +137,24 @@ describe('compileArtifacts', () => {
     expect(
       maxAbsDiff(r.params.get('bert.encoder.layer.0.attention.self.query.weight')!, query),
     ).toBeGreaterThan(0);
+  });
+
+  it('reads config.json of an Optimum / transformers.js folder (onnx/model.onnx) for dropout rates', () => {
+    const folder = mkdtempSync(join(tmpdir(), 'ortrain-optimum-'));
+    mkdirSync(join(folder, 'onnx'));
+    copyFileSync(join(fixtures, 'bert_fe_opset14_folded.onnx'), join(folder, 'onnx', 'model.onnx'));
+    const config = JSON.parse(readFileSync(join(fixtures, 'hf_checkpoint', 'config.json'), 'utf8'));
+    writeFileSync(
+      join(folder, 'config.json'),
+      JSON.stringify({ ...config, hidden_dropout_prob: 0.2, classifier_dropout: 0.3 }),
+    );
+    const { manifest: m } = compileArtifacts(folder, {
+      name: 'optimum',
+      outDir: folder,
+      dropout: { attention: 0 },
+    });
+    expect(m.dropout).toEqual({ hidden: 0.2, attention: 0, classifier: 0.3 });
+    expect(m.model.numAttentionHeads).toBe(4);
   });
 
   it('rejects bad options with clear errors', () => {
