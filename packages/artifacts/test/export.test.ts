@@ -1,10 +1,12 @@
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { AutoTokenizer, env, pipeline } from '@huggingface/transformers';
 import { describe, expect, it } from 'vitest';
 import { compileArtifacts } from '../src/compile.js';
 import { exportInference } from '../src/export/inference.js';
+import { hfStateDict } from '../src/export/state-dict.js';
+import { readSafetensors, writeSafetensors } from '../src/safetensors.js';
 import { i64, maxAbsDiff, session } from './helpers.js';
 import { ArtifactRunner, type Batch } from './runner.js';
 
@@ -143,5 +145,41 @@ describe('inference export', async () => {
     const best = probs[0]! > probs[1]! ? 0 : 1;
     expect(result!.label).toBe(['negative', 'positive'][best]);
     expect(Math.abs(result!.score - probs[best]!)).toBeLessThan(1e-5);
+  });
+});
+
+describe('HF state dict', () => {
+  it('round-trips trained weights through an HF checkpoint folder', async () => {
+    const tmp = mkdtempSync(join(tmpdir(), 'ortrain-state-'));
+    const { dir, manifest } = compileArtifacts(join(fixtures, 'bert_fe_opset14_folded.onnx'), {
+      name: 'a',
+      outDir: tmp,
+    });
+    const r = new ArtifactRunner(dir);
+    // Before training: names and layout are exactly those of the checkpoint PyTorch wrote for the same model.
+    const hf = readSafetensors(join(fixtures, 'hf_checkpoint', 'model.safetensors'));
+    const initial = hfStateDict(manifest, r.params);
+    expect(
+      initial
+        .filter((t) => t.name.startsWith('bert.'))
+        .map((t) => t.name)
+        .sort(),
+    ).toEqual([...hf.keys()].filter((n) => n.startsWith('bert.')).sort());
+    for (const t of initial.filter((x) => x.name.startsWith('bert.'))) {
+      expect(t.dims).toEqual(hf.get(t.name)!.dims);
+      expect(maxAbsDiff(t.data as Float32Array, hf.get(t.name)!.data as Float32Array)).toBe(0);
+    }
+    await r.trainStep(ref.train_batches[0]!, ref.train_batches[0]!.labels, 1e-2, 1);
+    const tensors = hfStateDict(manifest, r.params);
+    const query = 'bert.encoder.layer.0.attention.self.query.weight';
+    const folder = join(tmp, 'checkpoint');
+    mkdirSync(folder);
+    writeSafetensors(join(folder, 'model.safetensors'), tensors);
+    copyFileSync(join(dir, 'config.json'), join(folder, 'config.json'));
+    const { dir: again } = compileArtifacts(folder, { name: 'b', outDir: tmp });
+    const r2 = new ArtifactRunner(again);
+    expect(maxAbsDiff(r2.params.get(query)!, r.params.get(query)!)).toBe(0);
+    const logits = await r.predict(ref.eval_batch);
+    expect(maxAbsDiff(await r2.predict(ref.eval_batch), logits)).toBeLessThan(1e-6);
   });
 });

@@ -1,5 +1,7 @@
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { loadModel, saveModel } from '@ortrain/graph';
 import { describe, expect, it } from 'vitest';
 import { importSource } from '../src/import/source.js';
 
@@ -83,6 +85,19 @@ describe('importing exports as real exporters write them', () => {
     expect(
       g.nodes.filter((n) => n.opType === 'MatMul' && n.inputs.some((i) => g.initializers.has(i))),
     ).toHaveLength(12);
+  });
+
+  it('names a graph input it does not know', () => {
+    const model = loadModel(join(fixtures, 'bert_encoder_opset14.onnx'));
+    model.graph.inputs.push({
+      name: 'position_ids',
+      type: { dataType: 'int64', shape: ['batch_size', 'sequence_length'] },
+    });
+    const path = join(mkdtempSync(join(tmpdir(), 'ortrain-import-')), 'odd.onnx');
+    saveModel(model, path);
+    expect(() => importSource(path)).toThrow(
+      /odd\.onnx: graph input 'position_ids' is not one of input_ids, attention_mask, token_type_ids/,
+    );
   });
 
   it('names a missing encoderOutput', () => {
