@@ -252,6 +252,11 @@ export function compileArtifacts(source: string, options: CompileOptions): Compi
   writeFileSync(join(dir, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`);
 
   const messages: string[] = [];
+  if (enc.unusedWeights && enc.unusedWeights.length > 0) {
+    messages.push(
+      `Some weights of the model checkpoint at ${source} were not used when initializing BertForSequenceClassification: [${enc.unusedWeights.join(', ')}]`,
+    );
+  }
   if (cls.newlyInitialized.length > 0) {
     messages.push(
       `Some weights of BertForSequenceClassification were not initialized from the model checkpoint at ${source} and are newly initialized: [${cls.newlyInitialized.join(', ')}]. You should probably TRAIN this model on a down-stream task to be able to use it for predictions and inference.`,

@@ -111,6 +111,11 @@ describe('importing exports as real exporters write them', () => {
     const g = enc.model.graph;
     expect(enc.attach).toEqual({ kind: 'pooled', value: 'pooler_output' });
     expect([...g.initializers.keys()].some((n) => n.startsWith('cls.'))).toBe(false);
+    expect(enc.unusedWeights!.sort()).toEqual([
+      'cls.predictions.bias',
+      'cls.predictions.transform.dense.bias',
+      'cls.predictions.transform.dense.weight',
+    ]);
     expect(g.initializers.get('bert.encoder.layer.0.attention.self.query.weight')!.dims).toEqual([32, 32]);
     expect(enc.config.vocabSize).toBe(128);
   });

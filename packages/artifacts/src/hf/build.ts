@@ -158,7 +158,8 @@ export function importHfCheckpoint(dir: string, config?: BertConfig): ImportedEn
     attach,
     transposed,
     config: cfg,
-    source: file,
+    source: attach.value,
+    unusedWeights: [...weights.keys()].filter((n) => !g.initializers.has(n)),
   };
 }
 

@@ -31,6 +31,8 @@ export interface ImportedEncoder {
   attach: AttachPoint;
   transposed: Set<string>;
   config: BertConfig;
-  /** What it came from, for messages and the manifest (e.g. `last_hidden_state`). */
+  /** The value the head attaches to (e.g. `last_hidden_state`), recorded as the manifest's model.source. */
   source: string;
+  /** Checkpoint tensors the model does not use (e.g. pretraining heads), as HF's "were not used" warning. */
+  unusedWeights?: string[];
 }
