@@ -67,6 +67,16 @@ describe('Trainer vs PyTorch (the artifacts parity fixture, dropout 0)', () => {
       expect(pred.shape).toEqual([5, 2]);
       expect(maxAbsDiff(pred.predictions, ref.logits_before.classification)).toBeGreaterThan(1e-2);
       expect(maxAbsDiff(pred.predictions, run.logits_after)).toBeLessThan(1e-5);
+      // test_loss: the mean cross-entropy of PyTorch's final logits against the eval labels.
+      let ce = 0;
+      for (let i = 0; i < 5; i++) {
+        const [a0, a1] = [run.logits_after[2 * i]!, run.logits_after[2 * i + 1]!];
+        const label = ref.eval_batch.labels[i]!;
+        const lse =
+          Math.max(a0, a1) + Math.log(Math.exp(a0 - Math.max(a0, a1)) + Math.exp(a1 - Math.max(a0, a1)));
+        ce += lse - (label === 0 ? a0 : a1);
+      }
+      expect(pred.metrics['test_loss']).toBeCloseTo(ce / 5, 5);
       // log_history: one entry per logging_steps with the mean of those steps' losses, HF's keys.
       const logs = trainer.state.log_history.filter((e) => 'loss' in e);
       expect(logs.map((e) => e['step'])).toEqual([2, 4, 6, 8].filter((s) => s <= run.steps));

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { compileArtifacts } from '@ortrain/artifacts';
 import { DataCollatorWithPadding } from '@ortrain/data';
+import { glueComputeMetrics } from '@ortrain/metrics';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadCheckpoint } from '../src/checkpoint/checkpoints.js';
 import { TrainingSession } from '../src/runtime/session.js';
@@ -191,6 +192,45 @@ describe('checkpoints during training', () => {
     ).toBe(best);
     // The exported model is the best one (load_best_model_at_end).
     expect(existsSync(join(args.output_dir, 'onnx', 'model.onnx'))).toBe(true);
+  });
+});
+
+describe('evaluate and predict', () => {
+  it("report HF's metric keys, with computeMetrics' values under the prefix", async () => {
+    const trainer = new Trainer({
+      model: artifacts,
+      args: argsFor({}),
+      evalDataset: trainSet,
+      computeMetrics: glueComputeMetrics('mrpc'),
+    });
+    const metrics = await trainer.evaluate();
+    expect(Object.keys(metrics)).toEqual([
+      'eval_loss',
+      'eval_accuracy',
+      'eval_f1',
+      'eval_runtime',
+      'eval_samples_per_second',
+      'eval_steps_per_second',
+    ]);
+    const pred = await trainer.predict(trainSet);
+    expect(pred.shape).toEqual([32, 2]);
+    expect(Object.keys(pred.metrics).slice(0, 3)).toEqual(['test_loss', 'test_accuracy', 'test_f1']);
+    expect(pred.metrics['test_loss']).toBeCloseTo(metrics['eval_loss']!, 6);
+    const labels = pred.labelIds!;
+    let correct = 0;
+    for (let i = 0; i < 32; i++)
+      correct += Number((pred.predictions[2 * i + 1]! > pred.predictions[2 * i]! ? 1 : 0) === labels[i]);
+    expect(metrics['eval_accuracy']).toBe(correct / 32);
+    // eval_loss is the mean over rows of the batch-mean losses (HF repeats each batch loss batch_size times).
+    expect(trainer.state.log_history).toHaveLength(1);
+    await trainer.close();
+  });
+
+  it('refuses eval_strategy without an evalDataset', () => {
+    expect(
+      () =>
+        new Trainer({ model: artifacts, args: argsFor({ eval_strategy: 'epoch' }), trainDataset: trainSet }),
+    ).toThrow('TrainingArguments.eval_strategy is "epoch" but no evalDataset was given');
   });
 });
 
