@@ -85,4 +85,58 @@ describe('Trainer vs PyTorch (the artifacts parity fixture, dropout 0)', () => {
       await trainer.close();
     });
   }
+
+  it('regression (num_labels 1, MSE, float labels): losses, grad norms and final outputs', async () => {
+    const run = ref.runs.regression;
+    const trainer = new Trainer({
+      model: { source: join(FIXTURES, 'bert_fe_opset14_folded.onnx'), numLabels: 1 },
+      args: new TrainingArguments({
+        output_dir: join(tmp, 'regression'),
+        max_steps: run.steps,
+        per_device_train_batch_size: 4,
+        learning_rate: run.lr,
+        warmup_steps: run.warmup,
+        weight_decay: run.weight_decay,
+        max_grad_norm: run.max_grad_norm,
+        shuffle: false,
+        dropout: 0,
+        device: 'cpu',
+        save_strategy: 'no',
+      }),
+      trainDataset: datasetOf(ref.train_batches, ref.regression_labels),
+    });
+    // Start from torch's head (the compiler initializes a new one with its own seed).
+    const session = await trainer.getSession();
+    const shapes = new Map(session.manifest.parameters.map((p) => [p.name, p.shape]));
+    session.load(
+      Object.entries(ref.regression_head).map(([name, t]) => ({
+        name,
+        dataType: 'float32' as const,
+        dims: shapes.get(name)!,
+        data: Float32Array.from(t.data),
+      })),
+    );
+    const evalRegression = datasetOf([ref.eval_batch], [[0, 0, 0, 0, 0]]);
+    const before = await trainer.predict(evalRegression);
+    expect(maxAbsDiff(before.predictions, ref.logits_before.regression)).toBeLessThan(1e-5);
+    const steps: StepEvent[] = [];
+    trainer.on('step', (e) => steps.push(e));
+    await trainer.train();
+    expect(
+      maxRelDiff(
+        steps.map((s) => s.loss),
+        run.micro_losses,
+      ),
+    ).toBeLessThan(1e-5);
+    expect(
+      maxRelDiff(
+        steps.map((s) => s.gradNorm),
+        run.grad_norms,
+      ),
+    ).toBeLessThan(2e-5);
+    const after = await trainer.predict(evalRegression);
+    expect(after.shape).toEqual([5, 1]);
+    expect(maxAbsDiff(after.predictions, run.logits_after)).toBeLessThan(2e-5);
+    await trainer.close();
+  });
 });

@@ -40,8 +40,9 @@ export interface RefRun {
 export interface Reference {
   train_batches: RefBatch[];
   regression_labels: number[][];
+  regression_head: Record<string, { shape: number[]; data: number[] }>;
   eval_batch: RefBatch;
-  logits_before: { classification: number[] };
+  logits_before: { classification: number[]; regression: number[] };
   runs: { classification: RefRun; accumulation: RefRun; regression: RefRun };
 }
 
