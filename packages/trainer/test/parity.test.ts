@@ -4,7 +4,14 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { TrainingArguments } from '../src/trainer/arguments.js';
 import { type StepEvent, Trainer } from '../src/trainer/trainer.js';
-import { datasetOf, FIXTURES, maxAbsDiff, maxRelDiff, reference as ref } from './helpers/reference.js';
+import {
+  datasetOf,
+  FIXTURES,
+  maxAbsDiff,
+  maxRelDiff,
+  type RefRun,
+  reference as ref,
+} from './helpers/reference.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'ortrain-parity-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -12,29 +19,32 @@ afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 const trainSet = datasetOf(ref.train_batches);
 const evalSet = datasetOf([ref.eval_batch]);
 
+/** The reference run's hyperparameters, in order, no shuffling, no dropout. */
+function argsFor(name: string, run: RefRun): TrainingArguments {
+  return new TrainingArguments({
+    output_dir: join(tmp, name),
+    max_steps: run.steps,
+    per_device_train_batch_size: 4,
+    gradient_accumulation_steps: run.accumulation,
+    learning_rate: run.lr,
+    warmup_steps: run.warmup,
+    weight_decay: run.weight_decay,
+    max_grad_norm: run.max_grad_norm,
+    shuffle: false,
+    dropout: 0,
+    device: 'cpu',
+    logging_steps: 2,
+    save_strategy: 'no',
+  });
+}
+
 describe('Trainer vs PyTorch (the artifacts parity fixture, dropout 0)', () => {
   for (const name of ['classification', 'accumulation'] as const) {
     it(`${name}: per-step losses, grad norms, learning rates and final logits`, async () => {
       const run = ref.runs[name];
-      const args = new TrainingArguments({
-        output_dir: join(tmp, name),
-        max_steps: run.steps,
-        per_device_train_batch_size: 4,
-        per_device_eval_batch_size: 8,
-        gradient_accumulation_steps: run.accumulation,
-        learning_rate: run.lr,
-        warmup_steps: run.warmup,
-        weight_decay: run.weight_decay,
-        max_grad_norm: run.max_grad_norm,
-        shuffle: false,
-        dropout: 0,
-        device: 'cpu',
-        logging_steps: 2,
-        save_strategy: 'no',
-      });
       const trainer = new Trainer({
         model: { source: join(FIXTURES, 'bert_cls_opset14.onnx') },
-        args,
+        args: argsFor(name, run),
         trainDataset: trainSet,
       });
       const steps: StepEvent[] = [];
@@ -90,19 +100,7 @@ describe('Trainer vs PyTorch (the artifacts parity fixture, dropout 0)', () => {
     const run = ref.runs.regression;
     const trainer = new Trainer({
       model: { source: join(FIXTURES, 'bert_fe_opset14_folded.onnx'), numLabels: 1 },
-      args: new TrainingArguments({
-        output_dir: join(tmp, 'regression'),
-        max_steps: run.steps,
-        per_device_train_batch_size: 4,
-        learning_rate: run.lr,
-        warmup_steps: run.warmup,
-        weight_decay: run.weight_decay,
-        max_grad_norm: run.max_grad_norm,
-        shuffle: false,
-        dropout: 0,
-        device: 'cpu',
-        save_strategy: 'no',
-      }),
+      args: argsFor('regression', run),
       trainDataset: datasetOf(ref.train_batches, ref.regression_labels),
     });
     // Start from torch's head (the compiler initializes a new one with its own seed).

@@ -2,13 +2,16 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { latestValidCheckpoint } from '../src/checkpoint/checkpoints.js';
 import { FIXTURES } from './helpers/reference.js';
 import { transpileSources } from './helpers/transpile.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'ortrain-sigint-'));
-const build = transpileSources();
+let build: ReturnType<typeof transpileSources>;
+beforeAll(() => {
+  build = transpileSources();
+});
 afterAll(() => {
   rmSync(tmp, { recursive: true, force: true });
   build.cleanup();

@@ -274,7 +274,7 @@ export class Trainer extends EventEmitter<TrainerEvents> {
       warmupStepsFor(maxSteps, a.warmup_steps, a.warmup_ratio),
       maxSteps,
     );
-    const stepsPerRun = a.steps_per_run ?? (session.provider.device === 'cuda' ? 8 : 1);
+    const stepsPerRun = a.steps_per_run ?? (session.provider.device === 'cuda' && ga === 1 ? 8 : 1);
     if (stepsPerRun > 1 && ga > 1) {
       throw new Error('TrainingArguments.steps_per_run > 1 needs gradient_accumulation_steps 1');
     }
