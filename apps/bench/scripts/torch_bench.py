@@ -1,0 +1,229 @@
+#!/usr/bin/python3
+"""PyTorch side of ortrain's benchmark: trains the same BertForSequenceClassification on the same batches.
+
+Reads an ortrain artifacts folder (manifest.json, config.json, weights.safetensors: the very weights ortrain
+starts from, its classifier head included) and a batches JSON written by the benchmark, builds the model in
+plain torch (a compact, faithful copy of transformers' eager BERT: no transformers package needed), and times
+training steps as the HF Trainer runs them: forward with dropout, cross-entropy, backward,
+clip_grad_norm_, AdamW, zero_grad. Prints one JSON object on the last stdout line.
+
+Usage: /usr/bin/python3 torch_bench.py --artifacts DIR --batches FILE [--warmup 1] [--repeats 5] [--threads 2]
+"""
+import argparse
+import json
+import os
+import struct
+import sys
+import time
+
+parser = argparse.ArgumentParser()
+parser.add_argument("--artifacts")
+parser.add_argument("--batches")
+parser.add_argument("--warmup", type=int, default=1)
+parser.add_argument("--repeats", type=int, default=5)
+parser.add_argument("--threads", type=int, default=2)
+parser.add_argument("--version", action="store_true", help="print torch's version and BLAS, then exit")
+args = parser.parse_args()
+if not args.version and not (args.artifacts and args.batches):
+    parser.error("--artifacts and --batches are required")
+
+# OpenBLAS reads its thread count when the library loads, so this must precede importing torch.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", str(args.threads))
+os.environ.setdefault("OMP_NUM_THREADS", str(args.threads))
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+import torch.nn.functional as F  # noqa: E402
+from torch import nn  # noqa: E402
+
+
+def blas_info():
+    """The BLAS library actually loaded (Debian's torch links libblas.so.3, chosen by update-alternatives)."""
+    try:
+        with open("/proc/self/maps") as f:
+            libs = sorted({line.split()[-1] for line in f if "blas" in line.rsplit("/", 1)[-1]})
+        return ", ".join(libs) or "none mapped"
+    except OSError:
+        return "unknown"
+
+
+if args.version:
+    print(json.dumps({"torch": torch.__version__, "blas": blas_info()}))
+    sys.exit(0)
+
+torch.set_num_threads(args.threads)
+torch.manual_seed(0)
+
+DTYPES = {"F32": np.float32}
+
+
+def read_safetensors(path):
+    with open(path, "rb") as f:
+        (n,) = struct.unpack("<Q", f.read(8))
+        header = json.loads(f.read(n))
+        data = f.read()
+    out = {}
+    for name, e in header.items():
+        if name == "__metadata__":
+            continue
+        if e["dtype"] not in DTYPES:
+            raise SystemExit(f"{path}: tensor {name} has dtype {e['dtype']}, expected F32")
+        b, end = e["data_offsets"]
+        out[name] = np.frombuffer(data[b:end], dtype=DTYPES[e["dtype"]]).reshape(e["shape"]).copy()
+    return out
+
+
+class Layer(nn.Module):
+    def __init__(self, h, heads, inter, eps, p_hidden, p_attn):
+        super().__init__()
+        self.heads, self.head_size = heads, h // heads
+        self.query, self.key, self.value = nn.Linear(h, h), nn.Linear(h, h), nn.Linear(h, h)
+        self.attn_out, self.attn_norm = nn.Linear(h, h), nn.LayerNorm(h, eps=eps)
+        self.inter, self.out = nn.Linear(h, inter), nn.Linear(inter, h)
+        self.out_norm = nn.LayerNorm(h, eps=eps)
+        self.drop_attn, self.drop = nn.Dropout(p_attn), nn.Dropout(p_hidden)
+
+    def split(self, x):
+        b, s, _ = x.shape
+        return x.view(b, s, self.heads, self.head_size).permute(0, 2, 1, 3)
+
+    def forward(self, x, mask):
+        q, k, v = self.split(self.query(x)), self.split(self.key(x)), self.split(self.value(x))
+        scores = q @ k.transpose(-1, -2) / (self.head_size**0.5) + mask
+        ctx = self.drop_attn(scores.softmax(-1)) @ v
+        b, _, s, _ = ctx.shape
+        ctx = ctx.permute(0, 2, 1, 3).reshape(b, s, -1)
+        x = self.attn_norm(self.drop(self.attn_out(ctx)) + x)
+        return self.out_norm(self.drop(self.out(F.gelu(self.inter(x)))) + x)
+
+
+class BertForSequenceClassification(nn.Module):
+    def __init__(self, cfg, num_labels, dropout):
+        super().__init__()
+        h, eps = cfg["hidden_size"], cfg.get("layer_norm_eps", 1e-12)
+        self.word = nn.Embedding(cfg["vocab_size"], h)
+        self.position = nn.Embedding(cfg["max_position_embeddings"], h)
+        self.token_type = nn.Embedding(cfg.get("type_vocab_size", 2), h)
+        self.emb_norm, self.emb_drop = nn.LayerNorm(h, eps=eps), nn.Dropout(dropout["hidden"])
+        self.layers = nn.ModuleList(
+            Layer(h, cfg["num_attention_heads"], cfg["intermediate_size"], eps, dropout["hidden"], dropout["attention"])
+            for _ in range(cfg["num_hidden_layers"])
+        )
+        self.pooler = nn.Linear(h, h)
+        self.cls_drop, self.classifier = nn.Dropout(dropout["classifier"]), nn.Linear(h, num_labels)
+
+    def forward(self, ids, mask, types):
+        pos = torch.arange(ids.shape[1]).unsqueeze(0)
+        x = self.emb_drop(self.emb_norm(self.word(ids) + self.token_type(types) + self.position(pos)))
+        ext = (1.0 - mask[:, None, None, :].float()) * torch.finfo(torch.float32).min
+        for layer in self.layers:
+            x = layer(x, ext)
+        return self.classifier(self.cls_drop(torch.tanh(self.pooler(x[:, 0]))))
+
+    def hf_names(self):
+        """Our parameter name -> transformers' name (what ortrain's manifest uses)."""
+        names = {
+            "word.weight": "bert.embeddings.word_embeddings.weight",
+            "position.weight": "bert.embeddings.position_embeddings.weight",
+            "token_type.weight": "bert.embeddings.token_type_embeddings.weight",
+            "emb_norm.weight": "bert.embeddings.LayerNorm.weight",
+            "emb_norm.bias": "bert.embeddings.LayerNorm.bias",
+            "pooler.weight": "bert.pooler.dense.weight",
+            "pooler.bias": "bert.pooler.dense.bias",
+            "classifier.weight": "classifier.weight",
+            "classifier.bias": "classifier.bias",
+        }
+        sub = {
+            "query": "attention.self.query",
+            "key": "attention.self.key",
+            "value": "attention.self.value",
+            "attn_out": "attention.output.dense",
+            "attn_norm": "attention.output.LayerNorm",
+            "inter": "intermediate.dense",
+            "out": "output.dense",
+            "out_norm": "output.LayerNorm",
+        }
+        for i in range(len(self.layers)):
+            for ours, theirs in sub.items():
+                for kind in ("weight", "bias"):
+                    names[f"layers.{i}.{ours}.{kind}"] = f"bert.encoder.layer.{i}.{theirs}.{kind}"
+        return names
+
+
+def load_model(folder):
+    manifest = json.load(open(os.path.join(folder, "manifest.json")))
+    cfg = json.load(open(os.path.join(folder, "config.json")))
+    weights = read_safetensors(os.path.join(folder, manifest["weights"]))
+    info = {p["name"]: p for p in manifest["parameters"]}
+    model = BertForSequenceClassification(cfg, manifest["model"]["numLabels"], manifest["dropout"])
+    state = {}
+    for ours, theirs in model.hf_names().items():
+        if theirs not in weights:
+            raise SystemExit(f"{folder}: weights have no tensor {theirs}")
+        w = weights[theirs]
+        state[ours] = torch.from_numpy(w.T.copy() if info[theirs].get("transposed") else w)
+    model.load_state_dict(state)
+    return model, manifest, info
+
+
+def main():
+    model, manifest, info = load_model(args.artifacts)
+    hf = model.hf_names()
+    batches = [
+        tuple(
+            torch.tensor(b[k], dtype=torch.int64).view(*(b["dims"] if k != "labels" else [b["dims"][0]]))
+            for k in ("input_ids", "attention_mask", "token_type_ids", "labels")
+        )
+        for b in json.load(open(args.batches))["batches"]
+    ]
+    model.eval()
+    with torch.no_grad():
+        ids, mask, types, labels = batches[0]
+        initial_loss = F.cross_entropy(model(ids, mask, types), labels).item()
+
+    opt_cfg = manifest["optimizer"]
+    decay = [p for n, p in model.named_parameters() if info[hf[n]]["weightDecay"]]
+    no_decay = [p for n, p in model.named_parameters() if not info[hf[n]]["weightDecay"]]
+    opt = torch.optim.AdamW(
+        [{"params": decay, "weight_decay": opt_cfg["weightDecay"]}, {"params": no_decay, "weight_decay": 0.0}],
+        lr=2e-5,
+        betas=(opt_cfg["beta1"], opt_cfg["beta2"]),
+        eps=opt_cfg["epsilon"],
+    )
+    model.train()
+
+    def step(i):
+        ids, mask, types, labels = batches[i % len(batches)]
+        loss = F.cross_entropy(model(ids, mask, types), labels)
+        loss.backward()
+        if opt_cfg["maxGradNorm"] > 0:
+            torch.nn.utils.clip_grad_norm_(model.parameters(), opt_cfg["maxGradNorm"])
+        opt.step()
+        opt.zero_grad(set_to_none=True)
+        return loss.item()
+
+    # Warm-up steps take the first batches, timed steps the next ones (cycling), as the benchmark laid them out.
+    for i in range(args.warmup):
+        step(i)
+    times, rows, loss = [], [], float("nan")
+    for i in range(args.warmup, args.warmup + args.repeats):
+        t0 = time.perf_counter()
+        loss = step(i)
+        times.append((time.perf_counter() - t0) * 1000)
+        rows.append(batches[i % len(batches)][0].shape[0])
+    print(
+        json.dumps(
+            {
+                "torch": torch.__version__,
+                "blas": blas_info(),
+                "threads": torch.get_num_threads(),
+                "initialLoss": initial_loss,
+                "stepMs": times,
+                "rows": rows,
+                "lastLoss": loss,
+            }
+        )
+    )
+
+
+main()

@@ -1,0 +1,36 @@
+/** Model geometries the suite trains: BERT-base and two smaller ones, all with bert-base-uncased's vocabulary. */
+export interface Geometry {
+  name: string;
+  layers: number;
+  hidden: number;
+  heads: number;
+  intermediate: number;
+}
+
+/** bert-base-uncased's vocabulary and position table, so real MRPC token ids fit every geometry. */
+export const VOCAB_SIZE = 30522;
+export const MAX_POSITIONS = 512;
+
+export const BERT_BASE: Geometry = {
+  name: 'BERT-base 12x768',
+  layers: 12,
+  hidden: 768,
+  heads: 12,
+  intermediate: 3072,
+};
+export const BERT_SMALL: Geometry = { name: '4x256', layers: 4, hidden: 256, heads: 4, intermediate: 1024 };
+export const BERT_TINY: Geometry = { name: '2x128', layers: 2, hidden: 128, heads: 2, intermediate: 512 };
+
+/** A file-system-safe key for a geometry (artifact folder names). */
+export function geometryKey(g: Geometry): string {
+  return `L${g.layers}-H${g.hidden}-A${g.heads}-I${g.intermediate}`;
+}
+
+/** Parameter count of BertForSequenceClassification with this geometry (embeddings, encoder, pooler, head). */
+export function parameterCount(g: Geometry, numLabels = 2, vocabSize = VOCAB_SIZE): number {
+  const h = g.hidden;
+  const embeddings = (vocabSize + MAX_POSITIONS + 2) * h + 2 * h;
+  const layer =
+    4 * (h * h + h) + 2 * h + (h * g.intermediate + g.intermediate) + (g.intermediate * h + h) + 2 * h;
+  return embeddings + g.layers * layer + (h * h + h) + (h * numLabels + numLabels);
+}

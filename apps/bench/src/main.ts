@@ -1,0 +1,287 @@
+/**
+ * `pnpm bench`: runs the benchmark suite and writes BENCHMARKS.md (repo root) and apps/bench/results.json.
+ * Every benchmark runs in its own child process (worker.js); the PyTorch comparison runs
+ * scripts/torch_bench.py with /usr/bin/python3 when it can import torch, and is reported as skipped otherwise.
+ */
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { batchesFile, syntheticBatch } from './batches.js';
+import { runChild } from './child.js';
+import { BERT_BASE, BERT_SMALL, BERT_TINY, type Geometry, geometryKey, parameterCount } from './geometry.js';
+import { gitCommit, machineInfo } from './machine.js';
+import { renderMarkdown } from './markdown.js';
+import { evaluateTargets, type GeometryResult, type Results, type RunConfig } from './results.js';
+import type {
+  CompileFigures,
+  EvalFigures,
+  ForwardFigures,
+  MrpcFigures,
+  ProfileFigures,
+  Shape,
+  TokenizeFigures,
+  TrainFigures,
+} from './tasks.js';
+import { detectTorch, runTorch, type TorchFigures, type TorchStatus } from './torch.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const pkgDir = resolve(here, '..');
+const repoRoot = resolve(pkgDir, '..', '..');
+const WORKER = join(here, 'worker.js');
+const TORCH_SCRIPT = join(pkgDir, 'scripts', 'torch_bench.py');
+const NOTES = join(pkgDir, 'optimizations.md');
+
+const BENCHMARKS = ['train', 'eval', 'forward', 'torch', 'mrpc', 'scaling', 'tokenize', 'profile'] as const;
+type Benchmark = (typeof BENCHMARKS)[number];
+
+const HELP = `Usage: pnpm bench [options]
+  --quick              smoke run: small models, few repeats; writes into the work folder, not BENCHMARKS.md
+  --warmup N           warm-up runs before timing (default 1)
+  --repeats N          timed runs per figure (default 5; quick 3)
+  --only LIST          comma-separated subset of ${BENCHMARKS.join(',')}
+  --python PATH        Python with torch for the comparison (default $ORTRAIN_BENCH_PYTHON or /usr/bin/python3)
+  --no-torch           skip the PyTorch comparison
+  --shared DIR         real data (glue/, tokenizers/bert-base-uncased) (default <repo>/../shared)
+  --work DIR           checkpoints, artifacts, profiles (default <tmp>/ortrain-bench)
+  --md FILE            markdown output (default <repo>/BENCHMARKS.md; quick: <work>/BENCHMARKS.md)
+  --json FILE          JSON output (default apps/bench/results.json; quick: <work>/results.json)`;
+
+const { values: o } = parseArgs({
+  options: {
+    quick: { type: 'boolean', default: false },
+    warmup: { type: 'string' },
+    repeats: { type: 'string' },
+    only: { type: 'string' },
+    python: { type: 'string', default: process.env['ORTRAIN_BENCH_PYTHON'] ?? '/usr/bin/python3' },
+    'no-torch': { type: 'boolean', default: false },
+    shared: { type: 'string', default: join(repoRoot, '..', 'shared') },
+    work: { type: 'string', default: join(tmpdir(), 'ortrain-bench') },
+    md: { type: 'string' },
+    json: { type: 'string' },
+    help: { type: 'boolean', default: false },
+  },
+});
+if (o.help) {
+  console.log(HELP);
+  process.exit(0);
+}
+
+const count = (name: string, v: string | undefined, fallback: number, min: number): number => {
+  if (v === undefined) return fallback;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < min) {
+    console.error(`--${name} must be an integer >= ${min}, got '${v}'`);
+    process.exit(2);
+  }
+  return n;
+};
+const only = new Set<Benchmark>(BENCHMARKS);
+if (o.only !== undefined) {
+  only.clear();
+  for (const b of o.only.split(',')) {
+    if (!(BENCHMARKS as readonly string[]).includes(b)) {
+      console.error(`--only: unknown benchmark '${b}' (one of ${BENCHMARKS.join(', ')})`);
+      process.exit(2);
+    }
+    only.add(b as Benchmark);
+  }
+}
+const quick = o.quick;
+const work = resolve(o.work);
+const config: RunConfig = {
+  quick,
+  warmup: count('warmup', o.warmup, 1, 0),
+  repeats: count('repeats', o.repeats, quick ? 3 : 5, 1),
+  batch: 8,
+  seq: 128,
+  torchThreads: 2,
+  mrpcSample: quick ? 6 : 16,
+  epochs: 3,
+};
+const geometries: Geometry[] = quick ? [BERT_SMALL, BERT_TINY] : [BERT_BASE, BERT_SMALL, BERT_TINY];
+const mainGeometry = geometries[0]!;
+/** Scaling shapes: sequence length at batch 8, then batch size at sequence 128. */
+const SCALING: Shape[] = [
+  ...[32, 64, 128, 256].map((seq) => ({ batch: 8, seq })),
+  ...[1, 32].map((batch) => ({ batch, seq: 128 })),
+];
+const scalingRepeats = quick ? 2 : 3;
+const repeat = { warmup: config.warmup, repeats: config.repeats };
+
+const log = (msg: string) => console.error(`[bench] ${msg}`);
+const started = performance.now();
+mkdirSync(work, { recursive: true });
+
+const results: Results = {
+  format: 'ortrain-bench',
+  version: 1,
+  date: new Date().toISOString(),
+  commit: gitCommit(repoRoot),
+  durationS: 0,
+  config,
+  machine: machineInfo(),
+  torch: { available: false, reason: 'not requested (--no-torch or --only without torch)' },
+  geometries: [],
+  skipped: [],
+  errors: [],
+};
+
+/** Runs one benchmark; a failure is recorded and the suite goes on. */
+async function attempt<T>(benchmark: string, fn: () => Promise<T>): Promise<T | undefined> {
+  log(`${benchmark} ...`);
+  const t0 = performance.now();
+  try {
+    const v = await fn();
+    log(`${benchmark} done in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+    return v;
+  } catch (e) {
+    const message = (e as Error).message;
+    log(`${benchmark} FAILED: ${message}`);
+    results.errors.push({ benchmark, message });
+    return undefined;
+  }
+}
+
+const child = <T>(task: string, args: object) => runChild<T>(WORKER, [task, JSON.stringify(args)]);
+
+let torch: TorchStatus = results.torch;
+if (only.has('torch') && !o['no-torch']) {
+  torch = await detectTorch(o.python, TORCH_SCRIPT);
+  results.torch = torch;
+  if (torch.available) {
+    results.machine.torch = torch.version;
+    results.machine.blas = torch.blas;
+    log(`PyTorch ${torch.version} (${torch.blas})`);
+  } else {
+    results.skipped.push(`PyTorch comparison: ${torch.reason}`);
+    log(`PyTorch comparison skipped: ${torch.reason}`);
+  }
+}
+const torchRun = (
+  name: string,
+  artifactsDir: string,
+  batches: string,
+  repeats: number,
+): Promise<TorchFigures | undefined> =>
+  torch.available
+    ? attempt(`torch ${name}`, () =>
+        runTorch({
+          python: torch.available ? torch.python : '',
+          script: TORCH_SCRIPT,
+          artifactsDir,
+          batchesFile: batches,
+          warmup: config.warmup,
+          repeats,
+          threads: config.torchThreads,
+        }),
+      )
+    : Promise.resolve(undefined);
+
+const artifactDirs = new Map<Geometry, string>();
+for (const g of geometries) {
+  const r: GeometryResult = { geometry: g, parameters: parameterCount(g) };
+  results.geometries.push(r);
+  const compiled = await attempt(`compile ${g.name}`, () =>
+    child<CompileFigures>('compile', { geometry: g, workDir: work }),
+  );
+  if (!compiled) continue;
+  r.compile = compiled;
+  artifactDirs.set(g, compiled.dir);
+  const dir = compiled.dir;
+  const shape = { batch: config.batch, seq: config.seq };
+  if (only.has('train'))
+    r.train = await attempt(`train ${g.name}`, () =>
+      child<TrainFigures>('train', { dir, shapes: [shape], ...repeat }),
+    );
+  if (only.has('eval'))
+    r.eval = await attempt(`eval ${g.name}`, () => child<EvalFigures>('eval', { dir, ...shape, ...repeat }));
+  if (only.has('forward'))
+    r.forward = await attempt(`forward ${g.name}`, () =>
+      child<ForwardFigures>('forward', { dir, workDir: work, ...shape, ...repeat }),
+    );
+  if (only.has('torch')) {
+    const file = join(work, `batch-${geometryKey(g)}.json`);
+    writeFileSync(file, JSON.stringify(batchesFile([syntheticBatch(shape.batch, shape.seq)])));
+    r.torch = await torchRun(g.name, dir, file, config.repeats);
+  }
+}
+
+const mainDir = artifactDirs.get(mainGeometry);
+const hasShared =
+  existsSync(join(o.shared, 'glue', 'MRPC')) && existsSync(join(o.shared, 'tokenizers', 'bert-base-uncased'));
+if (only.has('mrpc') && mainDir) {
+  if (!hasShared)
+    results.skipped.push(
+      `MRPC real lengths: ${o.shared}/glue/MRPC or tokenizers/bert-base-uncased not found`,
+    );
+  else {
+    const batchesOut = join(work, 'mrpc-batches.json');
+    const figures = await attempt(`mrpc ${mainGeometry.name}`, () =>
+      child<MrpcFigures>('mrpc', {
+        dir: mainDir,
+        sharedDir: o.shared,
+        batch: config.batch,
+        warmup: config.warmup,
+        sample: config.mrpcSample,
+        epochs: config.epochs,
+        seed: 42,
+        evalDev: true,
+        batchesOut,
+      }),
+    );
+    if (figures) {
+      results.mrpc = { geometry: mainGeometry, figures };
+      const t = only.has('torch')
+        ? await torchRun(`mrpc ${mainGeometry.name}`, mainDir, batchesOut, config.mrpcSample)
+        : undefined;
+      if (t) results.mrpc.torch = t;
+    }
+  }
+}
+
+const scalingGeometry = mainGeometry;
+const scalingDir = artifactDirs.get(scalingGeometry);
+if (only.has('scaling') && scalingDir) {
+  const train = await attempt(`scaling ${scalingGeometry.name}`, () =>
+    child<TrainFigures>('train', {
+      dir: scalingDir,
+      shapes: SCALING,
+      warmup: config.warmup,
+      repeats: scalingRepeats,
+    }),
+  );
+  if (train) results.scaling = { geometry: scalingGeometry, repeats: scalingRepeats, train };
+}
+
+if (only.has('tokenize')) {
+  if (!hasShared)
+    results.skipped.push(`tokenization: ${o.shared} has no GLUE data or bert-base-uncased tokenizer`);
+  else
+    results.tokenize = await attempt('tokenize', () =>
+      child<TokenizeFigures>('tokenize', { sharedDir: o.shared, repeats: config.repeats }),
+    );
+}
+
+if (only.has('profile') && mainDir) {
+  const shape = { batch: config.batch, seq: config.seq };
+  const figures = await attempt(`profile ${mainGeometry.name}`, () =>
+    child<ProfileFigures>('profile', {
+      dir: mainDir,
+      workDir: join(work, 'profile'),
+      warmup: config.warmup,
+      ...shape,
+    }),
+  );
+  if (figures) results.profile = { geometry: mainGeometry, shape, figures };
+}
+
+results.durationS = (performance.now() - started) / 1000;
+const jsonPath = resolve(o.json ?? (quick ? join(work, 'results.json') : join(pkgDir, 'results.json')));
+const mdPath = resolve(o.md ?? (quick ? join(work, 'BENCHMARKS.md') : join(repoRoot, 'BENCHMARKS.md')));
+writeFileSync(jsonPath, `${JSON.stringify(results, null, 2)}\n`);
+writeFileSync(mdPath, renderMarkdown(results, existsSync(NOTES) ? readFileSync(NOTES, 'utf8') : undefined));
+for (const t of evaluateTargets(results))
+  log(`${t.pass === null ? 'n/a ' : t.pass ? 'pass' : 'FAIL'}  ${t.name}: ${t.value} (goal ${t.goal})`);
+log(`wrote ${mdPath} and ${jsonPath} (${(results.durationS / 60).toFixed(1)} min)`);

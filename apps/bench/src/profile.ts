@@ -1,0 +1,62 @@
+/** Aggregates ONNX Runtime's profiler output (Chrome trace JSON) into per-op-type and per-node kernel time. */
+
+export interface TraceEvent {
+  cat: string;
+  name: string;
+  ts: number;
+  dur: number;
+  args?: { op_name?: string };
+}
+
+export interface OpTime {
+  op: string;
+  ms: number;
+  /** Share of all kernel time in the run. */
+  share: number;
+  /** Kernel launches of this op type in the run. */
+  count: number;
+}
+
+export interface ProfileSummary {
+  kernelMs: number;
+  byOp: OpTime[];
+  topNodes: { node: string; op: string; ms: number }[];
+}
+
+const KERNEL = '_kernel_time';
+
+/** Summarizes the last `model_run` of a profile (earlier ones are warm-up), microseconds to milliseconds. */
+export function summarizeProfile(events: readonly TraceEvent[], topN = 15): ProfileSummary {
+  const runs = events.filter((e) => e.cat === 'Session' && e.name === 'model_run');
+  const last = runs[runs.length - 1];
+  if (!last) throw new Error('the profile has no model_run event (was the session run with profiling on?)');
+  const kernels = events.filter(
+    (e) => e.cat === 'Node' && e.name.endsWith(KERNEL) && e.ts >= last.ts && e.ts <= last.ts + last.dur,
+  );
+  if (kernels.length === 0) throw new Error('the last model_run has no kernel events');
+  const byOp = new Map<string, { us: number; count: number }>();
+  const byNode = new Map<string, { op: string; us: number }>();
+  let totalUs = 0;
+  for (const e of kernels) {
+    const op = e.args?.op_name ?? '?';
+    const o = byOp.get(op) ?? { us: 0, count: 0 };
+    o.us += e.dur;
+    o.count++;
+    byOp.set(op, o);
+    const node = e.name.slice(0, -KERNEL.length);
+    const n = byNode.get(node) ?? { op, us: 0 };
+    n.us += e.dur;
+    byNode.set(node, n);
+    totalUs += e.dur;
+  }
+  return {
+    kernelMs: totalUs / 1000,
+    byOp: [...byOp]
+      .map(([op, o]) => ({ op, ms: o.us / 1000, share: o.us / totalUs, count: o.count }))
+      .sort((x, y) => y.ms - x.ms),
+    topNodes: [...byNode]
+      .map(([node, n]) => ({ node, op: n.op, ms: n.us / 1000 }))
+      .sort((x, y) => y.ms - x.ms)
+      .slice(0, topN),
+  };
+}

@@ -1,0 +1,394 @@
+/**
+ * The benchmarks themselves. Each runs in its own child process (see worker.ts), so that its peak RSS is its
+ * own and no benchmark warms another's caches; each can also be called in-process (tests).
+ */
+import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { compileArtifacts, exportInference, readSafetensors } from '@ortrain/artifacts';
+import {
+  DataCollatorWithPadding,
+  loadGlueFromDir,
+  RandomSampler,
+  SequentialSampler,
+  TextTokenizer,
+  type TokenizedDataset,
+  tokenizeDataset,
+} from '@ortrain/data';
+import { readManifest, TrainingSession } from '@ortrain/trainer';
+import * as ort from 'onnxruntime-node';
+import { batchesFile, evenlySpaced, syntheticBatch } from './batches.js';
+import { writeRandomBert } from './checkpoint.js';
+import { type Geometry, geometryKey } from './geometry.js';
+import { peakRssMiB } from './memory.js';
+import { type OpTime, summarizeProfile } from './profile.js';
+import { type RepeatOptions, type Summary, summarize, throughput, timeRuns } from './stats.js';
+
+export interface CompileArgs {
+  geometry: Geometry;
+  workDir: string;
+}
+
+export interface CompileFigures {
+  dir: string;
+  /** Writing the random HF checkpoint (not part of ortrain's cost; shown for context). */
+  checkpointMs: number;
+  /** compileArtifacts: import, head, dropout, loss, gradients, optimizer, five ONNX files and weights. */
+  compileMs: number;
+  artifactBytes: number;
+  peakRssMiB: number;
+}
+
+export function compileTask(a: CompileArgs): CompileFigures {
+  const key = geometryKey(a.geometry);
+  const source = join(a.workDir, 'checkpoints', key);
+  let t0 = performance.now();
+  writeRandomBert(source, a.geometry);
+  const checkpointMs = performance.now() - t0;
+  t0 = performance.now();
+  const { dir } = compileArtifacts(source, { name: key, outDir: join(a.workDir, 'artifacts') });
+  const compileMs = performance.now() - t0;
+  const artifactBytes = readdirSync(dir).reduce((s, f) => s + statSync(join(dir, f)).size, 0);
+  return { dir, checkpointMs, compileMs, artifactBytes, peakRssMiB: peakRssMiB() };
+}
+
+export interface Shape {
+  batch: number;
+  seq: number;
+}
+
+export interface TrainArgs extends RepeatOptions {
+  dir: string;
+  shapes: Shape[];
+  threads?: number;
+}
+
+export interface ShapeFigures extends Shape {
+  stepMs: Summary;
+  samplesPerSec: Summary;
+  /** Loss of the last step (a sanity check that training ran on real numbers). */
+  loss: number;
+}
+
+export interface TrainFigures {
+  /** TrainingSession.open: manifest and weights into state buffers. */
+  openMs: number;
+  /** The first step, which also creates the ONNX Runtime session (graph optimization, kernel setup). */
+  firstStepMs: number;
+  /** From process start (Node startup and module loading included) to the end of the first step. */
+  timeToFirstStepMs: number;
+  shapes: ShapeFigures[];
+  peakRssMiB: number;
+}
+
+export async function trainTask(a: TrainArgs): Promise<TrainFigures> {
+  let t0 = performance.now();
+  const session = await TrainingSession.open(a.dir, { device: 'cpu', numThreads: a.threads ?? 0 });
+  const openMs = performance.now() - t0;
+  let step = 0;
+  const lr = 2e-5;
+  const first = syntheticBatch(a.shapes[0]!.batch, a.shapes[0]!.seq);
+  t0 = performance.now();
+  await session.step(first, lr, ++step);
+  const firstStepMs = performance.now() - t0;
+  const timeToFirstStepMs = performance.now();
+  const shapes: ShapeFigures[] = [];
+  for (const s of a.shapes) {
+    const batch = syntheticBatch(s.batch, s.seq);
+    let loss = Number.NaN;
+    const ms = summarize(
+      await timeRuns(async () => {
+        loss = (await session.step(batch, lr, ++step)).loss;
+      }, a),
+    );
+    if (!Number.isFinite(loss)) throw new Error(`training at ${s.batch}x${s.seq} gave loss ${loss}`);
+    shapes.push({ ...s, stepMs: ms, samplesPerSec: throughput(ms, s.batch), loss });
+  }
+  await session.release();
+  return { openMs, firstStepMs, timeToFirstStepMs, shapes, peakRssMiB: peakRssMiB() };
+}
+
+export interface EvalArgs extends RepeatOptions, Shape {
+  dir: string;
+}
+
+export interface EvalFigures {
+  stepMs: Summary;
+  samplesPerSec: Summary;
+  /** Eval loss of synthetic batch 0 with the initial weights (compared with PyTorch's on the same model). */
+  initialLoss: number;
+  peakRssMiB: number;
+}
+
+export async function evalTask(a: EvalArgs): Promise<EvalFigures> {
+  const session = await TrainingSession.open(a.dir, { device: 'cpu' });
+  const batch = syntheticBatch(a.batch, a.seq);
+  const initialLoss = (await session.evalBatch(batch)).loss ?? Number.NaN;
+  const ms = summarize(await timeRuns(() => session.evalBatch(batch), a));
+  await session.release();
+  return { stepMs: ms, samplesPerSec: throughput(ms, a.batch), initialLoss, peakRssMiB: peakRssMiB() };
+}
+
+export interface ForwardArgs extends RepeatOptions, Shape {
+  dir: string;
+  workDir: string;
+}
+
+export interface ForwardFigures {
+  exportMs: number;
+  stepMs: Summary;
+  samplesPerSec: Summary;
+  peakRssMiB: number;
+}
+
+/**
+ * The yardstick: the same model's forward pass (to logits) as a plain inference model, weights baked in as
+ * initializers, run by onnxruntime-node with default session options: what ONNX Runtime does at its best.
+ */
+export async function forwardTask(a: ForwardArgs): Promise<ForwardFigures> {
+  const manifest = readManifest(a.dir);
+  const t0 = performance.now();
+  const file = exportInference(a.dir, join(a.workDir, 'inference', manifest.name));
+  const exportMs = performance.now() - t0;
+  const session = await ort.InferenceSession.create(file, { graphOptimizationLevel: 'all' });
+  const b = syntheticBatch(a.batch, a.seq);
+  const feeds: Record<string, ort.Tensor> = {};
+  const fields = { input_ids: b.inputIds, attention_mask: b.attentionMask, token_type_ids: b.tokenTypeIds };
+  for (const name of session.inputNames) {
+    const data = fields[name as keyof typeof fields];
+    if (!data) throw new Error(`${file}: unexpected input '${name}'`);
+    feeds[name] = new ort.Tensor('int64', data, [a.batch, a.seq]);
+  }
+  const ms = summarize(await timeRuns(() => session.run(feeds), a));
+  await session.release();
+  return { exportMs, stepMs: ms, samplesPerSec: throughput(ms, a.batch), peakRssMiB: peakRssMiB() };
+}
+
+/** Where the real data lives: `<sharedDir>/glue/<TASK>` and `<sharedDir>/tokenizers/bert-base-uncased`. */
+function tokenizerDir(sharedDir: string): string {
+  return join(sharedDir, 'tokenizers', 'bert-base-uncased');
+}
+
+async function tokenizedSplit(sharedDir: string, task: string, split: string): Promise<TokenizedDataset> {
+  const tokenizer = await TextTokenizer.fromPretrained(tokenizerDir(sharedDir));
+  return tokenizeDataset(await loadGlueFromDir(join(sharedDir, 'glue'), task, split), tokenizer);
+}
+
+export interface MrpcArgs {
+  dir: string;
+  sharedDir: string;
+  batch: number;
+  /** Steps run before timing (their shapes differ from the timed ones, as in a real epoch). */
+  warmup: number;
+  /** Batches timed, spread evenly over epoch 0's shuffled order. */
+  sample: number;
+  epochs: number;
+  seed: number;
+  /** Time one full pass over the dev split (the per-epoch evaluation) too. */
+  evalDev: boolean;
+  /** Write the warm-up then the timed batches here for the PyTorch comparison. */
+  batchesOut?: string;
+}
+
+export interface LengthStats {
+  mean: number;
+  min: number;
+  max: number;
+}
+
+export interface MrpcFigures {
+  trainRows: number;
+  stepsPerEpoch: number;
+  /** Padded sequence length of every batch of epoch 0, and of the timed sample. */
+  epochLengths: LengthStats;
+  sampleLengths: LengthStats;
+  stepMs: Summary;
+  meanStepMs: number;
+  /** Rows over time, summed over the timed steps. */
+  samplesPerSec: number;
+  devRows?: number;
+  devEvalMs?: number;
+  devSamplesPerSec?: number;
+  /** epochs x (steps x mean step time + one dev evaluation), in minutes. */
+  projectedMinutes: number;
+  peakRssMiB: number;
+}
+
+function lengthStats(xs: readonly number[]): LengthStats {
+  return { mean: xs.reduce((a, b) => a + b, 0) / xs.length, min: Math.min(...xs), max: Math.max(...xs) };
+}
+
+/**
+ * Training at MRPC's real length distribution: bert-base-uncased tokenization of GLUE MRPC train, the HF
+ * Trainer's shuffled batches with dynamic padding (each batch padded to its longest row), timed on an even
+ * sample of epoch 0 and projected to a whole fine-tune, per-epoch dev evaluation included.
+ */
+export async function mrpcTask(a: MrpcArgs): Promise<MrpcFigures> {
+  const train = await tokenizedSplit(a.sharedDir, 'mrpc', 'train');
+  const collator = new DataCollatorWithPadding();
+  const sampler = new RandomSampler(train.numRows, { batchSize: a.batch, seed: a.seed });
+  const epoch = [...sampler.batches(0)].map((rows) => collator.collate(train, rows));
+  const picked = evenlySpaced(epoch.length, a.sample).map((i) => epoch[i]!);
+  // Warm up on the epoch's last batches, outside the sample, so that no timed shape has been seen before.
+  const warmup = Array.from({ length: a.warmup }, (_, i) => epoch[epoch.length - 1 - i]!);
+  if (a.batchesOut) writeFileSync(a.batchesOut, JSON.stringify(batchesFile([...warmup, ...picked])));
+
+  const session = await TrainingSession.open(a.dir, { device: 'cpu' });
+  let step = 0;
+  for (const b of warmup) await session.step(b, 2e-5, ++step);
+  const times: number[] = [];
+  let rows = 0;
+  for (const b of picked) {
+    const t0 = performance.now();
+    await session.step(b, 2e-5, ++step);
+    times.push(performance.now() - t0);
+    rows += b.dims[0];
+  }
+  const total = times.reduce((x, y) => x + y, 0);
+  const meanStepMs = total / times.length;
+  const figures: MrpcFigures = {
+    trainRows: train.numRows,
+    stepsPerEpoch: epoch.length,
+    epochLengths: lengthStats(epoch.map((b) => b.dims[1])),
+    sampleLengths: lengthStats(picked.map((b) => b.dims[1])),
+    stepMs: summarize(times),
+    meanStepMs,
+    samplesPerSec: (rows * 1000) / total,
+    projectedMinutes: 0,
+    peakRssMiB: 0,
+  };
+  let evalMs = 0;
+  if (a.evalDev) {
+    const dev = await tokenizedSplit(a.sharedDir, 'mrpc', 'validation');
+    const t0 = performance.now();
+    for (const r of new SequentialSampler(dev.numRows, { batchSize: a.batch }).batches(0)) {
+      await session.evalBatch(collator.collate(dev, r));
+    }
+    evalMs = performance.now() - t0;
+    figures.devRows = dev.numRows;
+    figures.devEvalMs = evalMs;
+    figures.devSamplesPerSec = (dev.numRows * 1000) / evalMs;
+  }
+  await session.release();
+  figures.projectedMinutes = (a.epochs * (epoch.length * meanStepMs + evalMs)) / 60_000;
+  figures.peakRssMiB = peakRssMiB();
+  return figures;
+}
+
+export interface TokenizeArgs {
+  sharedDir: string;
+  repeats: number;
+}
+
+export interface TokenizeFigures {
+  loadMs: number;
+  splits: {
+    task: string;
+    rows: number;
+    tokens: number;
+    ms: Summary;
+    rowsPerSec: Summary;
+    tokensPerSec: Summary;
+  }[];
+  peakRssMiB: number;
+}
+
+/** bert-base-uncased tokenization (with truncation, packed into typed arrays) of MRPC train and SST-2 train. */
+export async function tokenizeTask(a: TokenizeArgs): Promise<TokenizeFigures> {
+  const t0 = performance.now();
+  const tokenizer = await TextTokenizer.fromPretrained(tokenizerDir(a.sharedDir));
+  const loadMs = performance.now() - t0;
+  const splits: TokenizeFigures['splits'] = [];
+  for (const task of ['mrpc', 'sst2']) {
+    const ds = await loadGlueFromDir(join(a.sharedDir, 'glue'), task, 'train');
+    let tokens = 0;
+    const ms = summarize(
+      await timeRuns(
+        async () => {
+          tokens = tokenizeDataset(ds, tokenizer).inputIds.length;
+        },
+        { warmup: 0, repeats: a.repeats },
+      ),
+    );
+    splits.push({
+      task,
+      rows: ds.numRows,
+      tokens,
+      ms,
+      rowsPerSec: throughput(ms, ds.numRows),
+      tokensPerSec: throughput(ms, tokens),
+    });
+  }
+  return { loadMs, splits, peakRssMiB: peakRssMiB() };
+}
+
+export interface ProfileArgs extends Shape {
+  dir: string;
+  workDir: string;
+  warmup: number;
+}
+
+export interface ProfileFigures {
+  /** Wall time of the profiled run (profiling adds a little overhead). */
+  runMs: number;
+  /** Sum of kernel times; the rest of runMs is the executor, copies and the Node binding. */
+  kernelMs: number;
+  byOp: OpTime[];
+  topNodes: { node: string; op: string; ms: number }[];
+  profileFile: string;
+}
+
+/**
+ * One training step (the train graph: forward, loss, gradients, clipping, AdamW) under ONNX Runtime's
+ * profiler, per-op-type and per-node kernel time of the last run after warm-up.
+ */
+export async function profileTask(a: ProfileArgs): Promise<ProfileFigures> {
+  const manifest = readManifest(a.dir);
+  const weights = readSafetensors(join(a.dir, manifest.weights));
+  const b = syntheticBatch(a.batch, a.seq);
+  const values: Record<string, ort.Tensor> = {
+    input_ids: new ort.Tensor('int64', b.inputIds, [a.batch, a.seq]),
+    attention_mask: new ort.Tensor('int64', b.attentionMask, [a.batch, a.seq]),
+    token_type_ids: new ort.Tensor('int64', b.tokenTypeIds, [a.batch, a.seq]),
+    labels: new ort.Tensor('int64', b.labels!, [a.batch]),
+    learning_rate: new ort.Tensor('float32', Float32Array.of(2e-5), []),
+    step: new ort.Tensor('float32', Float32Array.of(1), []),
+  };
+  for (const p of manifest.parameters) {
+    const w = weights.get(p.name)!.data as Float32Array;
+    values[p.name] = new ort.Tensor('float32', w, p.shape);
+    for (const m of ['exp_avg', 'exp_avg_sq'])
+      values[`${p.name}.${m}`] = new ort.Tensor('float32', new Float32Array(w.length), p.shape);
+  }
+  const io = manifest.graphs.train;
+  const feeds = Object.fromEntries(
+    io.inputs.map((n) => {
+      const v = values[n];
+      if (!v) throw new Error(`train graph input '${n}' has no benchmark value`);
+      return [n, v];
+    }),
+  );
+  mkdirSync(a.workDir, { recursive: true });
+  const session = await ort.InferenceSession.create(join(a.dir, io.file), {
+    graphOptimizationLevel: 'all',
+    enableProfiling: true,
+    profileFilePrefix: join(a.workDir, 'ort-profile'),
+  });
+  for (let i = 0; i < a.warmup; i++) await session.run(feeds);
+  const t0 = performance.now();
+  await session.run(feeds);
+  const runMs = performance.now() - t0;
+  session.endProfiling();
+  await session.release();
+  const file = latestProfile(a.workDir);
+  const summary = summarizeProfile(JSON.parse(readFileSync(file, 'utf8')));
+  return { runMs, ...summary, profileFile: file };
+}
+
+function latestProfile(dir: string): string {
+  const files = readdirSync(dir)
+    .filter((f) => f.startsWith('ort-profile') && f.endsWith('.json'))
+    .map((f) => join(dir, f))
+    .sort((x, y) => statSync(y).mtimeMs - statSync(x).mtimeMs);
+  if (!files[0]) throw new Error(`${dir}: ONNX Runtime wrote no profile`);
+  return files[0];
+}

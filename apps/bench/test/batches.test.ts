@@ -1,0 +1,53 @@
+import { describe, expect, it } from 'vitest';
+import { batchesFile, evenlySpaced, syntheticBatch } from '../src/batches.js';
+import { BERT_BASE, parameterCount, VOCAB_SIZE } from '../src/geometry.js';
+
+describe('syntheticBatch', () => {
+  const b = syntheticBatch(3, 10, 7);
+
+  it('is a [CLS] a [SEP] b [SEP] pair batch without padding', () => {
+    expect(b.dims).toEqual([3, 10]);
+    for (let r = 0; r < 3; r++) {
+      const ids = Array.from(b.inputIds.subarray(r * 10, r * 10 + 10), Number);
+      expect(ids[0]).toBe(101);
+      expect(ids[5]).toBe(102);
+      expect(ids[9]).toBe(102);
+      for (const id of ids) expect(id).toBeLessThan(VOCAB_SIZE);
+      expect(Array.from(b.tokenTypeIds.subarray(r * 10, r * 10 + 10), Number)).toEqual([
+        0, 0, 0, 0, 0, 0, 1, 1, 1, 1,
+      ]);
+    }
+    expect(b.attentionMask.every((m) => m === 1n)).toBe(true);
+    for (const l of b.labels as BigInt64Array) expect([0n, 1n]).toContain(l);
+  });
+
+  it('is deterministic in its seed', () => {
+    expect(syntheticBatch(3, 10, 7).inputIds).toEqual(b.inputIds);
+    expect(syntheticBatch(3, 10, 8).inputIds).not.toEqual(b.inputIds);
+  });
+
+  it('rejects shapes that cannot hold a pair', () => {
+    expect(() => syntheticBatch(0, 10)).toThrow(/batch size/);
+    expect(() => syntheticBatch(1, 2)).toThrow(/sequence length/);
+  });
+
+  it('serializes for the PyTorch script as plain numbers', () => {
+    const f = batchesFile([b]);
+    expect(f.batches[0]!.dims).toEqual([3, 10]);
+    expect(f.batches[0]!.input_ids).toEqual(Array.from(b.inputIds, Number));
+    expect(f.batches[0]!.labels).toEqual(Array.from(b.labels as BigInt64Array, Number));
+  });
+});
+
+describe('evenlySpaced', () => {
+  it('spreads a sample over the whole epoch', () => {
+    expect(evenlySpaced(459, 4)).toEqual([57, 172, 286, 401]);
+    expect(evenlySpaced(3, 5)).toEqual([0, 1, 2]);
+  });
+});
+
+describe('parameterCount', () => {
+  it("matches transformers' BertForSequenceClassification (bert-base-uncased, 2 labels)", () => {
+    expect(parameterCount(BERT_BASE)).toBe(109_483_778);
+  });
+});

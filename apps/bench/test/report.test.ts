@@ -1,0 +1,165 @@
+import { describe, expect, it } from 'vitest';
+import { BERT_BASE, BERT_TINY, parameterCount } from '../src/geometry.js';
+import { renderMarkdown, timeCell } from '../src/markdown.js';
+import { evaluateTargets, formatMiB, formatMs, type Results } from '../src/results.js';
+import { type Summary, throughput } from '../src/stats.js';
+
+const s = (median: number, min = median * 0.9, max = median * 1.1): Summary => ({ median, min, max, n: 5 });
+
+function results(overrides: Partial<Results> = {}): Results {
+  const trainMs = s(2000);
+  return {
+    format: 'ortrain-bench',
+    version: 1,
+    date: '2026-01-01T00:00:00.000Z',
+    commit: 'abc1234',
+    durationS: 600,
+    config: {
+      quick: false,
+      warmup: 1,
+      repeats: 5,
+      batch: 8,
+      seq: 128,
+      torchThreads: 2,
+      mrpcSample: 16,
+      epochs: 3,
+    },
+    machine: {
+      cpu: 'AMD EPYC',
+      cores: 2,
+      memoryGiB: 23.5,
+      os: 'Linux',
+      node: 'v20.20.2',
+      onnxruntime: '1.30.0',
+    },
+    torch: { available: true, python: '/usr/bin/python3', version: '1.13.0', blas: 'openblas' },
+    geometries: [
+      {
+        geometry: BERT_BASE,
+        parameters: parameterCount(BERT_BASE),
+        compile: {
+          dir: '/tmp/a',
+          checkpointMs: 2000,
+          compileMs: 7000,
+          artifactBytes: 2 ** 30,
+          peakRssMiB: 3000,
+        },
+        train: {
+          openMs: 3000,
+          firstStepMs: 5000,
+          timeToFirstStepMs: 8500,
+          shapes: [
+            { batch: 8, seq: 128, stepMs: trainMs, samplesPerSec: throughput(trainMs, 8), loss: 0.69 },
+          ],
+          peakRssMiB: 3500,
+        },
+        eval: {
+          stepMs: s(600),
+          samplesPerSec: throughput(s(600), 8),
+          initialLoss: 0.693152,
+          peakRssMiB: 1000,
+        },
+        forward: { exportMs: 1000, stepMs: s(500), samplesPerSec: throughput(s(500), 8), peakRssMiB: 900 },
+        torch: {
+          stepMs: s(6300),
+          samplesPerSec: 1.27,
+          meanStepMs: 6300,
+          initialLoss: 0.693146,
+          lastLoss: 0.6,
+        },
+      },
+      { geometry: BERT_TINY, parameters: parameterCount(BERT_TINY) },
+    ],
+    mrpc: {
+      geometry: BERT_BASE,
+      figures: {
+        trainRows: 3668,
+        stepsPerEpoch: 459,
+        epochLengths: { mean: 71.7, min: 50, max: 103 },
+        sampleLengths: { mean: 70, min: 52, max: 99 },
+        stepMs: s(1000),
+        meanStepMs: 1000,
+        samplesPerSec: 8,
+        devRows: 408,
+        devEvalMs: 20_000,
+        devSamplesPerSec: 20.4,
+        projectedMinutes: 24,
+        peakRssMiB: 3800,
+      },
+    },
+    skipped: [],
+    errors: [],
+    ...overrides,
+  };
+}
+
+describe('evaluateTargets', () => {
+  it('checks each of the issue’s targets against its goal', () => {
+    const t = evaluateTargets(results());
+    expect(t.map((x) => [x.value, x.pass])).toEqual([
+      ['2.00 s', true], // < 2.1 s
+      ['3.15x', true], // 6.3 s / 2.0 s >= 3
+      ['4.00x', true], // 2.0 s / 0.5 s <= 4.5
+      ['3.42 GiB', true], // 3500 MiB = 3.67e9 bytes < 4e9
+      ['24.0 min', true],
+    ]);
+  });
+
+  it('fails a target that is missed and leaves unmeasured ones open', () => {
+    const r = results({ torch: { available: false, reason: '/usr/bin/python3 does not exist' } });
+    const base = r.geometries[0]!;
+    base.train!.shapes[0]!.stepMs = s(2500);
+    base.train!.peakRssMiB = 3900; // 4.09e9 bytes: over 4 GB though under 4 GiB
+    delete base.torch;
+    delete r.mrpc;
+    expect(evaluateTargets(r).map((x) => x.pass)).toEqual([false, null, false, false, null]);
+  });
+});
+
+describe('renderMarkdown', () => {
+  it('shows the machine, the targets, the ratios and the same-model check', () => {
+    const md = renderMarkdown(results(), '## Optimizations\n\nnotes here');
+    expect(md).toContain('| AMD EPYC | 2 | 23.5 GiB |');
+    expect(md).toContain('| BERT-base training step, batch 8 x 128 | < 2.1 s | 2.00 s | pass |');
+    expect(md).toContain(
+      `| BERT-base 12x768 | 109.5 M | ${timeCell(s(2000))} | 4.00 (3.64–4.44) | ${timeCell(s(6300))} | 1.27 | 3.15x | ${timeCell(s(500))} | 4.00x | 3.42 GiB |`,
+    );
+    // A geometry that was not measured shows dashes, not zeros.
+    expect(md).toContain('| 2x128 | 4.4 M | — | — | — | — | — | — | — | — |');
+    expect(md).toContain('ortrain 0.693152, PyTorch 0.693146');
+    expect(md).toContain('**24.0 min**');
+    expect(md.trimEnd().endsWith('notes here')).toBe(true);
+  });
+
+  it('says that the PyTorch comparison was skipped and why', () => {
+    const r = results({ torch: { available: false, reason: '/usr/bin/python3 does not exist' } });
+    delete r.geometries[0]!.torch;
+    const md = renderMarkdown(r);
+    expect(md).toContain('PyTorch comparison skipped: /usr/bin/python3 does not exist.');
+    expect(md).toContain(
+      '| speed-up over PyTorch (same model and batch) | >= 3x | not measured | not measured |',
+    );
+    expect(md).not.toContain('Same model check');
+  });
+
+  it('lists errors and skipped benchmarks', () => {
+    const md = renderMarkdown(
+      results({ errors: [{ benchmark: 'scaling', message: 'killed\nstack' }], skipped: ['MRPC: no data'] }),
+    );
+    expect(md).toContain('## Errors\n- scaling: killed');
+    expect(md).toContain('## Skipped\n- MRPC: no data');
+  });
+});
+
+describe('formatting', () => {
+  it('picks units and precision by magnitude', () => {
+    expect([formatMs(5.678), formatMs(56.78), formatMs(567.8), formatMs(5678), formatMs(156_780)]).toEqual([
+      '5.68 ms',
+      '56.8 ms',
+      '568 ms',
+      '5.68 s',
+      '157 s',
+    ]);
+    expect([formatMiB(512), formatMiB(3584)]).toEqual(['512 MiB', '3.50 GiB']);
+  });
+});
