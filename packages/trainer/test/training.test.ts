@@ -173,24 +173,30 @@ describe('checkpoints during training', () => {
       save_total_limit: 2,
       load_best_model_at_end: true,
       metric_for_best_model: 'loss',
+      // The worst loss as "best": an early checkpoint, so keeping and loading it is not the newest by chance.
+      greater_is_better: true,
     });
-    const { trainer } = await train(args);
+    const { trainer, weights } = await train(args);
     const state = trainer.state;
     const left = readdirSync(args.output_dir).filter((d) => d.startsWith('checkpoint-'));
     const best = state.best_model_checkpoint!;
     expect(best).toMatch(/checkpoint-\d+$/);
     expect(left).toContain(best.split('/').pop());
     expect(left).toContain('checkpoint-16');
-    expect(left.length).toBeLessThanOrEqual(3);
+    expect(left).toHaveLength(2);
     const evals = state.log_history.filter((e) => 'eval_loss' in e);
     expect(evals).toHaveLength(8);
-    expect(state.best_metric).toBe(Math.min(...evals.map((e) => e['eval_loss']!)));
+    expect(state.best_metric).toBe(Math.max(...evals.map((e) => e['eval_loss']!)));
+    expect(best).not.toMatch(/checkpoint-16$/);
     const saved = loadCheckpoint(join(args.output_dir, 'checkpoint-16'));
     expect(saved.trainerState['global_step']).toBe(16);
     expect(
       JSON.parse(readFileSync(join(args.output_dir, 'trainer_state.json'), 'utf8')).best_model_checkpoint,
     ).toBe(best);
-    // The exported model is the best one (load_best_model_at_end).
+    // load_best_model_at_end: the final weights (and so the export) are the best checkpoint's.
+    const bestWeights = loadCheckpoint(best).weights;
+    expect(weights.map((w) => w.name)).toEqual(bestWeights.map((w) => w.name));
+    for (let i = 0; i < weights.length; i++) expect(weights[i]!.data).toEqual(bestWeights[i]!.data);
     expect(existsSync(join(args.output_dir, 'onnx', 'model.onnx'))).toBe(true);
   });
 });
@@ -204,6 +210,7 @@ describe('evaluate and predict', () => {
       computeMetrics: glueComputeMetrics('mrpc'),
     });
     const metrics = await trainer.evaluate();
+    // Before any training there is no epoch, as in HF.
     expect(Object.keys(metrics)).toEqual([
       'eval_loss',
       'eval_accuracy',

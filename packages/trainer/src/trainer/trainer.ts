@@ -236,10 +236,16 @@ export class Trainer extends EventEmitter<TrainerEvents> {
     return new RandomSampler(ds.numRows, { batchSize, dropLast, seed: a.seed });
   }
 
+  /** The epoch for logs; undefined before any training, as HF's `state.epoch` is None then. */
+  private currentEpoch(): number | undefined {
+    return this.state.global_step > 0 || this.state.epoch > 0 ? this.state.epoch : undefined;
+  }
+
   /** HF's `log`: adds epoch and step, appends to log_history, emits `log`. */
   log(logs: Record<string, number>): void {
     const entry: LogEntry = { ...logs };
-    if (this.state.epoch !== null) entry['epoch'] = this.state.epoch;
+    const epoch = this.currentEpoch();
+    if (epoch !== undefined) entry['epoch'] = epoch;
     entry['step'] = this.state.global_step;
     this.state.log_history.push(entry);
     this.emit('log', entry);
@@ -643,10 +649,8 @@ export class Trainer extends EventEmitter<TrainerEvents> {
     if (!data) throw new Error('Trainer.evaluate() needs an evalDataset');
     const { metrics } = await this.loop(data, metricKeyPrefix);
     this.log(metrics);
-    const out = {
-      ...metrics,
-      ...(this.state.global_step > 0 || this.state.epoch > 0 ? { epoch: this.state.epoch } : {}),
-    };
+    const epoch = this.currentEpoch();
+    const out = { ...metrics, ...(epoch !== undefined && { epoch }) };
     this.emit('evaluate', out);
     return out;
   }
