@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { feed, modelOf, run } from '../../test/helpers.js';
 import {
   attr,
+  broadcastShapes,
   constantsToInitializers,
   eliminateIdentities,
   emptyGraph,
@@ -62,5 +63,34 @@ describe('passes', () => {
     const r = b.op1('Reshape', ['x', b.op1('Concat', [batch, b.ints([-1, 2, 4])], { axis: attr.int(0) })]);
     const t = b.op1('Transpose', [r], { perm: attr.ints([0, 2, 1, 3]) });
     expect(inferShapes(g).types.get(t)?.shape).toEqual(['batch', 2, null, 4]);
+  });
+});
+
+describe('broadcastShapes', () => {
+  it('keeps an unknown dim unknown instead of treating it as 1', () => {
+    expect(broadcastShapes([[null, 4], [4]])).toEqual([null, 4]);
+    expect(broadcastShapes([[null], ['S']])).toEqual([null]);
+    expect(
+      broadcastShapes([
+        [null, 1],
+        [1, 4],
+      ]),
+    ).toEqual([null, 4]);
+  });
+
+  it('pads missing leading axes with 1 and prefers a known size', () => {
+    expect(
+      broadcastShapes([
+        ['B', 1, 1, 'S'],
+        ['B', 12, 'S', 'S'],
+      ]),
+    ).toEqual(['B', 12, 'S', 'S']);
+    expect(broadcastShapes([[768], ['B', 'S', 768]])).toEqual(['B', 'S', 768]);
+    expect(
+      broadcastShapes([
+        [1, 'S'],
+        [3, 1],
+      ]),
+    ).toEqual([3, 'S']);
   });
 });

@@ -56,7 +56,8 @@ export function broadcastShapes(shapes: Dim[][]): Dim[] {
   const rank = Math.max(...shapes.map((s) => s.length));
   const out: Dim[] = [];
   for (let i = 0; i < rank; i++) {
-    const dims = shapes.map((s) => s[s.length - rank + i] ?? 1);
+    // Only a missing leading axis counts as 1; an unknown (null) dim stays unknown.
+    const dims = shapes.map((s) => (s.length - rank + i < 0 ? 1 : s[s.length - rank + i]!));
     const notOne = [...new Set(dims.filter((d) => d !== 1))];
     out.push(
       notOne.length === 0
