@@ -116,6 +116,36 @@ describe('multi-step (device-resident) runs', () => {
     await multi.release();
   });
 
+  it('frozen parameters stay fixed in single and multi-step runs', async () => {
+    const frozen = compileArtifacts(join(FIXTURES, 'bert_cls_opset14.onnx'), {
+      name: 'frozen',
+      outDir: tmp,
+      dropout: { hidden: 0, attention: 0, classifier: 0 },
+      freeze: ['bert.embeddings.'],
+    }).dir;
+    const collator = new DataCollatorWithPadding();
+    const batches = [0, 1].map((b) => collator.collate(trainSet, [4 * b, 4 * b + 1, 4 * b + 2, 4 * b + 3]));
+    const single = await TrainingSession.open(frozen, { device: 'cpu' });
+    const multi = await TrainingSession.open(frozen, { device: 'cpu' });
+    const emb = 'bert.embeddings.word_embeddings.weight';
+    const head = 'classifier.weight';
+    const [emb0, head0] = [single.view(emb).slice(), single.view(head).slice()];
+    const one = [];
+    for (let i = 0; i < 2; i++) one.push(await single.step(batches[i]!, 1e-2, i + 1));
+    const many = await multi.multiStep(batches, [1e-2, 1e-2], 1);
+    for (const s of [single, multi]) {
+      expect(s.view(emb)).toEqual(emb0);
+      expect(maxAbsDiff(s.view(head), head0)).toBeGreaterThan(1e-4);
+    }
+    expect(many[1]!.loss).toBeCloseTo(one[1]!.loss, 5);
+    const [w1, w2] = [single.weights(), multi.weights()];
+    for (let i = 0; i < w1.length; i++) {
+      expect(maxAbsDiff(w1[i]!.data as Float32Array, w2[i]!.data as Float32Array)).toBeLessThan(1e-5);
+    }
+    await single.release();
+    await multi.release();
+  });
+
   it('the Trainer with steps_per_run 4 logs the same losses as with single steps', async () => {
     const base = await train(argsFor({}));
     const looped = await train(argsFor({ steps_per_run: 4 }));
