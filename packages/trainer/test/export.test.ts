@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { env, pipeline } from '@huggingface/transformers';
@@ -14,6 +14,7 @@ afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 /** A BERT tokenizer over the fixture model's 128-token vocabulary ([CLS] = 2, [SEP] = 3 as in its batches). */
 function tokenizerDir(): string {
   const dir = join(tmp, 'tokenizer');
+  if (existsSync(dir)) return dir;
   mkdirSync(dir);
   const words = Array.from({ length: 123 }, (_, i) => `w${i}`);
   const vocab = ['[PAD]', '[UNK]', '[CLS]', '[SEP]', '[MASK]', ...words].join('\n');
@@ -88,5 +89,33 @@ describe('export for transformers.js', () => {
       expect(score['negative']).toBeCloseTo(1 - p1, 5);
     }
     await classify.dispose();
+  });
+
+  it('exports the tokenizer files found next to an HF checkpoint source', async () => {
+    const source = join(tmp, 'hf-with-tokenizer');
+    cpSync(join(FIXTURES, 'hf_checkpoint'), source, { recursive: true });
+    cpSync(tokenizerDir(), source, { recursive: true });
+    const outputDir = join(tmp, 'model-2');
+    const trainer = new Trainer({
+      model: source,
+      args: new TrainingArguments({
+        output_dir: outputDir,
+        max_steps: 1,
+        per_device_train_batch_size: 4,
+        device: 'cpu',
+      }),
+      trainDataset: datasetOf(ref.train_batches),
+    });
+    await trainer.train();
+    await trainer.close();
+    for (const f of [
+      'tokenizer.json',
+      'tokenizer_config.json',
+      'vocab.txt',
+      'config.json',
+      'onnx/model.onnx',
+    ]) {
+      expect(existsSync(join(outputDir, f))).toBe(true);
+    }
   });
 });

@@ -290,9 +290,10 @@ describe('errors', () => {
     const cacheDir = join(tmp, 'hub-cache');
     const served: string[] = [];
     const fakeFetch = (async (url: string | URL) => {
-      const file = String(url).split('/').pop()!;
+      const file = join(FIXTURES, 'hf_checkpoint', String(url).split('/').pop()!);
+      if (!existsSync(file)) return new Response('', { status: 404 }); // no tokenizer files in this repo
       served.push(file);
-      return new Response(readFileSync(join(FIXTURES, 'hf_checkpoint', file)));
+      return new Response(readFileSync(file));
     }) as typeof fetch;
     const run = async (hub: Record<string, unknown>) => {
       const t = new Trainer({
@@ -305,7 +306,7 @@ describe('errors', () => {
       await t.close();
     };
     await run({ fetch: fakeFetch, offline: false });
-    expect(served.sort()).toEqual(['config.json', 'model.safetensors']);
+    expect(served.map((f) => f.split('/').pop()).sort()).toEqual(['config.json', 'model.safetensors']);
     await run({ offline: true });
     expect(served).toHaveLength(2);
   });

@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { compileArtifacts, exportInference } from '@ortrain/artifacts';
 import {
   type Batch,
@@ -9,6 +9,7 @@ import {
   GroupByLengthSampler,
   type HubOptions,
   hubDownload,
+  hubDownloadOptional,
   RandomSampler,
   SequentialSampler,
   type TokenizedDataset,
@@ -144,12 +145,15 @@ export class Trainer extends EventEmitter<TrainerEvents> {
   private readonly collator: DataCollatorWithPadding;
   private artifactsDir?: string;
   private interrupted = false;
+  /** Tokenizer files for the export: the `tokenizer` option, else those next to the model source. */
+  private tokenizerDir: string | undefined;
   private acc: Accumulators = freshAccumulators();
 
   constructor(private readonly options: TrainerOptions) {
     super();
     this.args = options.args;
     this.collator = options.dataCollator ?? new DataCollatorWithPadding();
+    this.tokenizerDir = options.tokenizer;
     if (this.args.eval_strategy !== 'no' && !options.evalDataset) {
       throw new Error(
         `TrainingArguments.eval_strategy is "${this.args.eval_strategy}" but no evalDataset was given`,
@@ -169,6 +173,7 @@ export class Trainer extends EventEmitter<TrainerEvents> {
     } else {
       const src = typeof m === 'string' ? { source: m } : m;
       const source = await resolveSource(src.source, this.options.hub);
+      this.tokenizerDir ??= tokenizerFolderOf(source);
       const result = compileArtifacts(source, {
         name: 'artifacts',
         outDir: a.output_dir,
@@ -671,7 +676,7 @@ export class Trainer extends EventEmitter<TrainerEvents> {
     const weights = new Map(this.session.weights().map((w) => [w.name, w.data as Float32Array]));
     return exportInference(this.artifactsDir, dir, {
       weights,
-      ...(this.options.tokenizer !== undefined && { tokenizerDir: this.options.tokenizer }),
+      ...(this.tokenizerDir !== undefined && { tokenizerDir: this.tokenizerDir }),
     });
   }
 
@@ -695,22 +700,32 @@ function pick<T extends object, K extends keyof T>(o: T, keys: K[]): Pick<T, K> 
   return out;
 }
 
-/** A local path as is; otherwise a hub id, whose config and weights are downloaded (or read from the cache). */
+const TOKENIZER_FILES = ['tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json', 'vocab.txt'];
+
+/**
+ * A local path as is; otherwise a hub id, whose config, weights and (optional) tokenizer files are downloaded
+ * into the cache, or read from it offline.
+ */
 async function resolveSource(source: string, hub: HubOptions = {}): Promise<string> {
   if (existsSync(source)) return resolve(source);
-  if (!/^[\w.-]+(\/[\w.-]+)?$/.test(source))
+  if (!/^[\w.-]+(\/[\w.-]+)?$/.test(source)) {
     throw new Error(`model source '${source}' is neither a local path nor a hub id`);
-  let config: string;
-  try {
-    config = await hubDownload(source, 'config.json', hub);
-    await hubDownload(source, 'model.safetensors', hub);
-  } catch (e) {
-    throw new Error(
-      `model '${source}': not a local path, and the hub copy is unavailable: ${(e as Error).message}`,
-      {
-        cause: e,
-      },
-    );
   }
-  return resolve(config, '..');
+  try {
+    const config = await hubDownload(source, 'config.json', hub);
+    await hubDownload(source, 'model.safetensors', hub);
+    for (const f of TOKENIZER_FILES) await hubDownloadOptional(source, f, hub);
+    return dirname(config);
+  } catch (e) {
+    const why = (e as Error).message;
+    throw new Error(`model '${source}': not a local path, and the hub copy is unavailable: ${why}`, {
+      cause: e,
+    });
+  }
+}
+
+/** The folder holding a model source's tokenizer files, when it has them. */
+function tokenizerFolderOf(source: string): string | undefined {
+  const dir = existsSync(source) && !source.endsWith('.onnx') ? source : dirname(source);
+  return TOKENIZER_FILES.some((f) => existsSync(join(dir, f))) ? dir : undefined;
 }
