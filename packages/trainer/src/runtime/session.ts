@@ -166,6 +166,7 @@ export class TrainingSession {
 
   private batchFeeds(batch: Batch, needLabels: boolean): Record<string, ort.Tensor> {
     const [b, s] = batch.dims;
+    this.checkLength(s);
     const feeds: Record<string, ort.Tensor> = {};
     for (const name of this.manifest.inputs)
       feeds[name] = new ort.Tensor('int64', batchField(batch, name), [b, s]);
@@ -181,6 +182,17 @@ export class TrainingSession {
       throw new Error('this batch has no labels; training needs them');
     }
     return feeds;
+  }
+
+  /** Position embeddings end at max_position_embeddings: longer rows would fail deep inside the graph. */
+  private checkLength(seq: number): void {
+    const max = this.manifest.model.maxPositionEmbeddings;
+    if (seq > max) {
+      throw new Error(
+        `a batch of ${seq} tokens per row exceeds the model's max_position_embeddings (${max}); ` +
+          `tokenize with truncation to at most ${max} tokens (maxSeqLength)`,
+      );
+    }
   }
 
   /** One optimizer step on one batch: forward, loss, gradients, clipping and AdamW in a single run. */
@@ -232,6 +244,7 @@ export class TrainingSession {
     const g = await this.graph('multistep');
     const rows = batches[0]!.dims[0];
     const seq = Math.max(...batches.map((b) => b.dims[1]));
+    this.checkLength(seq);
     const feeds: Record<string, ort.Tensor> = {};
     for (const name of this.manifest.inputs) {
       const stacked = new BigInt64Array(k * rows * seq);
