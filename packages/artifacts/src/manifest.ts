@@ -7,7 +7,8 @@
  * - a graph output that replaces an input is named `<input>.new` (e.g. `p.new`, `p.exp_avg.new`, `p.grad.new`).
  * Batch inputs are int64 [batch, sequence]; `labels` is int64 [batch] (float32 [batch] for regression).
  * Scalars fed per run: `learning_rate` (float32), `step` (float32, the 1-based optimizer step, for bias
- * correction), `grad_scale` (float32, 1 / gradient_accumulation_steps, applied before clipping).
+ * correction), `grad_scale` (float32, 1 / gradient_accumulation_steps: the gradient graph scales the loss by it
+ * before differentiating, so the accumulators hold the mean gradient that the optimizer graph clips).
  */
 export interface ArtifactManifest {
   format: 'ortrain-artifacts';
