@@ -6,10 +6,19 @@ uncased basic tokenization + WordPiece, data/{train,dev}.tsv. BertForSequenceCla
 (no transformers package here): pooler -> dropout -> Linear(hidden, 2) initialized N(0, 0.02), cross-entropy,
 AdamW (no decay on biases/LayerNorm), linear warmup/decay, grad-norm clipping, dynamic padding, per-epoch eval.
 
+Defaults are EMBEDDED_TRAINING (src/embedded/index.ts). Measured (seed 20240917, 2 threads):
+  train 3000 dev 400 | tokens/pair median 30 max 55 | dev majority acc 0.713 (all-positive F1 0.832)
+  epoch 1: train loss 0.6004 | dev accuracy 0.8225 f1 0.8799
+  epoch 2: train loss 0.4074 | dev accuracy 0.8850 f1 0.9253
+  epoch 3: train loss 0.3694 | dev accuracy 0.8800 f1 0.9218
+  total wall time 54.7s, CPU time 100.7s over 2 threads
+The plateau is the denial negatives (see corpus.ts): the near-misses that need cross-sentence matching stay
+unlearned at this budget.
+
 Usage (dev-only, never run by tests; /usr/bin/python3 has torch 1.13 CPU):
   pnpm --filter @ortrain/glue build
   node apps/glue/scripts/write-embedded-default.mjs /tmp/embedded
-  /usr/bin/python3 apps/glue/scripts/check_embedded_learnable.py /tmp/embedded [--lr 1e-3 --batch 32 ...]
+  /usr/bin/python3 apps/glue/scripts/check_embedded_learnable.py /tmp/embedded [--lr 5e-4 --batch 32 ...]
 """
 import argparse
 import json
@@ -217,7 +226,7 @@ def evaluate(model, rows, batch, pad):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("dir")
-    ap.add_argument("--lr", type=float, default=1e-3)
+    ap.add_argument("--lr", type=float, default=5e-4)
     ap.add_argument("--batch", type=int, default=32)
     ap.add_argument("--eval-batch", type=int, default=64)
     ap.add_argument("--epochs", type=int, default=3)
@@ -231,7 +240,7 @@ def main():
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
 
-    t0 = time.time()
+    t0, c0 = time.time(), time.process_time()
     model_dir, data_dir = os.path.join(args.dir, "model"), os.path.join(args.dir, "data")
     with open(os.path.join(model_dir, "config.json")) as f:
         config = json.load(f)
@@ -285,7 +294,9 @@ def main():
         acc, f1 = evaluate(model, dev, args.eval_batch, tok.pad)
         print(f"epoch {epoch}: train loss {total_loss / steps_per_epoch:.4f} | dev accuracy {acc:.4f} f1 {f1:.4f} | "
               f"{time.time() - t_train:.1f}s")
-    print(f"total wall time {time.time() - t0:.1f}s (training + eval {time.time() - t_train:.1f}s)")
+    # CPU seconds too: on a shared machine wall time mostly measures the neighbours' load.
+    print(f"total wall time {time.time() - t0:.1f}s (training + eval {time.time() - t_train:.1f}s), "
+          f"CPU time {time.process_time() - c0:.1f}s over {args.threads} threads")
 
 
 if __name__ == "__main__":

@@ -73,13 +73,15 @@ export const EMBEDDED_DEFAULT: Readonly<EmbeddedDefaultOptions> = {
 
 /**
  * Training hyperparameters for the embedded default (transformers' TrainingArguments names in comments).
- * The model starts from random weights, so it needs a larger learning rate than fine-tuning a pretrained
- * BERT (2e-5..5e-5); everything else follows the course's defaults. Measured with
- * scripts/check_embedded_learnable.py (see its header for the curve).
+ * The model starts from random weights, so it takes a larger learning rate than fine-tuning a pretrained BERT
+ * (2e-5..5e-5); everything else follows the course's defaults. Measured with scripts/check_embedded_learnable.py
+ * (PyTorch CPU, 2 threads, same files; 282 steps): dev accuracy / F1 by epoch 0.823 / 0.880, 0.885 / 0.925,
+ * 0.880 / 0.922 against a majority baseline of 0.713 / 0.832, in 55 s wall (101 CPU-s) on a shared 2-core
+ * machine. lr 1e-3 reaches the same plateau (0.778, 0.883, 0.880).
  */
 export const EMBEDDED_TRAINING = {
   /** learning_rate (AdamW, linear decay to 0). */
-  learningRate: 1e-3,
+  learningRate: 5e-4,
   /** per_device_train_batch_size. */
   trainBatchSize: 32,
   /** per_device_eval_batch_size. */
