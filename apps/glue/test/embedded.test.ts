@@ -4,7 +4,6 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   EMBEDDED_DEFAULT,
-  encodeSafetensors,
   generateParaphraseCorpus,
   generateTinyBert,
   generateVocab,
@@ -273,25 +272,11 @@ describe('generateParaphraseCorpus', () => {
   });
 });
 
-describe('generateTinyBert and encodeSafetensors', () => {
+describe('generateTinyBert', () => {
   it('validates geometry', () => {
     expect(() => generateTinyBert({ seed: 1, vocabSize: 10, hiddenSize: 30, numAttentionHeads: 4 })).toThrow(
       /multiple of num_attention_heads/,
     );
     expect(() => generateTinyBert({ seed: 1, vocabSize: 0 })).toThrow(/vocab_size/);
-  });
-
-  it('rejects a tensor whose data does not fill its shape', () => {
-    expect(() => encodeSafetensors([{ name: 'w', shape: [2, 3], data: new Float32Array(5) }])).toThrow(
-      /tensor w: shape \[2, 3\] needs 6 values, got 5/,
-    );
-  });
-
-  it('round-trips values through the independent reader', () => {
-    const data = Float32Array.from([1.5, -2, 3.25, 0, 1e-20, -7]);
-    const bytes = Buffer.from(encodeSafetensors([{ name: 'x', shape: [3, 2], data }]));
-    const st = parseSafetensors(bytes);
-    expect(st.header.x?.shape).toEqual([3, 2]);
-    expect(st.tensor('x')).toEqual(data);
   });
 });

@@ -7,7 +7,12 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { generateParaphraseCorpus, type ParaphraseCorpus, toMrpcTsv } from './corpus.js';
-import { type BertConfig, generateTinyBert, type TinyBertOptions, tinyBertSafetensors } from './model.js';
+import {
+  type BertConfig,
+  generateTinyBert,
+  type TinyBertOptions,
+  writeTinyBertSafetensors,
+} from './model.js';
 import { generateVocab, specialTokensMap, tokenizerConfig, toVocabTxt } from './vocab.js';
 
 export {
@@ -24,9 +29,8 @@ export {
   type TinyBert,
   type TinyBertOptions,
   tinyBertConfig,
-  tinyBertSafetensors,
+  writeTinyBertSafetensors,
 } from './model.js';
-export { encodeSafetensors, type F32Tensor } from './safetensors.js';
 export {
   basicTokenize,
   generateVocab,
@@ -125,9 +129,9 @@ export async function writeEmbeddedDefault(
   await mkdir(modelDir, { recursive: true });
   await mkdir(dataDir, { recursive: true });
   const json = (value: unknown) => `${JSON.stringify(value, null, 2)}\n`;
+  writeTinyBertSafetensors(join(modelDir, 'model.safetensors'), model);
   await Promise.all([
     writeFile(join(modelDir, 'config.json'), json(model.config)),
-    writeFile(join(modelDir, 'model.safetensors'), tinyBertSafetensors(model)),
     writeFile(join(modelDir, 'vocab.txt'), toVocabTxt(vocab)),
     writeFile(
       join(modelDir, 'tokenizer_config.json'),

@@ -4,8 +4,9 @@
  * initialized exactly as transformers' BertPreTrainedModel._init_weights does: Linear and Embedding weights
  * ~ N(0, initializer_range), biases 0, the padding row of the word embeddings 0, LayerNorm weight 1 and bias 0.
  */
+import { writeSafetensors } from '@ortrain/artifacts';
+import type { Tensor } from '@ortrain/graph';
 import { createRng } from './prng.js';
-import { encodeSafetensors, type F32Tensor } from './safetensors.js';
 
 /** The BertConfig fields transformers reads (config.json). */
 export interface BertConfig {
@@ -43,7 +44,7 @@ export interface TinyBertOptions {
 export interface TinyBert {
   config: BertConfig;
   /** Parameters in transformers' state_dict order, named as in a BertFor* checkpoint (`bert.` prefix). */
-  tensors: F32Tensor[];
+  tensors: Tensor[];
 }
 
 function checkPositiveInt(name: string, v: number): void {
@@ -96,15 +97,16 @@ export function generateTinyBert(options: TinyBertOptions): TinyBert {
   const config = tinyBertConfig(options);
   const rng = createRng(options.seed);
   const std = config.initializer_range;
-  const tensors: F32Tensor[] = [];
+  const tensors: Tensor[] = [];
   const normal = (name: string, shape: number[]) => {
     const data = new Float32Array(shape.reduce((a, b) => a * b, 1));
     for (let k = 0; k < data.length; k++) data[k] = rng.normal() * std;
-    tensors.push({ name, shape, data });
+    tensors.push({ name, dataType: 'float32', dims: shape, data });
     return data;
   };
   const constant = (name: string, shape: number[], value: number) => {
-    tensors.push({ name, shape, data: new Float32Array(shape.reduce((a, b) => a * b, 1)).fill(value) });
+    const data = new Float32Array(shape.reduce((a, b) => a * b, 1)).fill(value);
+    tensors.push({ name, dataType: 'float32', dims: shape, data });
   };
   const h = config.hidden_size;
   // torch.nn.Linear stores weight as [out_features, in_features].
@@ -137,7 +139,7 @@ export function generateTinyBert(options: TinyBertOptions): TinyBert {
   return { config, tensors };
 }
 
-/** model.safetensors bytes; the "pt" format tag is what transformers checks before loading. */
-export function tinyBertSafetensors(model: TinyBert): Uint8Array {
-  return encodeSafetensors(model.tensors, { format: 'pt' });
+/** Writes model.safetensors; the "pt" format tag is what transformers checks before loading. */
+export function writeTinyBertSafetensors(path: string, model: TinyBert): void {
+  writeSafetensors(path, model.tensors, { format: 'pt' });
 }

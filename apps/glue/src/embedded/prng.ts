@@ -1,5 +1,7 @@
+import { mulberry32 } from '@ortrain/data';
+
 /**
- * A small seeded PRNG (mulberry32) so the embedded default is byte-identical on every machine: only 32-bit
+ * A small seeded PRNG (data's mulberry32) so the embedded default is byte-identical on every machine: only 32-bit
  * integer arithmetic, no dependence on Math.random or platform state.
  */
 export interface Rng {
@@ -17,14 +19,7 @@ export interface Rng {
 
 export function createRng(seed: number): Rng {
   if (!Number.isInteger(seed)) throw new Error(`seed must be an integer, got ${seed}`);
-  let state = seed >>> 0;
-  const nextU32 = (): number => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return (t ^ (t >>> 14)) >>> 0;
-  };
+  const nextU32 = mulberry32(seed);
   const next = (): number => nextU32() / 4294967296;
   const int = (n: number): number => {
     if (!Number.isInteger(n) || n <= 0) throw new Error(`int(n) needs a positive integer, got ${n}`);
