@@ -1,0 +1,43 @@
+/** `pnpm evaluate`: the metrics of a model trained by `pnpm train` on a labelled split. */
+import { createReporter, formatMetrics, parseEvaluateArgs, writeJsonAtomic } from '@ortrain/cli';
+import { TextTokenizer, tokenizeDataset } from '@ortrain/data';
+import { modelMetrics } from '../reporting.js';
+import { checkDataDir, InputError, loadSplit } from '../resolve.js';
+import { openTrained, taskFor, trainerFor } from '../trained.js';
+
+export async function evaluate(argv: readonly string[]): Promise<number> {
+  const parsed = parseEvaluateArgs(argv);
+  if (parsed.kind === 'help') {
+    process.stdout.write(parsed.text);
+    return 0;
+  }
+  const o = parsed.options;
+  const model = openTrained(o.model);
+  const task = taskFor(model, o.task);
+  checkDataDir(o.data);
+  const raw = await loadSplit({ task, dir: o.data }, o.split);
+  if (raw.labels === null) {
+    throw new InputError(
+      `--split ${o.split}: ${raw.source} has no labels to evaluate against (use pnpm predict)`,
+    );
+  }
+  const tokenizer = await TextTokenizer.fromPretrained(model.tokenizerDir);
+  const ds = tokenizeDataset(raw, tokenizer, {
+    maxSeqLength: o.max_seq_length ?? model.maxSeqLength ?? tokenizer.modelMaxLength,
+  });
+  const reporter = createReporter();
+  const trainer = await trainerFor(model, task, o, reporter, () => o.split);
+  try {
+    const metrics = await trainer.evaluate(ds);
+    reporter.close();
+    if (o.output !== undefined) await writeJsonAtomic(o.output, metrics);
+    const shown = modelMetrics(metrics, 'eval');
+    const lines = [`${task.name} ${o.split} (${raw.numRows} examples): ${formatMetrics(shown)}`];
+    if (o.output !== undefined) lines.push(`Metrics written to ${o.output}`);
+    process.stdout.write(`${lines.join('\n')}\n`);
+    return 0;
+  } finally {
+    reporter.close();
+    await trainer.close();
+  }
+}

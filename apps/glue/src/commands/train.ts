@@ -1,0 +1,477 @@
+/**
+ * `pnpm train`: resolve the model and data (falling back to the embedded default when the default run cannot
+ * reach the hub), check every input before writing anything, then compile, train with evaluation, and leave
+ * the results files, the event log, the run chart and the exported model in output_dir.
+ */
+import { existsSync, mkdirSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import { compileArtifacts, readBertConfig } from '@ortrain/artifacts';
+import {
+  type LogEntry as CliLogEntry,
+  createReporter,
+  type EventLog,
+  formatMetrics,
+  OUTPUT_FILES,
+  openEventLog,
+  type ProgressReporter,
+  parseTrainArgs,
+  saveMetrics,
+  saveOptions,
+  shellQuote,
+  type TrainOptions,
+  writeRunChart,
+} from '@ortrain/cli';
+import {
+  type GlueTask,
+  glueTask,
+  hubOfflineFromEnv,
+  type TextDataset,
+  TextTokenizer,
+  type TokenizedDataset,
+  tokenizeDataset,
+} from '@ortrain/data';
+import { glueComputeMetrics, type GlueTask as MetricTask } from '@ortrain/metrics';
+import {
+  latestValidCheckpoint,
+  listCheckpoints,
+  TrainingArguments,
+  TrainingInterrupted,
+  validateCheckpoint,
+} from '@ortrain/trainer';
+import { EMBEDDED_TRAINING, writeEmbeddedDefault } from '../embedded/index.js';
+import { modelMetrics, ReportingTrainer } from '../reporting.js';
+import {
+  checkDataDir,
+  type DataSource,
+  HubUnavailable,
+  hasSplit,
+  InputError,
+  loadSplit,
+  type ResolvedModel,
+  resolveLocalModel,
+  resolveModel,
+  testSplit,
+  validationSplit,
+} from '../resolve.js';
+import { writeSplitPredictions } from './predict.js';
+
+/** Where the embedded default's generated model and data go (git-ignored). */
+export const EMBEDDED_DIR = join('artifacts', 'embedded');
+
+interface Inputs {
+  model: ResolvedModel;
+  data: DataSource;
+  /** The embedded default runs instead of the hub's. */
+  embedded: boolean;
+}
+
+/**
+ * The default run (no --model, no --data, MRPC) is the course's job on the hub; when the hub cannot be
+ * reached and nothing is cached it says so in one line and runs the embedded default. Anything the user named
+ * explicitly must be reachable.
+ */
+async function resolveInputs(
+  o: TrainOptions,
+  isDefault: boolean,
+  task: GlueTask,
+  say: (s: string) => void,
+): Promise<Inputs> {
+  if (o.data !== undefined) checkDataDir(o.data);
+  const data: DataSource = { task, ...(o.data !== undefined && { dir: o.data }) };
+  if (!isDefault) return { model: await resolveModel(o.model), data, embedded: false };
+  try {
+    const model = await resolveModel(o.model);
+    // Fetch (or find cached) every split the run reads, so a missing one falls back here too.
+    for (const split of ['train', validationSplit(task)]) await loadSplit(data, split);
+    return { model, data, embedded: false };
+  } catch (e) {
+    if (!(e instanceof HubUnavailable)) throw e;
+    const offline = hubOfflineFromEnv();
+    say(
+      `${offline ? 'hub offline (HF_HUB_OFFLINE=1)' : 'hub unreachable'} and ${o.model} / GLUE ${task.name} ` +
+        'not cached: running the embedded default (tiny BERT + generated MRPC-style data, see apps/glue/README.md)' +
+        (offline ? '' : ` [${e.message}]`),
+    );
+    const files = await writeEmbeddedDefault(EMBEDDED_DIR);
+    return { model: resolveLocalModel(files.modelDir), data: { task, dir: files.dataDir }, embedded: true };
+  }
+}
+
+/** The embedded default's hyperparameters, for every option the user did not set. */
+function applyEmbeddedSettings(o: TrainOptions, isSet: (k: keyof TrainOptions) => boolean): void {
+  const e = EMBEDDED_TRAINING;
+  const defaults: Partial<TrainOptions> = {
+    learning_rate: e.learningRate,
+    per_device_train_batch_size: e.trainBatchSize,
+    per_device_eval_batch_size: e.evalBatchSize,
+    num_train_epochs: e.epochs,
+    warmup_ratio: e.warmupRatio,
+    weight_decay: e.weightDecay,
+    max_grad_norm: e.maxGradNorm,
+    max_seq_length: e.maxSeqLength,
+    seed: e.seed,
+    // A few hundred steps: log often enough for a loss curve, checkpoint each epoch.
+    logging_steps: 10,
+    save_strategy: 'epoch',
+  };
+  for (const [k, v] of Object.entries(defaults) as [keyof TrainOptions, never][]) {
+    if (!isSet(k)) o[k] = v;
+  }
+}
+
+/** `--max-seq-length`, checked against the model's position embeddings; default the tokenizer's maximum. */
+function maxSeqLength(o: TrainOptions, model: ResolvedModel, tokenizer: TextTokenizer): number {
+  const positions = model.configFile ? readBertConfig(model.configFile).maxPositionEmbeddings : undefined;
+  if (o.max_seq_length === undefined) return Math.min(tokenizer.modelMaxLength, positions ?? Infinity);
+  if (positions !== undefined && o.max_seq_length > positions) {
+    throw new InputError(
+      `--max-seq-length ${o.max_seq_length}: the model has ${positions} position embeddings (max_position_embeddings)`,
+    );
+  }
+  return o.max_seq_length;
+}
+
+function trainingArguments(o: TrainOptions): TrainingArguments {
+  return new TrainingArguments({
+    output_dir: o.output_dir,
+    num_train_epochs: o.num_train_epochs,
+    max_steps: o.max_steps,
+    per_device_train_batch_size: o.per_device_train_batch_size,
+    per_device_eval_batch_size: o.per_device_eval_batch_size,
+    learning_rate: o.learning_rate,
+    weight_decay: o.weight_decay,
+    adam_beta1: o.adam_beta1,
+    adam_beta2: o.adam_beta2,
+    adam_epsilon: o.adam_epsilon,
+    max_grad_norm: o.max_grad_norm,
+    lr_scheduler_type: o.lr_scheduler_type,
+    warmup_steps: o.warmup_steps,
+    warmup_ratio: o.warmup_ratio,
+    gradient_accumulation_steps: o.gradient_accumulation_steps,
+    logging_steps: o.logging_steps,
+    eval_strategy: o.eval_strategy,
+    eval_steps: o.eval_steps ?? null,
+    save_strategy: o.save_strategy,
+    save_steps: o.save_steps,
+    save_total_limit: o.save_total_limit ?? null,
+    load_best_model_at_end: o.load_best_model_at_end,
+    metric_for_best_model: o.metric_for_best_model ?? null,
+    greater_is_better: o.greater_is_better ?? null,
+    seed: o.seed,
+    group_by_length: o.group_by_length,
+    shuffle: o.shuffle,
+    dropout: o.dropout ?? null,
+    device: o.device,
+    num_threads: o.threads ?? 0,
+  });
+}
+
+/** The checkpoint to resume from, checked before anything is written. */
+function resumePoint(o: TrainOptions): string | undefined {
+  const r = o.resume_from_checkpoint;
+  if (r === undefined) return undefined;
+  if (r === 'latest') {
+    const latest = latestValidCheckpoint(o.output_dir);
+    if (!latest) {
+      throw new InputError(`--resume-from-checkpoint latest: no valid checkpoint in ${o.output_dir}`);
+    }
+    return latest;
+  }
+  try {
+    validateCheckpoint(r);
+  } catch (e) {
+    throw new InputError(`--resume-from-checkpoint ${r}: ${(e as Error).message}`);
+  }
+  return r;
+}
+
+interface Splits {
+  train: TokenizedDataset;
+  eval?: TokenizedDataset;
+  test?: TokenizedDataset;
+  names: Map<TokenizedDataset, string>;
+  sizes: Record<string, number>;
+}
+
+async function loadSplits(
+  data: DataSource,
+  tokenizer: TextTokenizer,
+  maxLength: number,
+  needEval: boolean,
+  wantTest: boolean,
+): Promise<Splits> {
+  const names = new Map<TokenizedDataset, string>();
+  const sizes: Record<string, number> = {};
+  const load = async (split: string): Promise<TokenizedDataset> => {
+    const raw: TextDataset = await loadSplit(data, split);
+    const ds = tokenizeDataset(raw, tokenizer, { maxSeqLength: maxLength });
+    names.set(ds, split);
+    sizes[split] = raw.numRows;
+    return ds;
+  };
+  const train = await load('train');
+  const validation = validationSplit(data.task);
+  const evalDs = needEval || hasSplit(data, validation) ? await load(validation) : undefined;
+  const test = testSplit(data.task);
+  const testDs = wantTest && test !== undefined && hasSplit(data, test) ? await load(test) : undefined;
+  return {
+    train,
+    names,
+    sizes,
+    ...(evalDs && { eval: evalDs }),
+    ...(testDs && { test: testDs }),
+  };
+}
+
+/** The short name of a model in the default output folder: `bert-base-uncased`, a folder's name. */
+function modelShortName(model: ResolvedModel, embedded: boolean): string {
+  if (embedded) return 'embedded';
+  const name = basename(model.name.replace(/\/+$/, '')).replace(/\.onnx$/, '');
+  return name === 'model' || name === 'onnx' ? basename(model.tokenizerDir) : name;
+}
+
+export async function train(argv: readonly string[]): Promise<number> {
+  const parsed = parseTrainArgs(argv);
+  if (parsed.kind === 'help') {
+    process.stdout.write(parsed.text);
+    return 0;
+  }
+  const o: TrainOptions = { ...parsed.options };
+  const isSet = (k: keyof TrainOptions) => parsed.sources[k] !== 'default';
+  const task = glueTask(o.task);
+  const isDefault = !isSet('model') && !isSet('data') && task.name === 'mrpc';
+
+  const say = (s: string) => process.stdout.write(`${s}\n`);
+  const inputs = await resolveInputs(o, isDefault, task, say);
+  if (inputs.embedded) {
+    applyEmbeddedSettings(o, isSet);
+    o.model = inputs.model.name;
+    o.data = inputs.data.dir;
+  }
+  if (!isSet('output_dir')) {
+    o.output_dir = join('artifacts', `${task.name}-${modelShortName(inputs.model, inputs.embedded)}`);
+  }
+  const resume = resumePoint(o);
+  const tokenizer = await TextTokenizer.fromPretrained(inputs.model.tokenizerDir);
+  const maxLength = maxSeqLength(o, inputs.model, tokenizer);
+  const splits = await loadSplits(
+    inputs.data,
+    tokenizer,
+    maxLength,
+    o.eval_strategy !== 'no',
+    inputs.embedded,
+  );
+  const args = trainingArguments(o);
+
+  // Every input is good: from here on output_dir is written.
+  mkdirSync(o.output_dir, { recursive: true });
+  const configFile = join(o.output_dir, OUTPUT_FILES.trainArgs);
+  await saveOptions(configFile, { ...o, resume_from_checkpoint: undefined });
+  const events = openEventLog(join(o.output_dir, OUTPUT_FILES.events), { append: resume !== undefined });
+  const reporter = createReporter();
+  try {
+    return await run(o, inputs, splits, args, { resume, configFile, events, reporter, task, maxLength });
+  } finally {
+    reporter.close();
+    events.close();
+  }
+}
+
+interface RunContext {
+  resume: string | undefined;
+  configFile: string;
+  events: EventLog;
+  reporter: ProgressReporter;
+  task: GlueTask;
+  maxLength: number;
+}
+
+async function run(
+  o: TrainOptions,
+  inputs: Inputs,
+  splits: Splits,
+  args: TrainingArguments,
+  c: RunContext,
+): Promise<number> {
+  const { reporter, events, task } = c;
+  const labelNames = task.isRegression ? undefined : [...task.labelNames];
+  const compiled = compileArtifacts(inputs.model.source, {
+    name: 'training',
+    outDir: o.output_dir,
+    numLabels: task.numLabels,
+    ...(labelNames && { labelNames }),
+    ...(o.dropout !== undefined && {
+      dropout: { hidden: o.dropout, attention: o.dropout, classifier: o.dropout },
+    }),
+    optimizer: {
+      beta1: o.adam_beta1,
+      beta2: o.adam_beta2,
+      epsilon: o.adam_epsilon,
+      weightDecay: o.weight_decay,
+      maxGradNorm: o.max_grad_norm,
+    },
+    seed: o.seed,
+  });
+  // The newly-initialized warning is part of the summary; other notes (unused weights) are printed as they are.
+  for (const m of compiled.report.messages) {
+    if (!m.includes('newly initialized')) reporter.message(m);
+  }
+  const trainer = new ReportingTrainer(
+    {
+      model: compiled.dir,
+      args,
+      trainDataset: splits.train,
+      ...(splits.eval && { evalDataset: splits.eval }),
+      tokenizer: inputs.model.tokenizerDir,
+      computeMetrics: glueComputeMetrics(task.name as MetricTask),
+    },
+    reporter,
+    (ds) => splits.names.get(ds) ?? 'data',
+  );
+  try {
+    const session = await trainer.getSession();
+    const m = compiled.manifest;
+    const totalParameters = m.parameters.reduce((n, p) => n + p.shape.reduce((a, d) => a * d, 1), 0);
+
+    trainer.on('train_begin', (info) => {
+      const step = trainer.state.global_step;
+      events.append('train_begin', {
+        max_steps: info.maxSteps,
+        num_examples: info.numExamples,
+        resumed_step: step,
+      });
+      reporter.trainingStarted({
+        task: task.name,
+        ...(labelNames && { labelNames }),
+        splits: splits.sizes,
+        model: inputs.model.name,
+        architecture: 'BertForSequenceClassification',
+        geometry: {
+          layers: m.model.numHiddenLayers,
+          hiddenSize: m.model.hiddenSize,
+          heads: m.model.numAttentionHeads,
+          intermediateSize: m.model.intermediateSize,
+          vocabSize: m.model.vocabSize,
+          maxPositions: m.model.maxPositionEmbeddings,
+        },
+        totalParameters,
+        trainableParameters: compiled.report.trainableParameters,
+        device: session.provider.device.toUpperCase(),
+        deviceReason: session.provider.reason,
+        ...(o.threads !== undefined && { threads: o.threads }),
+        newlyInitialized: m.newlyInitialized,
+        numExamples: info.numExamples,
+        numEpochs: info.numTrainEpochs,
+        perDeviceBatchSize: o.per_device_train_batch_size,
+        gradientAccumulationSteps: o.gradient_accumulation_steps,
+        totalSteps: info.maxSteps,
+        outputDir: o.output_dir,
+        ...(c.resume && step > 0 && { resumedFrom: { checkpoint: c.resume, step } }),
+      });
+    });
+    trainer.on('step', (e) =>
+      reporter.step({ step: e.globalStep, epoch: e.epoch, loss: e.loss, learningRate: e.learningRate }),
+    );
+    trainer.on('log', (entry) => {
+      events.append('log', entry);
+      // Trainer.log always sets `step`; its LogEntry type leaves it optional.
+      if (entry['loss'] !== undefined) reporter.log(entry as CliLogEntry);
+    });
+    let lastSaved = -1;
+    trainer.on('save', (info) => {
+      const step = trainer.state.global_step;
+      events.append('save', { step, ...info });
+      // The last step is saved for max_steps and again at the epoch's end: one line is enough.
+      if (step !== lastSaved) reporter.checkpointSaved(info.checkpoint, step);
+      lastSaved = step;
+    });
+    trainer.on('message', (text) => {
+      events.append('message', { text });
+      // The device line is in the summary already.
+      if (!text.startsWith('Running on')) reporter.message(text);
+    });
+
+    let output: Awaited<ReturnType<ReportingTrainer['train']>>;
+    try {
+      output = await trainer.train(c.resume ? { resumeFromCheckpoint: c.resume } : {});
+    } catch (e) {
+      if (!(e instanceof TrainingInterrupted)) throw e;
+      reporter.close();
+      events.append('interrupted', { checkpoint: e.checkpoint });
+      const cmd = ['pnpm', 'train', '--config', c.configFile, '--resume-from-checkpoint', e.checkpoint];
+      process.stderr.write(
+        `Interrupted: state saved to ${e.checkpoint}. Resume with: ${cmd.map(shellQuote).join(' ')}\n`,
+      );
+      return 130;
+    }
+
+    const files: string[] = [OUTPUT_FILES.trainerState];
+    const trainMetrics = { ...output.metrics, epoch: trainer.state.epoch };
+    await saveMetrics(o.output_dir, 'train', trainMetrics);
+    files.push(OUTPUT_FILES.trainResults);
+
+    // The final model's metrics: the evaluation at the last step when there was one (and the final weights
+    // are that step's), else a fresh evaluation.
+    let evalMetrics: Record<string, number> | undefined;
+    if (splits.eval) {
+      const last = trainer.state.log_history.findLast((e) => e['eval_loss'] !== undefined);
+      const reuse = last && last.step === trainer.state.global_step && !o.load_best_model_at_end;
+      evalMetrics = reuse ? (last as Record<string, number>) : await trainer.evaluate();
+      const { step: _step, ...metrics } = evalMetrics;
+      evalMetrics = metrics;
+      await saveMetrics(o.output_dir, 'eval', evalMetrics);
+      files.push(OUTPUT_FILES.evalResults);
+    }
+    files.push(OUTPUT_FILES.allResults);
+
+    if (inputs.embedded && splits.test) {
+      const test = splits.names.get(splits.test) ?? 'test';
+      const written = await writeSplitPredictions(trainer, splits.test, {
+        task,
+        split: test,
+        output: join(o.output_dir, `predictions_${test}.tsv`),
+      });
+      if (written.metrics) await saveMetrics(o.output_dir, 'test', written.metrics);
+      const scores = written.metrics
+        ? `; ${test} ${formatMetrics(modelMetrics(written.metrics, 'test'))}`
+        : '';
+      reporter.message(
+        `predict ${test}: ${written.rows} rows -> ${written.submission} (+ ${basename(written.details)})${scores}`,
+      );
+      files.push(basename(written.submission), basename(written.details));
+    }
+
+    const chart = join(o.output_dir, OUTPUT_FILES.chart);
+    const shown = evalMetrics ? formatMetrics(modelMetrics(evalMetrics, 'eval')) : '';
+    await writeRunChart(chart, trainer.state.log_history as CliLogEntry[], {
+      title: `${task.name} · ${inputs.model.name}`,
+      subtitle: shown,
+    });
+    files.push(OUTPUT_FILES.chart, OUTPUT_FILES.events, OUTPUT_FILES.trainArgs);
+    events.append('train_end', trainMetrics);
+
+    const best = trainer.state.best_model_checkpoint;
+    reporter.trainingFinished({
+      globalStep: output.globalStep,
+      epoch: trainer.state.epoch,
+      trainRuntime: output.metrics['train_runtime'] ?? 0,
+      trainSamplesPerSecond: output.metrics['train_samples_per_second'] ?? 0,
+      trainStepsPerSecond: output.metrics['train_steps_per_second'] ?? 0,
+      trainLoss: output.trainingLoss,
+      ...(evalMetrics && {
+        finalMetrics: evalMetrics,
+        metricsSplit: splits.names.get(splits.eval!) ?? 'validation',
+      }),
+      outputDir: o.output_dir,
+      modelDir: o.output_dir,
+      checkpoints: listCheckpoints(o.output_dir).map((e) => e.path),
+      ...(best && existsSync(best) && { bestCheckpoint: best }),
+      files,
+      configFile: c.configFile,
+      ...(o.data !== undefined && { data: o.data }),
+    });
+    return 0;
+  } finally {
+    await trainer.close();
+  }
+}

@@ -1,0 +1,124 @@
+/**
+ * A folder written by `pnpm train`, opened for prediction or evaluation: the output dir (final model in
+ * `onnx/model.onnx`) or one of its `checkpoint-<step>` folders, with the compiled graphs in `training/`, the
+ * tokenizer files and the options the model was trained with (`train_args.json`).
+ */
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import type { ArtifactManifest } from '@ortrain/artifacts';
+import { type DeviceChoice, OUTPUT_FILES, type ProgressReporter } from '@ortrain/cli';
+import { type GlueTask, glueTask, type TokenizedDataset } from '@ortrain/data';
+import { loadModel, type Tensor } from '@ortrain/graph';
+import { glueComputeMetrics, type GlueTask as MetricTask } from '@ortrain/metrics';
+import { loadCheckpoint, readManifest, TrainingArguments } from '@ortrain/trainer';
+import { ReportingTrainer } from './reporting.js';
+import { InputError } from './resolve.js';
+
+export interface TrainedModel {
+  dir: string;
+  /** The run's output dir (the model dir itself, or a checkpoint's parent). */
+  runDir: string;
+  artifactsDir: string;
+  manifest: ArtifactManifest;
+  tokenizerDir: string;
+  /** The task in train_args.json, when recorded. */
+  task?: GlueTask;
+  maxSeqLength?: number;
+  /** Reads the weights to evaluate: the checkpoint's, or the exported model's. */
+  weights: () => Tensor[];
+}
+
+const isCheckpoint = (dir: string) => existsSync(join(dir, 'ortrain_checkpoint.json'));
+
+export function openTrained(dir: string): TrainedModel {
+  if (!existsSync(dir) || !statSync(dir).isDirectory())
+    throw new InputError(`--model ${dir}: no such folder`);
+  const checkpoint = isCheckpoint(dir);
+  const runDir = checkpoint ? dirname(dir) : dir;
+  const artifactsDir = join(runDir, 'training');
+  const onnx = join(dir, 'onnx', 'model.onnx');
+  if (!existsSync(join(artifactsDir, 'manifest.json')) || (!checkpoint && !existsSync(onnx))) {
+    throw new InputError(
+      `--model ${dir}: not a model trained by pnpm train (expected ${checkpoint ? '' : 'onnx/model.onnx and '}` +
+        `${join(artifactsDir, 'manifest.json')}); pass its output dir or a checkpoint-<step> folder`,
+    );
+  }
+  const manifest = readManifest(artifactsDir);
+  const tokenizerDir = [dir, runDir].find(
+    (d) => existsSync(join(d, 'tokenizer.json')) || existsSync(join(d, 'vocab.txt')),
+  );
+  if (!tokenizerDir)
+    throw new InputError(`--model ${dir}: no tokenizer (tokenizer.json or vocab.txt) in ${runDir}`);
+  let task: GlueTask | undefined;
+  let maxSeqLength: number | undefined;
+  const argsFile = join(runDir, OUTPUT_FILES.trainArgs);
+  if (existsSync(argsFile)) {
+    const saved = JSON.parse(readFileSync(argsFile, 'utf8')) as { task?: string; max_seq_length?: number };
+    if (saved.task) task = glueTask(saved.task);
+    if (typeof saved.max_seq_length === 'number') maxSeqLength = saved.max_seq_length;
+  }
+  const names = new Set(manifest.parameters.map((p) => p.name));
+  const weights = checkpoint
+    ? () => loadCheckpoint(dir).weights
+    : () => [...loadModel(onnx).graph.initializers.values()].filter((t) => names.has(t.name));
+  return {
+    dir,
+    runDir,
+    artifactsDir,
+    manifest,
+    tokenizerDir,
+    weights,
+    ...(task && { task }),
+    ...(maxSeqLength !== undefined && { maxSeqLength }),
+  };
+}
+
+/** The task to run: `--task`, else the one the model was trained on; it must match the model's labels. */
+export function taskFor(model: TrainedModel, requested: string | undefined): GlueTask {
+  const task = requested !== undefined ? glueTask(requested) : model.task;
+  if (!task) {
+    throw new InputError(`--model ${model.dir}: no ${OUTPUT_FILES.trainArgs} to say the task; pass --task`);
+  }
+  if (task.numLabels !== model.manifest.model.numLabels) {
+    throw new InputError(
+      `--task ${task.name} has ${task.numLabels} labels but the model in ${model.dir} has ${model.manifest.model.numLabels}`,
+    );
+  }
+  return task;
+}
+
+/**
+ * A Trainer over the model's compiled graphs with its trained weights loaded, for evaluate/predict. The
+ * arguments repeat the compiled optimizer settings, which the Trainer checks a precompiled folder against.
+ */
+export async function trainerFor(
+  model: TrainedModel,
+  task: GlueTask,
+  o: { per_device_eval_batch_size: number; device: DeviceChoice; threads?: number },
+  reporter: ProgressReporter,
+  splitOf: (ds: TokenizedDataset) => string,
+): Promise<ReportingTrainer> {
+  const opt = model.manifest.optimizer;
+  const args = new TrainingArguments({
+    output_dir: model.runDir,
+    per_device_eval_batch_size: o.per_device_eval_batch_size,
+    adam_beta1: opt.beta1,
+    adam_beta2: opt.beta2,
+    adam_epsilon: opt.epsilon,
+    weight_decay: opt.weightDecay,
+    max_grad_norm: Math.max(0, opt.maxGradNorm),
+    device: o.device,
+    num_threads: o.threads ?? 0,
+  });
+  const trainer = new ReportingTrainer(
+    { model: model.artifactsDir, args, computeMetrics: glueComputeMetrics(task.name as MetricTask) },
+    reporter,
+    splitOf,
+  );
+  const session = await trainer.getSession();
+  session.load(model.weights(), model.dir);
+  reporter.message(
+    `Model:  ${model.dir} (${session.provider.device.toUpperCase()}: ${session.provider.reason})`,
+  );
+  return trainer;
+}
