@@ -63,7 +63,7 @@ describe('parseTrainArgs', () => {
     expect(o).toMatchObject({
       task: 'mrpc',
       model: 'bert-base-uncased',
-      output_dir: join('runs', 'mrpc'),
+      output_dir: join('artifacts', 'mrpc-bert-base-uncased'),
       num_train_epochs: 3,
       max_steps: -1,
       per_device_train_batch_size: 8,

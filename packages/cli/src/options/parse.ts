@@ -1,4 +1,4 @@
-import { join, resolve } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
 import { readConfigFile } from './config.js';
 import { renderHelp } from './help.js';
@@ -161,7 +161,8 @@ function parseWith<T>(def: CommandDef, argv: readonly string[], context: ParseCo
 /** HF's TrainingArguments.__post_init__ checks and derived defaults, on the flag names. */
 function finishTrain(v: Values): string[] {
   const errors: string[] = [];
-  v['output_dir'] ??= join('runs', String(v['task']));
+  const modelName = basename(String(v['model']).replace(/\/+$/, '')).replace(/\.onnx$/, '');
+  v['output_dir'] ??= join('artifacts', `${String(v['task'])}-${modelName}`);
   if (v['eval_strategy'] === 'steps') v['eval_steps'] ??= v['logging_steps'];
   if (v['resume_from_checkpoint'] === 'true') v['resume_from_checkpoint'] = 'latest';
   else if (v['resume_from_checkpoint'] === 'false') v['resume_from_checkpoint'] = undefined;
@@ -191,9 +192,9 @@ const TRAIN: CommandDef = {
     'Every TrainingArguments option is a kebab-case flag; --config reads them from a JSON file and flags override it.',
   options: TRAIN_OPTIONS,
   examples: [
-    'pnpm train --task mrpc --output-dir runs/mrpc',
+    'pnpm train --task mrpc --output-dir artifacts/mrpc',
     'pnpm train --task sst2 --learning-rate 2e-5 --num-train-epochs 1 --device cuda',
-    'pnpm train --config runs/mrpc/train_args.json --resume-from-checkpoint latest',
+    'pnpm train --config artifacts/mrpc/train_args.json --resume-from-checkpoint latest',
   ],
   finish: finishTrain,
 };
@@ -204,7 +205,9 @@ const PREDICT: CommandDef = {
     'Predict a split with a model trained by `pnpm train`: one row per example. The main file is a GLUE ' +
     'submission TSV (index, prediction); a .details.tsv beside it adds the label name and class probabilities.',
   options: PREDICT_OPTIONS,
-  examples: ['pnpm predict --model runs/mrpc --data ../glue/MRPC --split test --output MRPC.tsv'],
+  examples: [
+    'pnpm predict --model artifacts/mrpc --data ../glue/MRPC --split test --output MRPC.tsv',
+  ],
   finish: (v) => {
     v['output'] ??= join(String(v['model']), `predictions_${v['split']}.tsv`);
     return [];
@@ -216,7 +219,7 @@ const EVALUATE: CommandDef = {
   summary:
     'Compute the metrics (loss, accuracy, F1, ...) of a model trained by `pnpm train` on a labelled split.',
   options: EVALUATE_OPTIONS,
-  examples: ['pnpm evaluate --model runs/mrpc --data ../glue/MRPC --split validation'],
+  examples: ['pnpm evaluate --model artifacts/mrpc --data ../glue/MRPC --split validation'],
   finish: () => [],
 };
 

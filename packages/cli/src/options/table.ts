@@ -198,7 +198,7 @@ export const TRAIN_OPTIONS = [
     type: 'path',
     group: G_OUT,
     valueName: 'dir',
-    defaultHelp: 'runs/<task>',
+    defaultHelp: 'artifacts/<task>-<model name>',
     help: 'where the model, checkpoints, results, logs and the run chart go',
   },
   {
