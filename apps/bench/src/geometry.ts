@@ -34,3 +34,21 @@ export function parameterCount(g: Geometry, numLabels = 2, vocabSize = VOCAB_SIZ
     4 * (h * h + h) + 2 * h + (h * g.intermediate + g.intermediate) + (g.intermediate * h + h) + 2 * h;
   return embeddings + g.layers * layer + (h * h + h) + (h * numLabels + numLabels);
 }
+
+/**
+ * Floating-point operations of one forward pass at `batch` x `seq` (multiply-adds count 2): the encoder's
+ * linear layers, the attention products (QK^T and PV), pooler and classifier. Embeddings, LayerNorm and the
+ * element-wise ops are left out; they are memory-bound and small next to the matrix products.
+ */
+export function forwardFlops(g: Geometry, batch: number, seq: number, numLabels = 2): number {
+  const tokens = batch * seq;
+  const h = g.hidden;
+  const linear = 4 * h * h + 2 * h * g.intermediate;
+  const attention = 4 * batch * seq * seq * h;
+  return g.layers * (2 * tokens * linear + attention) + 2 * batch * (h * h + h * numLabels);
+}
+
+/** A training step: the forward pass, then the backward pass with twice its products (input and weight gradients). */
+export function trainingFlops(g: Geometry, batch: number, seq: number, numLabels = 2): number {
+  return 3 * forwardFlops(g, batch, seq, numLabels);
+}

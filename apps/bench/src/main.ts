@@ -18,6 +18,7 @@ import type {
   CompileFigures,
   EvalFigures,
   ForwardFigures,
+  GemmFigures,
   MrpcFigures,
   ProfileFigures,
   Shape,
@@ -33,12 +34,22 @@ const WORKER = join(here, 'worker.js');
 const TORCH_SCRIPT = join(pkgDir, 'scripts', 'torch_bench.py');
 const NOTES = join(pkgDir, 'optimizations.md');
 
-const BENCHMARKS = ['train', 'eval', 'forward', 'torch', 'mrpc', 'scaling', 'tokenize', 'profile'] as const;
+const BENCHMARKS = [
+  'gemm',
+  'train',
+  'eval',
+  'forward',
+  'torch',
+  'mrpc',
+  'scaling',
+  'tokenize',
+  'profile',
+] as const;
 type Benchmark = (typeof BENCHMARKS)[number];
 
 const HELP = `Usage: pnpm bench [options]
   --quick              smoke run: small models, few repeats; writes into the work folder, not BENCHMARKS.md
-  --warmup N           warm-up runs before timing (default 1)
+  --warmup N           warm-up runs before timing (default 2: the first runs also fault in the memory)
   --repeats N          timed runs per figure (default 5; quick 3)
   --only LIST          comma-separated subset of ${BENCHMARKS.join(',')}
   --python PATH        Python with torch for the comparison (default $ORTRAIN_BENCH_PYTHON or /usr/bin/python3)
@@ -92,7 +103,7 @@ const quick = o.quick;
 const work = resolve(o.work);
 const config: RunConfig = {
   quick,
-  warmup: count('warmup', o.warmup, 1, 0),
+  warmup: count('warmup', o.warmup, 2, 0),
   repeats: count('repeats', o.repeats, quick ? 3 : 5, 1),
   batch: 8,
   seq: 128,
@@ -178,6 +189,12 @@ const torchRun = (
         }),
       )
     : Promise.resolve(undefined);
+
+if (only.has('gemm')) {
+  const shape = { m: config.batch * config.seq, k: mainGeometry.hidden, n: mainGeometry.intermediate };
+  const figures = await attempt('gemm', () => child<GemmFigures>('gemm', { ...shape, ...repeat }));
+  if (figures) results.gemm = { ...shape, figures };
+}
 
 const artifactDirs = new Map<Geometry, string>();
 for (const g of geometries) {

@@ -1,4 +1,4 @@
-import { parameterCount } from './geometry.js';
+import { forwardFlops, parameterCount, trainingFlops } from './geometry.js';
 import {
   evaluateTargets,
   formatMiB,
@@ -86,6 +86,7 @@ export function renderMarkdown(r: Results, notes?: string): string {
         'parameters',
         'ortrain step',
         'samples/s',
+        'GFLOP/s',
         'PyTorch step',
         'PyTorch samples/s',
         'speed-up vs PyTorch',
@@ -93,7 +94,7 @@ export function renderMarkdown(r: Results, notes?: string): string {
         'step / forward',
         'peak RSS (training)',
       ],
-      r.geometries.map((g) => geometryRow(g)),
+      r.geometries.map((g) => geometryRow(g, c.batch, c.seq)),
     ),
   );
   push(
@@ -101,6 +102,18 @@ export function renderMarkdown(r: Results, notes?: string): string {
       'logits only) run by a plain onnxruntime-node session: the yardstick for what ONNX Runtime does at its best ' +
       'on this machine. A training step is forward + backward (about twice the forward FLOPs) + clipping and AdamW.',
   );
+  const base = r.geometries[0];
+  if (r.gemm && base) {
+    const gf = r.gemm.figures.gflops;
+    const fwd = forwardFlops(base.geometry, c.batch, c.seq) / 1e9;
+    push(
+      `Compute yardstick: one ONNX Runtime MatMul [${r.gemm.m} x ${r.gemm.k}] x [${r.gemm.k} x ${r.gemm.n}] (both operands ` +
+        `fed, as training feeds its weights) runs at ${rateCell(gf, 0)} GFLOP/s here. A ${base.geometry.name} training step ` +
+        `at ${c.batch} x ${c.seq} is ${(3 * fwd).toFixed(0)} GFLOP of matrix products (forward ${fwd.toFixed(0)}, backward ` +
+        `twice that), so at that speed the products alone take ${formatMs((3 * fwd * 1000) / gf.median)}: the floor for ` +
+        'an fp32 step on this machine, whatever runs it. GFLOP/s in the table counts those products only.',
+    );
+  }
   const agree = r.geometries.filter((g) => g.eval && g.torch);
   if (agree.length > 0) {
     push(
@@ -241,7 +254,11 @@ export function renderMarkdown(r: Results, notes?: string): string {
     const p = r.profile.figures;
     push(
       `${r.profile.geometry.name}, batch ${r.profile.shape.batch} x ${r.profile.shape.seq}, ONNX Runtime's profiler ` +
-        `(train graph, last of ${c.warmup + 1} runs): run ${formatMs(p.runMs)}, kernels ${formatMs(p.kernelMs)}.`,
+        `(train graph with its state outputs written into pre-allocated buffers, last of ${c.warmup + 1} runs): ` +
+        `wall ${formatMs(p.runMs)}, of which ONNX Runtime's run ${formatMs(p.ortRunMs)} and the Node binding ` +
+        `${formatMs(p.runMs - p.ortRunMs)} (onnxruntime-node copies every output into a new JS buffer, pre-allocated ` +
+        `or not). Kernels ${formatMs(p.kernelMs)}: matrix products ${formatMs(p.phases.matmulMs)}, clipping + AdamW ` +
+        `${formatMs(p.phases.optimizerMs)}, everything else ${formatMs(p.phases.otherMs)}.`,
       '',
       table(
         ['op type', 'time', 'share', 'kernels'],
@@ -266,7 +283,7 @@ export function renderMarkdown(r: Results, notes?: string): string {
   return `${out.join('\n').trimEnd()}\n`;
 }
 
-function geometryRow(g: GeometryResult): string[] {
+function geometryRow(g: GeometryResult, batch: number, seq: number): string[] {
   const s = g.train?.shapes[0];
   const t = g.torch;
   return [
@@ -274,6 +291,7 @@ function geometryRow(g: GeometryResult): string[] {
     millions(g.parameters || parameterCount(g.geometry)),
     s ? timeCell(s.stepMs) : DASH,
     s ? rateCell(s.samplesPerSec, 2) : DASH,
+    s ? (trainingFlops(g.geometry, batch, seq) / 1e6 / s.stepMs.median).toFixed(0) : DASH,
     t ? timeCell(t.stepMs) : DASH,
     t ? t.samplesPerSec.toFixed(2) : DASH,
     s && t ? `${speedup(t.stepMs, s.stepMs).toFixed(2)}x` : DASH,

@@ -17,13 +17,26 @@ export interface OpTime {
   count: number;
 }
 
+/** Where kernel time goes: matrix products, the optimizer (clipping + AdamW), everything else. */
+export interface PhaseTimes {
+  matmulMs: number;
+  optimizerMs: number;
+  otherMs: number;
+}
+
 export interface ProfileSummary {
+  /** ONNX Runtime's own time for the run (model_run); the caller's wall time minus this is the binding's. */
+  ortRunMs: number;
   kernelMs: number;
+  phases: PhaseTimes;
   byOp: OpTime[];
   topNodes: { node: string; op: string; ms: number }[];
 }
 
 const KERNEL = '_kernel_time';
+const MATMUL = new Set(['MatMul', 'FusedMatMul', 'Gemm']);
+/** Node-name prefix of the optimizer subgraph (@ortrain/artifacts names its nodes `/optimizer/...`). */
+const OPTIMIZER = '/optimizer/';
 
 /** Summarizes the last `model_run` of a profile (earlier ones are warm-up), microseconds to milliseconds. */
 export function summarizeProfile(events: readonly TraceEvent[], topN = 15): ProfileSummary {
@@ -37,8 +50,11 @@ export function summarizeProfile(events: readonly TraceEvent[], topN = 15): Prof
   const byOp = new Map<string, { us: number; count: number }>();
   const byNode = new Map<string, { op: string; us: number }>();
   let totalUs = 0;
+  const phases: PhaseTimes = { matmulMs: 0, optimizerMs: 0, otherMs: 0 };
   for (const e of kernels) {
     const op = e.args?.op_name ?? '?';
+    const phase = e.name.startsWith(OPTIMIZER) ? 'optimizerMs' : MATMUL.has(op) ? 'matmulMs' : 'otherMs';
+    phases[phase] += e.dur / 1000;
     const o = byOp.get(op) ?? { us: 0, count: 0 };
     o.us += e.dur;
     o.count++;
@@ -50,7 +66,9 @@ export function summarizeProfile(events: readonly TraceEvent[], topN = 15): Prof
     totalUs += e.dur;
   }
   return {
+    ortRunMs: last.dur / 1000,
     kernelMs: totalUs / 1000,
+    phases,
     byOp: [...byOp]
       .map(([op, o]) => ({ op, ms: o.us / 1000, share: o.us / totalUs, count: o.count }))
       .sort((x, y) => y.ms - x.ms),

@@ -5,6 +5,7 @@ import type {
   CompileFigures,
   EvalFigures,
   ForwardFigures,
+  GemmFigures,
   MrpcFigures,
   ProfileFigures,
   Shape,
@@ -46,6 +47,8 @@ export interface Results {
   config: RunConfig;
   machine: Machine;
   torch: TorchStatus;
+  /** One feed-only MatMul of the FFN shape: the matrix-product speed ONNX Runtime reaches here. */
+  gemm?: { m: number; k: number; n: number; figures: GemmFigures };
   geometries: GeometryResult[];
   mrpc?: { geometry: Geometry; figures: MrpcFigures; torch?: TorchFigures };
   scaling?: { geometry: Geometry; repeats: number; train: TrainFigures };

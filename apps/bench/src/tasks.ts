@@ -14,13 +14,14 @@ import {
   type TokenizedDataset,
   tokenizeDataset,
 } from '@ortrain/data';
+import { emptyGraph, encodeModel, GraphBuilder } from '@ortrain/graph';
 import { readManifest, TrainingSession } from '@ortrain/trainer';
 import * as ort from 'onnxruntime-node';
 import { batchesFile, evenlySpaced, syntheticBatch } from './batches.js';
 import { writeRandomBert } from './checkpoint.js';
 import { type Geometry, geometryKey } from './geometry.js';
 import { peakRssMiB } from './memory.js';
-import { type OpTime, summarizeProfile } from './profile.js';
+import { type ProfileSummary, summarizeProfile } from './profile.js';
 import { type RepeatOptions, type Summary, summarize, throughput, timeRuns } from './stats.js';
 
 export interface CompileArgs {
@@ -327,13 +328,9 @@ export interface ProfileArgs extends Shape {
   warmup: number;
 }
 
-export interface ProfileFigures {
+export interface ProfileFigures extends ProfileSummary {
   /** Wall time of the profiled run (profiling adds a little overhead). */
   runMs: number;
-  /** Sum of kernel times; the rest of runMs is the executor, copies and the Node binding. */
-  kernelMs: number;
-  byOp: OpTime[];
-  topNodes: { node: string; op: string; ms: number }[];
   profileFile: string;
 }
 
@@ -373,9 +370,17 @@ export async function profileTask(a: ProfileArgs): Promise<ProfileFigures> {
     enableProfiling: true,
     profileFilePrefix: join(a.workDir, 'ort-profile'),
   });
-  for (let i = 0; i < a.warmup; i++) await session.run(feeds);
+  // Parameters and moments are written into pre-allocated buffers, as TrainingSession does: a fresh output
+  // each run would add page faults that training never pays.
+  const fetches: Record<string, ort.Tensor | null> = {};
+  for (const out of io.outputs) {
+    const state = out.endsWith('.new') ? values[out.slice(0, -4)] : undefined;
+    fetches[out] = state ? new ort.Tensor('float32', new Float32Array(state.size), state.dims) : null;
+  }
+  const run = () => session.run(feeds, fetches as ort.InferenceSession.FetchesType);
+  for (let i = 0; i < a.warmup; i++) await run();
   const t0 = performance.now();
-  await session.run(feeds);
+  await run();
   const runMs = performance.now() - t0;
   session.endProfiling();
   await session.release();
@@ -391,4 +396,46 @@ function latestProfile(dir: string): string {
     .sort((x, y) => statSync(y).mtimeMs - statSync(x).mtimeMs);
   if (!files[0]) throw new Error(`${dir}: ONNX Runtime wrote no profile`);
   return files[0];
+}
+
+export interface GemmArgs extends RepeatOptions {
+  m: number;
+  k: number;
+  n: number;
+}
+
+export interface GemmFigures {
+  ms: Summary;
+  gflops: Summary;
+}
+
+/**
+ * The machine's matrix-product speed as ONNX Runtime delivers it: one MatMul [m, k] x [k, n] with both operands
+ * fed (as training feeds its weights), the yardstick for how close a step is to being compute-bound.
+ */
+export async function gemmTask(a: GemmArgs): Promise<GemmFigures> {
+  const g = emptyGraph('gemm');
+  const b = new GraphBuilder(g);
+  b.addInput({ name: 'a', type: { dataType: 'float32', shape: [a.m, a.k] } });
+  b.addInput({ name: 'b', type: { dataType: 'float32', shape: [a.k, a.n] } });
+  b.op('MatMul', ['a', 'b'], {}, { outputs: ['c'] });
+  b.addOutput({ name: 'c', type: { dataType: 'float32', shape: [a.m, a.n] } });
+  const model = encodeModel({
+    irVersion: 8,
+    opsets: new Map([['', 17]]),
+    producerName: 'ortrain-bench',
+    producerVersion: '0',
+    graph: g,
+    metadata: {},
+  });
+  const session = await ort.InferenceSession.create(model, { graphOptimizationLevel: 'all' });
+  const fill = (n: number) => Float32Array.from({ length: n }, (_, i) => ((i * 7919) % 1000) / 1000 - 0.5);
+  const feeds = {
+    a: new ort.Tensor('float32', fill(a.m * a.k), [a.m, a.k]),
+    b: new ort.Tensor('float32', fill(a.k * a.n), [a.k, a.n]),
+  };
+  const fetches = { c: new ort.Tensor('float32', new Float32Array(a.m * a.n), [a.m, a.n]) };
+  const ms = summarize(await timeRuns(() => session.run(feeds, fetches), a));
+  await session.release();
+  return { ms, gflops: throughput(ms, (2 * a.m * a.k * a.n) / 1e9) };
 }

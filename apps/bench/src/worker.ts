@@ -7,6 +7,7 @@ import {
   compileTask,
   evalTask,
   forwardTask,
+  gemmTask,
   mrpcTask,
   profileTask,
   tokenizeTask,
@@ -21,6 +22,7 @@ const TASKS = {
   mrpc: mrpcTask,
   tokenize: tokenizeTask,
   profile: profileTask,
+  gemm: gemmTask,
 } as const;
 
 export type TaskName = keyof typeof TASKS;

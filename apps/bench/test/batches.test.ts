@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { batchesFile, evenlySpaced, syntheticBatch } from '../src/batches.js';
-import { BERT_BASE, parameterCount, VOCAB_SIZE } from '../src/geometry.js';
+import { BERT_BASE, forwardFlops, parameterCount, trainingFlops, VOCAB_SIZE } from '../src/geometry.js';
 
 describe('syntheticBatch', () => {
   const b = syntheticBatch(3, 10, 7);
@@ -49,5 +49,16 @@ describe('evenlySpaced', () => {
 describe('parameterCount', () => {
   it("matches transformers' BertForSequenceClassification (bert-base-uncased, 2 labels)", () => {
     expect(parameterCount(BERT_BASE)).toBe(109_483_778);
+  });
+});
+
+describe('forwardFlops', () => {
+  it('counts 2 FLOPs per weight per token plus the attention products', () => {
+    // BERT-base at 8 x 128: 2 x 1024 tokens x 85.0 M encoder weights + 4 x 8 x 128^2 x 768 per layer.
+    const encoder = 12 * (4 * 768 * 768 + 2 * 768 * 3072);
+    const expected = 2 * 1024 * encoder + 12 * 4 * 8 * 128 * 128 * 768 + 2 * 8 * (768 * 768 + 768 * 2);
+    expect(forwardFlops(BERT_BASE, 8, 128)).toBe(expected);
+    expect(forwardFlops(BERT_BASE, 8, 128) / 1e9).toBeCloseTo(179, 0);
+    expect(trainingFlops(BERT_BASE, 8, 128)).toBe(3 * expected);
   });
 });

@@ -21,19 +21,27 @@ describe('summarizeProfile', () => {
     kernel('b', 'MatMul', 2500, 200),
     kernel('c', 'Add', 2700, 100),
     kernel('c', 'Add', 2800, 300), // a node run twice (e.g. inside a Loop) adds up
+    kernel('/optimizer/w/Sub', 'Sub', 2900, 50),
   ];
 
   it('aggregates the last run’s kernel times by op type and by node, slowest first', () => {
     const s = summarizeProfile(events);
-    expect(s.kernelMs).toBeCloseTo(1.0);
-    expect(s.byOp).toEqual([
-      { op: 'MatMul', ms: 0.6, share: 0.6, count: 2 },
-      { op: 'Add', ms: 0.4, share: 0.4, count: 2 },
+    expect(s.ortRunMs).toBe(1);
+    expect(s.kernelMs).toBeCloseTo(1.05);
+    expect(s.byOp.map((o) => [o.op, o.ms, o.count])).toEqual([
+      ['MatMul', 0.6, 2],
+      ['Add', 0.4, 2],
+      ['Sub', 0.05, 1],
     ]);
+    expect(s.byOp[0]!.share).toBeCloseTo(0.6 / 1.05);
+    expect(s.phases.matmulMs).toBeCloseTo(0.6);
+    expect(s.phases.optimizerMs).toBeCloseTo(0.05);
+    expect(s.phases.otherMs).toBeCloseTo(0.4);
     expect(s.topNodes).toEqual([
       { node: 'a', op: 'MatMul', ms: 0.4 },
       { node: 'c', op: 'Add', ms: 0.4 },
       { node: 'b', op: 'MatMul', ms: 0.2 },
+      { node: '/optimizer/w/Sub', op: 'Sub', ms: 0.05 },
     ]);
   });
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { BERT_BASE, BERT_TINY, parameterCount } from '../src/geometry.js';
+import { BERT_BASE, BERT_TINY, parameterCount, trainingFlops } from '../src/geometry.js';
 import { renderMarkdown, timeCell } from '../src/markdown.js';
 import { evaluateTargets, formatMiB, formatMs, type Results } from '../src/results.js';
 import { type Summary, throughput } from '../src/stats.js';
@@ -87,6 +87,7 @@ function results(overrides: Partial<Results> = {}): Results {
         peakRssMiB: 3800,
       },
     },
+    gemm: { m: 1024, k: 768, n: 3072, figures: { ms: s(30), gflops: s(161) } },
     skipped: [],
     errors: [],
     ...overrides,
@@ -122,12 +123,16 @@ describe('renderMarkdown', () => {
     expect(md).toContain('| AMD EPYC | 2 | 23.5 GiB |');
     expect(md).toContain('| BERT-base training step, batch 8 x 128 | < 2.1 s | 2.00 s | pass |');
     expect(md).toContain(
-      `| BERT-base 12x768 | 109.5 M | ${timeCell(s(2000))} | 4.00 (3.64–4.44) | ${timeCell(s(6300))} | 1.27 | 3.15x | ${timeCell(s(500))} | 4.00x | 3.42 GiB |`,
+      `| BERT-base 12x768 | 109.5 M | ${timeCell(s(2000))} | 4.00 (3.64–4.44) | ${(trainingFlops(BERT_BASE, 8, 128) / 2e9).toFixed(0)} | ${timeCell(s(6300))} | 1.27 | 3.15x | ${timeCell(s(500))} | 4.00x | 3.42 GiB |`,
     );
     // A geometry that was not measured shows dashes, not zeros.
-    expect(md).toContain('| 2x128 | 4.4 M | — | — | — | — | — | — | — | — |');
+    expect(md).toContain('| 2x128 | 4.4 M | — | — | — | — | — | — | — | — | — |');
     expect(md).toContain('ortrain 0.693152, PyTorch 0.693146');
     expect(md).toContain('**24.0 min**');
+    // 536 GFLOP at the MatMul's 161 GFLOP/s: the compute floor of a step.
+    expect(md).toMatch(
+      /is 536 GFLOP of matrix products \(forward 179, backward twice that\), so at that speed the products alone take 3\.33 s/,
+    );
     expect(md.trimEnd().endsWith('notes here')).toBe(true);
   });
 

@@ -10,6 +10,7 @@ import {
   compileTask,
   evalTask,
   forwardTask,
+  gemmTask,
   mrpcTask,
   profileTask,
   tokenizeTask,
@@ -87,6 +88,20 @@ describe('benchmark tasks on a micro BERT', () => {
     expect(ops.some((o) => /MatMul|Gemm/.test(o))).toBe(true);
     expect(f.byOp.reduce((a, o) => a + o.share, 0)).toBeCloseTo(1);
     expect(f.kernelMs).toBeLessThanOrEqual(f.runMs);
+  });
+
+  it('times a fed MatMul and converts to GFLOP/s', async () => {
+    const f = await gemmTask({ m: 64, k: 32, n: 48, warmup: 1, repeats: 3 });
+    expect(f.ms.n).toBe(3);
+    expect(f.gflops.median).toBeCloseTo((2 * 64 * 32 * 48) / 1e6 / f.ms.median);
+  });
+
+  it('profiles with the ONNX Runtime run, the binding and the phases accounted for', async () => {
+    const f = await profileTask({ dir, workDir: join(work, 'profile-phases'), batch: 2, seq: 16, warmup: 1 });
+    expect(f.ortRunMs).toBeLessThanOrEqual(f.runMs);
+    expect(f.phases.matmulMs).toBeGreaterThan(0);
+    expect(f.phases.optimizerMs).toBeGreaterThan(0);
+    expect(f.phases.matmulMs + f.phases.optimizerMs + f.phases.otherMs).toBeCloseTo(f.kernelMs);
   });
 
   it('reads its own peak RSS', () => {
