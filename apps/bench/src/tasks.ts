@@ -39,11 +39,11 @@ export interface CompileFigures {
   peakRssMiB: number;
 }
 
-export function compileTask(a: CompileArgs): CompileFigures {
+export async function compileTask(a: CompileArgs): Promise<CompileFigures> {
   const key = geometryKey(a.geometry);
   const source = join(a.workDir, 'checkpoints', key);
   let t0 = performance.now();
-  writeRandomBert(source, a.geometry);
+  await writeRandomBert(source, a.geometry);
   const checkpointMs = performance.now() - t0;
   t0 = performance.now();
   const { dir } = compileArtifacts(source, { name: key, outDir: join(a.workDir, 'artifacts') });

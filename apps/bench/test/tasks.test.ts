@@ -25,9 +25,9 @@ const hasShared =
 
 let work: string;
 let dir: string;
-beforeAll(() => {
+beforeAll(async () => {
   work = mkdtempSync(join(tmpdir(), 'ortrain-bench-tasks-'));
-  dir = compileTask({ geometry: MICRO, workDir: work }).dir;
+  dir = (await compileTask({ geometry: MICRO, workDir: work })).dir;
 });
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
