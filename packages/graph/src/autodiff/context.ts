@@ -1,7 +1,8 @@
 import { attr } from '../ir/attributes.js';
 import type { GraphBuilder } from '../ir/builder.js';
-import { tensor, zeros } from '../ir/tensor.js';
+import { tensor, toNumbers, zeros } from '../ir/tensor.js';
 import type { DataType, Dim, Node } from '../ir/types.js';
+import { constantValue, producers } from '../passes/graph.js';
 import type { ShapeInfo } from '../passes/shapes.js';
 
 /**
@@ -14,6 +15,14 @@ export type GradRule = (node: Node, dy: (string | undefined)[], ctx: GradContext
 /** What rules get: the builder (opset-aware), static shape knowledge, and shared helpers. */
 export class GradContext {
   private readonly shapes = new Map<string, string>();
+  /** Runtime shapes assembled from graph-input dims, by static shape. */
+  private readonly assembled = new Map<string, string>();
+  /** Shape(input)[k:k+1] for a symbolic dim, by symbol. */
+  private readonly inputDims = new Map<string, string>();
+  /** Backward recomputations of forward values, by forward value. */
+  private readonly recomputed = new Map<string, string>();
+  /** The forward graph's producers, taken before any gradient node is added. */
+  private readonly forward: Map<string, Node>;
   /** Set by the driver for the node being differentiated. */
   needed: boolean[] = [];
 
@@ -21,7 +30,9 @@ export class GradContext {
     readonly b: GraphBuilder,
     readonly info: ShapeInfo,
     private readonly fallbackType: DataType,
-  ) {}
+  ) {
+    this.forward = producers(b.graph);
+  }
 
   get opset(): number {
     return this.b.opset;
@@ -48,18 +59,114 @@ export class GradContext {
     return this.info.types.get(name)?.dataType ?? this.fallbackType;
   }
 
+  /**
+   * A forward value for the backward pass to read. When it is a cheap element-wise function of another
+   * forward value (Erf, or Add/Sub/Mul/Div by a constant scalar, chained), it is recomputed in the backward
+   * pass from that root instead, so the forward pass frees the intermediates: GELU's x/sqrt(2), erf and
+   * 1 + erf are three activation-sized tensors per layer that would otherwise live until the backward pass
+   * reaches them. Recomputed nodes are written differently from the forward ones (operands swapped, division
+   * as multiplication by the reciprocal) so that ONNX Runtime's common-subexpression elimination does not
+   * merge them back.
+   */
+  saved(v: string, depth = 0): string {
+    const done = this.recomputed.get(v);
+    if (done !== undefined) return done;
+    const n = this.forward.get(v);
+    if (!n || depth > 4 || (n.domain !== '' && n.domain !== 'ai.onnx')) return v;
+    let out: string | undefined;
+    if (n.opType === 'Erf') {
+      const x = this.saved(n.inputs[0]!, depth + 1);
+      // Erf of the root itself would be the forward node again.
+      if (x !== n.inputs[0]) out = this.op('Erf', [x]);
+    } else if (['Add', 'Sub', 'Mul', 'Div'].includes(n.opType) && n.inputs.length === 2) {
+      const [a, b] = n.inputs as [string, string];
+      const k = this.scalarConstant(b);
+      const x = this.saved(a, depth + 1);
+      if (k !== undefined) {
+        if (n.opType === 'Add') out = this.op('Add', [b, x]);
+        else if (n.opType === 'Mul') out = this.op('Mul', [b, x]);
+        else if (n.opType === 'Sub') out = this.op('Add', [x, this.scalar(-k, v)]);
+        else if (k !== 0) out = this.op('Mul', [x, this.scalar(1 / k, v)]);
+      } else if (this.scalarConstant(a) !== undefined && (n.opType === 'Add' || n.opType === 'Mul')) {
+        out = this.op(n.opType, [this.saved(b, depth + 1), a]);
+      }
+    }
+    if (out === undefined) return v;
+    this.recomputed.set(v, out);
+    const t = this.info.types.get(v);
+    if (t !== undefined) this.info.types.set(out, t);
+    return out;
+  }
+
+  /** The value of a one-element constant (initializer or Constant node), else undefined. */
+  private scalarConstant(name: string): number | undefined {
+    const p = this.forward.get(name);
+    const t =
+      this.b.graph.initializers.get(name) ?? (p?.opType === 'Constant' ? constantValue(p) : undefined);
+    if (!t || t.dims.reduce((a, d) => a * d, 1) !== 1 || t.dataType === 'string') return undefined;
+    return toNumbers(t)[0];
+  }
+
   /** A scalar constant of the element type of `like`. */
   scalar(value: number, like: string): string {
     return this.b.scalar(value, this.dtype(like));
   }
 
-  /** Shape(x), emitted once per value; a constant when x's shape is fully static. */
+  /**
+   * Shape(x) at run time: a constant when x's shape is fully static; assembled from the graph inputs' dims when
+   * its symbolic dims all name input dims; else Shape(x), emitted once per value. Avoiding Shape(x) matters: a
+   * backward node reading x, even only for its shape, keeps the whole activation alive through the forward
+   * pass (for BERT-base at 8 x 128, about 1 GB of them).
+   */
   shapeOf(x: string): string {
     const s = this.shape(x);
     if (s?.every((d) => typeof d === 'number')) return this.b.ints(s as number[]);
     let name = this.shapes.get(x);
-    if (name === undefined) this.shapes.set(x, (name = this.op('Shape', [x])));
+    if (name === undefined)
+      this.shapes.set(x, (name = (s && this.fromInputDims(s)) ?? this.op('Shape', [x])));
     return name;
+  }
+
+  /** A 1-D int64 value holding shape `s`, its symbols read from graph inputs; undefined when one is not there. */
+  private fromInputDims(s: Dim[]): string | undefined {
+    // Shape's start/end attributes arrive in opset 15.
+    if (this.opset < 15 || s.some((d) => d === null)) return undefined;
+    const key = JSON.stringify(s);
+    const cached = this.assembled.get(key);
+    if (cached !== undefined) return cached;
+    const parts: string[] = [];
+    let run: number[] = [];
+    const flush = () => {
+      if (run.length > 0) parts.push(this.b.ints(run));
+      run = [];
+    };
+    for (const d of s) {
+      if (typeof d === 'number') {
+        run.push(d);
+        continue;
+      }
+      const dim = this.inputDim(d as string);
+      if (dim === undefined) return undefined;
+      flush();
+      parts.push(dim);
+    }
+    flush();
+    const out = parts.length === 1 ? parts[0]! : this.op('Concat', parts, { axis: attr.int(0) });
+    this.assembled.set(key, out);
+    return out;
+  }
+
+  private inputDim(symbol: string): string | undefined {
+    const cached = this.inputDims.get(symbol);
+    if (cached !== undefined) return cached;
+    for (const input of this.b.graph.inputs) {
+      const k = input.type?.shape?.indexOf(symbol) ?? -1;
+      if (k < 0) continue;
+      const dim = this.op('Shape', [input.name], { start: attr.int(k), end: attr.int(k + 1) });
+      this.inputDims.set(symbol, dim);
+      return dim;
+    }
+    return undefined;
   }
 
   /** A zero tensor shaped like x. */

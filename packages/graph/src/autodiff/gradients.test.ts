@@ -63,6 +63,10 @@ describe('buildGradients', () => {
     const loss = b.reduce('ReduceMean', attention(b), undefined, false);
     const grads = buildGradients(b, { loss, wrt: ps.map((p) => p.name) });
     for (const name of grads.values()) b.addOutput({ name });
+    // Runtime shapes come from the inputs' dims: a Shape of an activation would keep it alive for backward.
+    const shapeReads = g.nodes.filter((n) => n.opType === 'Shape').map((n) => n.inputs[0]);
+    expect(shapeReads.length).toBeGreaterThan(0);
+    for (const v of shapeReads) expect(['x', 'mask']).toContain(v);
     const s = await session(modelOf(g));
     for (const [batch, seq] of [
       [1, 5],

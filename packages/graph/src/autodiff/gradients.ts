@@ -201,6 +201,12 @@ export function buildGradients(target: GraphBuilder | Graph, options: GradientOp
         `node '${n.name}' (op ${n.opType}) lies on the path from the parameters to the loss but has no gradient rule`,
       );
     }
+    // A gradient has its value's shape; recording it lets rules decide broadcast reductions statically.
+    n.outputs.forEach((o, k) => {
+      const d = dys[k];
+      const t = o ? info.types.get(o) : undefined;
+      if (d !== undefined && t !== undefined && !info.types.has(d)) info.types.set(d, t);
+    });
     ctx.needed = n.inputs.map((i) => i !== '' && wanted.has(i) && reached.has(i));
     const grads = rule(n, dys, ctx);
     n.inputs.forEach((v, i) => {

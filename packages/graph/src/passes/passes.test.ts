@@ -64,6 +64,22 @@ describe('passes', () => {
     const t = b.op1('Transpose', [r], { perm: attr.ints([0, 2, 1, 3]) });
     expect(inferShapes(g).types.get(t)?.shape).toEqual(['batch', 2, null, 4]);
   });
+
+  it('gives Range(0, n, 1) the symbol of n, and a number for constant bounds', () => {
+    const g = emptyGraph('r');
+    const b = new GraphBuilder(g);
+    b.addInput({ name: 'ids', type: { dataType: 'int64', shape: ['batch', 'seq'] } });
+    const i = (name: string, v: number) => b.initializer(tensor(name, 'int64', [], [v]));
+    const seq = b.op1('Gather', [b.op1('Shape', ['ids']), i('one', 1)], { axis: attr.int(0) });
+    const positions = b.op1('Range', [i('zero', 0), seq, i('step', 1)]);
+    const evens = b.op1('Range', [i('two', 2), i('eleven', 11), i('by2', 2)]);
+    const odd = b.op1('Range', [i('start', 1), seq, i('step1', 1)]);
+    const info = inferShapes(g);
+    expect(info.types.get(positions)?.shape).toEqual(['seq']);
+    expect(info.types.get(evens)?.shape).toEqual([5]);
+    // 1..seq has seq - 1 elements: no symbol for that.
+    expect(info.types.get(odd)?.shape).toEqual([null]);
+  });
 });
 
 describe('broadcastShapes', () => {

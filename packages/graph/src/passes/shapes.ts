@@ -304,6 +304,14 @@ function inferNode(n: Node, types: Map<string, TensorType>, values: Map<string, 
       const s = clampIndex(starts[0]!, v.length);
       values.set(n.outputs[0]!, v.slice(s, Math.max(s, clampIndex(ends[0]!, v.length))));
     }
+  } else if (op === 'Range') {
+    // Scalars start, limit, delta: ceil((limit - start) / delta) elements; arange(n) keeps n's symbol.
+    const [start, limit, delta] = [valueAt(0)?.[0], valueAt(1)?.[0], valueAt(2)?.[0]];
+    let length: Dim = null;
+    if (typeof start === 'number' && typeof limit === 'number' && typeof delta === 'number' && delta !== 0)
+      length = Math.max(0, Math.ceil((limit - start) / delta));
+    else if (start === 0 && delta === 1 && typeof limit === 'string') length = limit;
+    set(typeOf(0), [length]);
   } else if (op === 'Expand') {
     const target = valueAt(1);
     set(typeOf(0), x && target ? broadcastShapes([x, target.map((d) => (d === -1 ? null : d))]) : undefined);

@@ -1,4 +1,4 @@
-import { describe, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { gradCheck, randomTensor, rng } from '../../../test/gradcheck.js';
 import { attr, tensor } from '../../index.js';
 
@@ -45,6 +45,25 @@ describe('elementwise gradient rules vs finite differences', () => {
   }
   it('Erf (float32)', () =>
     gradCheck({ inputs: [f32('x', [3, 4])], build: (b) => b.op1('Erf', ['x']), ...loose }));
+
+  it('GELU as exported (x * 0.5 * (1 + erf(x / sqrt2))): backward reads x, not the intermediates', async () => {
+    const kept: string[] = [];
+    const g = await gradCheck({
+      inputs: [f32('x', [3, 4], -2, 2)],
+      build: (b) => {
+        const c = (name: string, v: number) => b.initializer(tensor(name, 'float32', [], [v]));
+        const u = b.op1('Div', ['x', c('sqrt2', Math.SQRT2)]);
+        const e = b.op1('Erf', [u]);
+        const t = b.op1('Add', [e, c('one', 1)]);
+        kept.push(u, e, t);
+        return b.op1('Mul', [b.op1('Mul', ['x', t]), c('half', 0.5)]);
+      },
+      symbolic: true,
+      ...loose,
+    });
+    // Each intermediate is read only by its forward consumer; the backward pass recomputes it from x.
+    for (const v of kept) expect(g.nodes.filter((n) => n.inputs.includes(v))).toHaveLength(1);
+  });
 
   for (const op of ['Max', 'Min']) {
     it(op, () =>

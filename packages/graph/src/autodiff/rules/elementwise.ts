@@ -5,22 +5,26 @@ import type { GradContext, GradRule } from '../context.js';
 
 /** Elementwise ops: gradients are products with local derivatives, summed back over broadcast axes. */
 export const elementwiseRules: Record<string, GradRule> = {
-  Add: ({ inputs: [a, b] }, [g], c) => [
-    c.needs(0) ? c.sumToShape(g!, a!) : undefined,
-    c.needs(1) ? c.sumToShape(g!, b!) : undefined,
+  // Every product below has the output's shape (an input broadcasts to it), which decides the reductions
+  // statically when the output's shape is known.
+  Add: ({ inputs: [a, b], outputs: [y] }, [g], c) => [
+    c.needs(0) ? c.sumToShape(g!, a!, c.shape(y!)) : undefined,
+    c.needs(1) ? c.sumToShape(g!, b!, c.shape(y!)) : undefined,
   ],
-  Sub: ({ inputs: [a, b] }, [g], c) => [
-    c.needs(0) ? c.sumToShape(g!, a!) : undefined,
-    c.needs(1) ? c.sumToShape(c.op('Neg', [g!]), b!) : undefined,
+  Sub: ({ inputs: [a, b], outputs: [y] }, [g], c) => [
+    c.needs(0) ? c.sumToShape(g!, a!, c.shape(y!)) : undefined,
+    c.needs(1) ? c.sumToShape(c.op('Neg', [g!]), b!, c.shape(y!)) : undefined,
   ],
-  Mul: ({ inputs: [a, b] }, [g], c) => [
-    c.needs(0) ? c.sumToShape(c.op('Mul', [g!, b!]), a!) : undefined,
-    c.needs(1) ? c.sumToShape(c.op('Mul', [g!, a!]), b!) : undefined,
+  Mul: ({ inputs: [a, b], outputs: [y] }, [g], c) => [
+    c.needs(0) ? c.sumToShape(c.op('Mul', [g!, c.saved(b!)]), a!, c.shape(y!)) : undefined,
+    c.needs(1) ? c.sumToShape(c.op('Mul', [g!, c.saved(a!)]), b!, c.shape(y!)) : undefined,
   ],
   // d(a/b)/db = -y/b
   Div: ({ inputs: [a, b], outputs: [y] }, [g], c) => [
-    c.needs(0) ? c.sumToShape(c.op('Div', [g!, b!]), a!) : undefined,
-    c.needs(1) ? c.sumToShape(c.op('Neg', [c.op('Div', [c.op('Mul', [g!, y!]), b!])]), b!) : undefined,
+    c.needs(0) ? c.sumToShape(c.op('Div', [g!, b!]), a!, c.shape(y!)) : undefined,
+    c.needs(1)
+      ? c.sumToShape(c.op('Neg', [c.op('Div', [c.op('Mul', [g!, y!]), b!])]), b!, c.shape(y!))
+      : undefined,
   ],
   Pow: ({ inputs: [a, p], outputs: [y] }, [g], c) => {
     let da: string | undefined;
@@ -34,10 +38,10 @@ export const elementwiseRules: Record<string, GradRule> = {
           : exponent !== undefined
             ? c.op('Mul', [c.op('Pow', [a!, c.scalar(exponent - 1, a!)]), c.scalar(exponent, a!)])
             : c.op('Mul', [c.op('Pow', [a!, c.op('Sub', [p!, c.scalar(1, p!)])]), p!]);
-      da = c.sumToShape(c.op('Mul', [g!, local]), a!);
+      da = c.sumToShape(c.op('Mul', [g!, local]), a!, c.shape(y!));
     }
     const dp = c.needs(1)
-      ? c.sumToShape(c.op('Mul', [c.op('Mul', [g!, y!]), c.op('Log', [a!])]), p!)
+      ? c.sumToShape(c.op('Mul', [c.op('Mul', [g!, y!]), c.op('Log', [a!])]), p!, c.shape(y!))
       : undefined;
     return [da, dp];
   },
@@ -47,7 +51,8 @@ export const elementwiseRules: Record<string, GradRule> = {
   Log: ({ inputs: [x] }, [g], c) => [c.op('Div', [g!, x!])],
   // 2/sqrt(pi) * exp(-x^2)
   Erf: ({ inputs: [x] }, [g], c) => {
-    const e = c.op('Exp', [c.op('Neg', [c.op('Mul', [x!, x!])])]);
+    const u = c.saved(x!);
+    const e = c.op('Exp', [c.op('Neg', [c.op('Mul', [u, u])])]);
     return [c.op('Mul', [g!, c.op('Mul', [e, c.scalar(2 / Math.sqrt(Math.PI), x!)])])];
   },
   Tanh: ({ outputs: [y] }, [g], c) => [
@@ -60,9 +65,14 @@ export const elementwiseRules: Record<string, GradRule> = {
     c.op('Where', [c.op('Greater', [x!, c.scalar(0, x!)]), g!, c.scalar(0, x!)]),
   ],
   // Ties send the whole gradient to the first input.
-  Max: ({ inputs: [a, b] }, [g], c) => route(c.op('GreaterOrEqual', [a!, b!]), [a!, b!], g!, c, 0),
-  Min: ({ inputs: [a, b] }, [g], c) => route(c.op('LessOrEqual', [a!, b!]), [a!, b!], g!, c, 0),
-  Where: ({ inputs: [cond, a, b] }, [g], c) => [undefined, ...route(cond!, [a!, b!], g!, c, 1)],
+  Max: ({ inputs: [a, b], outputs: [y] }, [g], c) =>
+    route(c.op('GreaterOrEqual', [a!, b!]), [a!, b!], g!, y!, c, 0),
+  Min: ({ inputs: [a, b], outputs: [y] }, [g], c) =>
+    route(c.op('LessOrEqual', [a!, b!]), [a!, b!], g!, y!, c, 0),
+  Where: ({ inputs: [cond, a, b], outputs: [y] }, [g], c) => [
+    undefined,
+    ...route(cond!, [a!, b!], g!, y!, c, 1),
+  ],
   Identity: (_n, [g]) => [g],
   Cast: ({ inputs: [x], attributes }, [g], c) => {
     const to = c.dtype(x!);
@@ -83,11 +93,11 @@ export const elementwiseRules: Record<string, GradRule> = {
   },
 };
 
-/** Sends g to the first value where mask holds, to the second elsewhere (inputs `first`, `first + 1`). */
-function route(mask: string, [a, b]: [string, string], g: string, c: GradContext, first: number) {
+/** Sends g (shaped like y) to the first value where mask holds, to the second elsewhere (inputs `first`, `first + 1`). */
+function route(mask: string, [a, b]: [string, string], g: string, y: string, c: GradContext, first: number) {
   const zero = c.scalar(0, g);
   return [
-    c.needs(first) ? c.sumToShape(c.op('Where', [mask, g, zero]), a) : undefined,
-    c.needs(first + 1) ? c.sumToShape(c.op('Where', [mask, zero, g]), b) : undefined,
+    c.needs(first) ? c.sumToShape(c.op('Where', [mask, g, zero]), a, c.shape(y)) : undefined,
+    c.needs(first + 1) ? c.sumToShape(c.op('Where', [mask, zero, g]), b, c.shape(y)) : undefined,
   ];
 }
