@@ -60,15 +60,12 @@ export function importHfCheckpoint(dir: string, config?: BertConfig): ImportedEn
     param(`${e}.token_type_embeddings.weight`, [cfg.typeVocabSize, H]),
     'token_type_ids',
   ]);
-  // position_ids = arange(max_position_embeddings)[:seq_len], sliced as HF slices its position_ids buffer.
-  const seqLen = b.op1('Shape', ['input_ids'], { start: attr.int(1), end: attr.int(2) });
-  const allPositions = c(
-    'position_ids',
-    'int64',
-    [cfg.maxPositionEmbeddings],
-    Array.from({ length: cfg.maxPositionEmbeddings }, (_, i) => i),
-  );
-  const positionIds = b.op1('Slice', [allPositions, c('zero', 'int64', [1], [0]), seqLen]);
+  // position_ids = arange(seq_len): HF's position_ids buffer sliced to the sequence. Range (not a Slice of a
+  // max_position_embeddings table) keeps the sequence length's symbol through shape inference, which spares
+  // the gradients Shape nodes that would hold activations alive; a sequence past the table fails in Gather.
+  const oneI = c('one_i', 'int64', [], [1]);
+  const seqLen = b.op1('Gather', [b.op1('Shape', ['input_ids']), oneI], { axis: attr.int(0) });
+  const positionIds = b.op1('Range', [c('zero', 'int64', [], [0]), seqLen, oneI]);
   const positions = b.op1('Gather', [
     param(`${e}.position_embeddings.weight`, [cfg.maxPositionEmbeddings, H]),
     positionIds,
