@@ -205,9 +205,7 @@ const PREDICT: CommandDef = {
     'Predict a split with a model trained by `pnpm train`: one row per example. The main file is a GLUE ' +
     'submission TSV (index, prediction); a .details.tsv beside it adds the label name and class probabilities.',
   options: PREDICT_OPTIONS,
-  examples: [
-    'pnpm predict --model artifacts/mrpc --data ../glue/MRPC --split test --output MRPC.tsv',
-  ],
+  examples: ['pnpm predict --model artifacts/mrpc --data ../glue/MRPC --split test --output MRPC.tsv'],
   finish: (v) => {
     v['output'] ??= join(String(v['model']), `predictions_${v['split']}.tsv`);
     return [];
