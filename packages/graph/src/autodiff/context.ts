@@ -61,10 +61,10 @@ export class GradContext {
 
   /**
    * A forward value for the backward pass to read. When it is a cheap element-wise function of another
-   * forward value (Erf, or Add/Sub/Mul/Div by a constant scalar, chained), it is recomputed in the backward
-   * pass from that root instead, so the forward pass frees the intermediates: GELU's x/sqrt(2), erf and
-   * 1 + erf are three activation-sized tensors per layer that would otherwise live until the backward pass
-   * reaches them. Recomputed nodes are written differently from the forward ones (operands swapped, division
+   * forward value (Erf, training-mode Dropout from its mask, or Add/Sub/Mul/Div by a constant scalar,
+   * chained), it is recomputed in the backward pass from that root instead, so the forward pass frees the
+   * intermediates: GELU's x/sqrt(2), erf and 1 + erf, and the dropped-out attention probabilities, are
+   * activation-sized tensors per layer that would otherwise live until the backward pass reaches them. Recomputed nodes are written differently from the forward ones (operands swapped, division
    * as multiplication by the reciprocal) so that ONNX Runtime's common-subexpression elimination does not
    * merge them back.
    */
@@ -74,7 +74,20 @@ export class GradContext {
     const n = this.forward.get(v);
     if (!n || depth > 4 || (n.domain !== '' && n.domain !== 'ai.onnx')) return v;
     let out: string | undefined;
-    if (n.opType === 'Erf') {
+    if (n.opType === 'Dropout') {
+      // Training-mode dropout: x * mask / (1 - ratio), from its (boolean) mask, which the gradient keeps anyway.
+      const ratio = n.inputs[1] ? this.scalarConstant(n.inputs[1]) : 0.5;
+      const training = n.inputs[2] ? this.scalarConstant(n.inputs[2]) : 0;
+      if (training && ratio !== undefined && ratio > 0 && ratio < 1) {
+        if (!n.outputs[1]) n.outputs[1] = this.b.fresh(`${n.name}_mask`);
+        const x = this.saved(n.inputs[0]!, depth + 1);
+        out = this.op('Where', [
+          n.outputs[1],
+          this.op('Mul', [x, this.scalar(1 / (1 - ratio), v)]),
+          this.scalar(0, v),
+        ]);
+      }
+    } else if (n.opType === 'Erf') {
       const x = this.saved(n.inputs[0]!, depth + 1);
       // Erf of the root itself would be the forward node again.
       if (x !== n.inputs[0]) out = this.op('Erf', [x]);
@@ -96,6 +109,11 @@ export class GradContext {
     const t = this.info.types.get(v);
     if (t !== undefined) this.info.types.set(out, t);
     return out;
+  }
+
+  /** The op type of the forward node producing v (undefined for inputs, initializers and backward values). */
+  producerOp(v: string): string | undefined {
+    return this.forward.get(v)?.opType;
   }
 
   /** The value of a one-element constant (initializer or Constant node), else undefined. */

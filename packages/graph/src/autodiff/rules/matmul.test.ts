@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { gradCheck, randomTensor, rng } from '../../../test/gradcheck.js';
-import { attr, producers } from '../../index.js';
+import { expectClose, feed, modelOf, run } from '../../../test/helpers.js';
+import { attr, buildGradients, emptyGraph, GraphBuilder, producers, tensor } from '../../index.js';
 
 const r = rng(11);
 const f64 = (name: string, dims: number[]) => randomTensor(name, 'float64', dims, r);
@@ -47,4 +48,40 @@ describe('matmul gradient rules vs finite differences', () => {
           }),
       }));
   }
+
+  it('P V after dropout: dV is recomputed from the softmax output and the mask, never reading P', async () => {
+    // Random masks rule out finite differences; instead one run yields the mask, P and dV together, and dV
+    // must equal P_dropped^T R with P_dropped = softmax * mask / (1 - ratio).
+    const [S, D] = [3, 2];
+    const g = emptyGraph('pv');
+    const b = new GraphBuilder(g);
+    b.addInput({ name: 's', type: { dataType: 'float32', shape: [S, S] } });
+    b.addInput({ name: 'v', type: { dataType: 'float32', shape: [S, D] } });
+    b.addInput({ name: 'R', type: { dataType: 'float32', shape: [S, D] } });
+    const probs = b.op1('Softmax', ['s'], { axis: attr.int(-1) });
+    const training = b.initializer(tensor('training', 'bool', [], [1]));
+    const [dropped, mask] = b.op(
+      'Dropout',
+      [probs, b.scalar(0.5, 'float32'), training],
+      {},
+      { outputs: ['p_d', 'mask'] },
+    );
+    const y = b.op1('MatMul', [dropped!, 'v']);
+    const loss = b.reduce('ReduceSum', b.op1('Mul', [y, 'R']), undefined, false);
+    const dv = buildGradients(b, { loss, wrt: ['v'] }).get('v')!;
+    expect(g.nodes.filter((n) => n.inputs.includes(dropped!))).toHaveLength(1); // the forward MatMul only
+    for (const name of [dv, probs, mask!]) b.addOutput({ name });
+    const rr = rng(5);
+    const inputs = [randomTensor('s', 'float32', [S, S], rr), randomTensor('v', 'float32', [S, D], rr)];
+    const R = randomTensor('R', 'float32', [S, D], rr);
+    const out = await run(modelOf(g), feed(...inputs, R));
+    const p = out[probs]!.map((x, i) => (out[mask!]![i] ? x * 2 : 0));
+    const expected = Array.from({ length: S * D }, (_, k) => {
+      const [i, j] = [Math.floor(k / D), k % D];
+      let sum = 0;
+      for (let r2 = 0; r2 < S; r2++) sum += p[r2 * S + i]! * (R.data as Float32Array)[r2 * D + j]!;
+      return sum;
+    });
+    expectClose(out[dv]!, expected, 1e-6, 1e-5);
+  });
 });

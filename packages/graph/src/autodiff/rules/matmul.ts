@@ -12,12 +12,14 @@ export const matmulRules: Record<string, GradRule> = {
         `MatMul node '${node.name}': gradients need both input ranks known and >= 2 (got ${ra ?? '?'} and ${rb ?? '?'})`,
       );
     }
+    // Attention's P V: P after dropout is recomputed from the softmax output and the mask (see saved()).
+    const aSaved = c.producerOp(a) === 'Dropout' ? c.saved(a) : a;
     if (rb === 2) {
       // [.., M, K] x [K, N]: the weight gradient is one 2-D product over all rows, no batched matmul + sum.
       const flat = (x: string) => c.op('Flatten', [x], { axis: attr.int(-1) });
       return [
         c.needs(0) ? c.op('MatMul', [g!, c.transposeLast2(b, 2)]) : undefined,
-        c.needs(1) ? c.op('Gemm', [flat(a), flat(g!)], { transA: attr.int(1) }) : undefined,
+        c.needs(1) ? c.op('Gemm', [flat(aSaved), flat(g!)], { transA: attr.int(1) }) : undefined,
       ];
     }
     const sa = c.shape(a)!;
@@ -28,7 +30,7 @@ export const matmulRules: Record<string, GradRule> = {
         ? c.sumToShape(c.op('MatMul', [g!, c.transposeLast2(b, rb)]), a, [...batch, ...sa.slice(-2)])
         : undefined,
       c.needs(1)
-        ? c.sumToShape(c.op('MatMul', [c.transposeLast2(a, ra), g!]), b, [...batch, ...sb.slice(-2)])
+        ? c.sumToShape(c.op('MatMul', [c.transposeLast2(aSaved, ra), g!]), b, [...batch, ...sb.slice(-2)])
         : undefined,
     ];
   },
