@@ -1,7 +1,7 @@
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { compileArtifacts } from '@ortrain/artifacts';
+import { type CompileOptions, compileArtifacts } from '@ortrain/artifacts';
 import { DataCollatorWithPadding } from '@ortrain/data';
 import { glueComputeMetrics } from '@ortrain/metrics';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -16,13 +16,16 @@ afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 const trainSet = datasetOf(ref.train_batches);
 const evalSet = datasetOf([ref.eval_batch]);
 let artifacts: string;
-beforeAll(() => {
-  artifacts = compileArtifacts(join(FIXTURES, 'bert_cls_opset14.onnx'), {
-    name: 'tiny',
+/** The tiny fixture BERT compiled without dropout (deterministic steps), with extra compile options. */
+const compileTiny = (name: string, options: Partial<CompileOptions> = {}) =>
+  compileArtifacts(join(FIXTURES, 'bert_cls_opset14.onnx'), {
+    name,
     outDir: tmp,
     dropout: { hidden: 0, attention: 0, classifier: 0 },
-    optimizer: { weightDecay: 0.01 },
+    ...options,
   }).dir;
+beforeAll(() => {
+  artifacts = compileTiny('tiny', { optimizer: { weightDecay: 0.01 } });
 });
 
 let runs = 0;
@@ -84,12 +87,7 @@ describe('zero-copy state', () => {
   it('without clipping, steps write into a second buffer per parameter and swap them', async () => {
     // No clipping: an update need not wait for every gradient, so a parameter could be overwritten before the
     // backward pass reads it; the session keeps two buffers.
-    const noClip = compileArtifacts(join(FIXTURES, 'bert_cls_opset14.onnx'), {
-      name: 'no-clip',
-      outDir: tmp,
-      dropout: { hidden: 0, attention: 0, classifier: 0 },
-      optimizer: { maxGradNorm: 0 },
-    }).dir;
+    const noClip = compileTiny('no-clip', { optimizer: { maxGradNorm: 0 } });
     const session = await TrainingSession.open(noClip, { device: 'cpu' });
     const batch = new DataCollatorWithPadding().collate(trainSet, [0, 1, 2, 3]);
     const name = session.manifest.parameters[0]!.name;
@@ -112,12 +110,7 @@ describe('zero-copy state', () => {
   it('in-place and double-buffered steps give the same state (clipping inactive at a huge threshold)', async () => {
     // maxGradNorm 1e9 keeps the clip (so the in-place path) without ever scaling: the same math as no clipping.
     const compile = (name: string, maxGradNorm: number) =>
-      compileArtifacts(join(FIXTURES, 'bert_cls_opset14.onnx'), {
-        name,
-        outDir: tmp,
-        dropout: { hidden: 0, attention: 0, classifier: 0 },
-        optimizer: { maxGradNorm, weightDecay: 0.01 },
-      }).dir;
+      compileTiny(name, { optimizer: { maxGradNorm, weightDecay: 0.01 } });
     const inPlace = await TrainingSession.open(compile('huge-clip', 1e9), { device: 'cpu' });
     const swapped = await TrainingSession.open(compile('no-clip-2', 0), { device: 'cpu' });
     const collator = new DataCollatorWithPadding();
@@ -170,12 +163,7 @@ describe('multi-step (device-resident) runs', () => {
   });
 
   it('frozen parameters stay fixed in single and multi-step runs', async () => {
-    const frozen = compileArtifacts(join(FIXTURES, 'bert_cls_opset14.onnx'), {
-      name: 'frozen',
-      outDir: tmp,
-      dropout: { hidden: 0, attention: 0, classifier: 0 },
-      freeze: ['bert.embeddings.'],
-    }).dir;
+    const frozen = compileTiny('frozen', { freeze: ['bert.embeddings.'] });
     const collator = new DataCollatorWithPadding();
     const batches = [0, 1].map((b) => collator.collate(trainSet, [4 * b, 4 * b + 1, 4 * b + 2, 4 * b + 3]));
     const single = await TrainingSession.open(frozen, { device: 'cpu' });
