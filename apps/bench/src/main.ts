@@ -4,7 +4,7 @@
  * scripts/torch_bench.py with /usr/bin/python3 when it can import torch, and is reported as skipped otherwise.
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -57,7 +57,8 @@ const HELP = `Usage: pnpm bench [options]
   --shared DIR         real data (glue/, tokenizers/bert-base-uncased) (default <repo>/../shared)
   --work DIR           checkpoints, artifacts, profiles (default <tmp>/ortrain-bench)
   --md FILE            markdown output (default <repo>/BENCHMARKS.md; quick: <work>/BENCHMARKS.md)
-  --json FILE          JSON output (default apps/bench/results.json; quick: <work>/results.json)`;
+  --json FILE          JSON output (default apps/bench/results.json; quick: <work>/results.json)
+  --render FILE        only re-render the markdown from a results JSON (e.g. after editing optimizations.md)`;
 
 const { values: o } = parseArgs({
   options: {
@@ -71,11 +72,21 @@ const { values: o } = parseArgs({
     work: { type: 'string', default: join(tmpdir(), 'ortrain-bench') },
     md: { type: 'string' },
     json: { type: 'string' },
+    render: { type: 'string' },
     help: { type: 'boolean', default: false },
   },
 });
 if (o.help) {
   console.log(HELP);
+  process.exit(0);
+}
+const notes = () => (existsSync(NOTES) ? readFileSync(NOTES, 'utf8') : undefined);
+if (o.render !== undefined) {
+  const saved = JSON.parse(readFileSync(o.render, 'utf8')) as Results;
+  if (saved.format !== 'ortrain-bench') throw new Error(`${o.render}: not an ortrain-bench results file`);
+  const md = resolve(o.md ?? join(repoRoot, 'BENCHMARKS.md'));
+  writeFileSync(md, renderMarkdown(saved, notes()));
+  console.error(`[bench] rendered ${md} from ${o.render}`);
   process.exit(0);
 }
 
@@ -123,6 +134,9 @@ const repeat = { warmup: config.warmup, repeats: config.repeats };
 
 const log = (msg: string) => console.error(`[bench] ${msg}`);
 const started = performance.now();
+// Contention shows in the figures, so the run records how busy the machine was.
+const loads: number[] = [];
+const sampler = setInterval(() => loads.push(loadavg()[0]!), 5000);
 mkdirSync(work, { recursive: true });
 
 const results: Results = {
@@ -191,9 +205,26 @@ const torchRun = (
     : Promise.resolve(undefined);
 
 if (only.has('gemm')) {
-  const shape = { m: config.batch * config.seq, k: mainGeometry.hidden, n: mainGeometry.intermediate };
-  const figures = await attempt('gemm', () => child<GemmFigures>('gemm', { ...shape, ...repeat }));
-  if (figures) results.gemm = { ...shape, figures };
+  // The main model's linear layers at the fixed shape: attention projections, FFN up, FFN down.
+  const [m, h, i] = [config.batch * config.seq, mainGeometry.hidden, mainGeometry.intermediate];
+  results.gemm = [];
+  for (const [k, n] of [
+    [h, h],
+    [h, i],
+    [i, h],
+  ] as const) {
+    const figures = await attempt(`gemm ${m}x${k}x${n}`, () =>
+      child<GemmFigures>('gemm', {
+        m,
+        k,
+        n,
+        warmup: config.warmup,
+        repeats: 2 * config.repeats,
+        workDir: join(work, 'profile'),
+      }),
+    );
+    if (figures) results.gemm.push({ m, k, n, figures });
+  }
 }
 
 const artifactDirs = new Map<Geometry, string>();
@@ -295,10 +326,17 @@ if (only.has('profile') && mainDir) {
 }
 
 results.durationS = (performance.now() - started) / 1000;
+clearInterval(sampler);
+if (loads.length > 0)
+  results.load = {
+    mean: loads.reduce((a, b) => a + b, 0) / loads.length,
+    max: Math.max(...loads),
+    samples: loads.length,
+  };
 const jsonPath = resolve(o.json ?? (quick ? join(work, 'results.json') : join(pkgDir, 'results.json')));
 const mdPath = resolve(o.md ?? (quick ? join(work, 'BENCHMARKS.md') : join(repoRoot, 'BENCHMARKS.md')));
 writeFileSync(jsonPath, `${JSON.stringify(results, null, 2)}\n`);
-writeFileSync(mdPath, renderMarkdown(results, existsSync(NOTES) ? readFileSync(NOTES, 'utf8') : undefined));
+writeFileSync(mdPath, renderMarkdown(results, notes()));
 for (const t of evaluateTargets(results))
   log(`${t.pass === null ? 'n/a ' : t.pass ? 'pass' : 'FAIL'}  ${t.name}: ${t.value} (goal ${t.goal})`);
 log(`wrote ${mdPath} and ${jsonPath} (${(results.durationS / 60).toFixed(1)} min)`);

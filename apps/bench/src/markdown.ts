@@ -43,6 +43,13 @@ export function renderMarkdown(r: Results, notes?: string): string {
       `(dropout 0.1, cross-entropy, clip to norm 1, AdamW). Raw figures: \`apps/bench/results.json\`.`,
   );
 
+  if (r.load) {
+    push(
+      `Machine load (1-minute load average, sampled every 5 s): mean ${r.load.mean.toFixed(2)}, max ` +
+        `${r.load.max.toFixed(2)}; the suite itself accounts for about ${r.machine.cores} on ${r.machine.cores} ` +
+        'cores, so more than that means other processes competed and the times are pessimistic.',
+    );
+  }
   push('## Machine');
   const m = r.machine;
   push(
@@ -103,15 +110,28 @@ export function renderMarkdown(r: Results, notes?: string): string {
       'on this machine. A training step is forward + backward (about twice the forward FLOPs) + clipping and AdamW.',
   );
   const base = r.geometries[0];
-  if (r.gemm && base) {
-    const gf = r.gemm.figures.gflops;
+  const best = r.gemm?.reduce<(typeof r.gemm)[number] | undefined>(
+    (a, x) => (a === undefined || x.figures.gflops.median > a.figures.gflops.median ? x : a),
+    undefined,
+  );
+  if (r.gemm && best && base) {
     const fwd = forwardFlops(base.geometry, c.batch, c.seq) / 1e9;
+    const speeds = r.gemm
+      .map((x) => `[${x.m} x ${x.k}] x [${x.k} x ${x.n}] ${rateCell(x.figures.gflops, 0)}`)
+      .join(', ');
+    const profiled =
+      r.profile && r.profile.geometry.name === base.geometry.name
+        ? ` The profiled step below spent ${formatMs(r.profile.figures.phases.matmulMs)} in matrix-product kernels ` +
+          `(${((3 * fwd * 1000) / r.profile.figures.phases.matmulMs).toFixed(0)} GFLOP/s).`
+        : '';
     push(
-      `Compute yardstick: one ONNX Runtime MatMul [${r.gemm.m} x ${r.gemm.k}] x [${r.gemm.k} x ${r.gemm.n}] (both operands ` +
-        `fed, as training feeds its weights) runs at ${rateCell(gf, 0)} GFLOP/s here. A ${base.geometry.name} training step ` +
-        `at ${c.batch} x ${c.seq} is ${(3 * fwd).toFixed(0)} GFLOP of matrix products (forward ${fwd.toFixed(0)}, backward ` +
-        `twice that), so at that speed the products alone take ${formatMs((3 * fwd * 1000) / gf.median)}: the floor for ` +
-        'an fp32 step on this machine, whatever runs it. GFLOP/s in the table counts those products only.',
+      `Compute yardstick: fed ONNX Runtime MatMuls of ${base.geometry.name}'s linear layers at ${c.batch} x ${c.seq} ` +
+        `(both operands inputs, as training feeds its weights; kernel time from the profiler) run at ${speeds} ` +
+        'GFLOP/s here. A training step is ' +
+        `${(3 * fwd).toFixed(0)} GFLOP of matrix products (forward ${fwd.toFixed(0)}, backward twice that), so even ` +
+        `at the best of these speeds the products alone take ${formatMs((3 * fwd * 1000) / best.figures.gflops.median)}: ` +
+        `a floor for an fp32 step on this machine, whatever runs it.${profiled} GFLOP/s in the table counts those ` +
+        'products over the whole step time.',
     );
   }
   const agree = r.geometries.filter((g) => g.eval && g.torch);

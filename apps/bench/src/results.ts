@@ -47,13 +47,18 @@ export interface Results {
   config: RunConfig;
   machine: Machine;
   torch: TorchStatus;
-  /** One feed-only MatMul of the FFN shape: the matrix-product speed ONNX Runtime reaches here. */
-  gemm?: { m: number; k: number; n: number; figures: GemmFigures };
+  /** Fed MatMuls of the main model's linear-layer shapes: the matrix-product speed ONNX Runtime reaches here. */
+  gemm?: { m: number; k: number; n: number; figures: GemmFigures }[];
   geometries: GeometryResult[];
   mrpc?: { geometry: Geometry; figures: MrpcFigures; torch?: TorchFigures };
   scaling?: { geometry: Geometry; repeats: number; train: TrainFigures };
   tokenize?: TokenizeFigures;
   profile?: { geometry: Geometry; shape: Shape; figures: ProfileFigures };
+  /**
+   * The machine's 1-minute load average, sampled every few seconds through the run. The suite itself
+   * accounts for about 2 on 2 cores; well above that, other processes competed for the CPU.
+   */
+  load?: { mean: number; max: number; samples: number };
   /** Benchmarks left out, with why (no real data, no PyTorch, quick mode). */
   skipped: string[];
   errors: { benchmark: string; message: string }[];
@@ -128,7 +133,7 @@ export function evaluateTargets(r: Results): Target[] {
       'peak RSS of BERT-base training',
       `< ${GOALS.peakRssBytes / 1e9} GB`,
       base?.train?.peakRssMiB,
-      formatMiB,
+      (v) => `${formatMiB(v)} (${((v * 2 ** 20) / 1e9).toFixed(3)} GB)`,
       (v) => v * 2 ** 20 < GOALS.peakRssBytes,
     ),
     target(
