@@ -22,7 +22,7 @@ describe('execution provider selection', () => {
     expect(auto.reason).toMatch(
       /^device "auto" fell back to CPU: the CUDA execution provider is not installed \(.*libonnxruntime_providers_cuda.so is missing/,
     );
-    expect(auto.reason).toContain('scripts/install-cuda.mjs');
+    expect(auto.reason).toContain('pnpm setup:cuda');
     await expect(selectProvider('cuda')).rejects.toThrow(
       /device "cuda" was requested but the CUDA execution provider is not installed/,
     );

@@ -53,7 +53,7 @@ async function cudaUnavailable(): Promise<string | null> {
   if (!existsSync(lib)) {
     return (
       `the CUDA execution provider is not installed (${lib} is missing; onnxruntime-node downloads it ` +
-      'only on request: run `node scripts/install-cuda.mjs` from the ortrain repository)'
+      'only on request: run `pnpm setup:cuda` in the ortrain repository)'
     );
   }
   try {
