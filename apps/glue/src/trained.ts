@@ -12,7 +12,7 @@ import { loadModel, type Tensor } from '@ortrain/graph';
 import { glueComputeMetrics, type GlueTask as MetricTask } from '@ortrain/metrics';
 import { loadCheckpoint, readManifest, TrainingArguments } from '@ortrain/trainer';
 import { ReportingTrainer } from './reporting.js';
-import { InputError } from './resolve.js';
+import { checkDataDir, InputError, loadSplit } from './resolve.js';
 
 export interface TrainedModel {
   dir: string;
@@ -121,4 +121,13 @@ export async function trainerFor(
     `Model:  ${model.dir} (${session.provider.device.toUpperCase()}: ${session.provider.reason})`,
   );
   return trainer;
+}
+
+/** What `pnpm predict` and `pnpm evaluate` both start from, all checked before anything is written. */
+export async function openTrainedSplit(o: { model: string; task?: string; data: string; split: string }) {
+  const model = openTrained(o.model);
+  const task = taskFor(model, o.task);
+  checkDataDir(o.data);
+  const raw = await loadSplit({ task, dir: o.data }, o.split);
+  return { model, task, raw };
 }

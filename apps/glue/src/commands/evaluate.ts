@@ -2,8 +2,8 @@
 import { createReporter, formatMetrics, parseEvaluateArgs, writeJsonAtomic } from '@ortrain/cli';
 import { TextTokenizer, tokenizeDataset } from '@ortrain/data';
 import { modelMetrics } from '../reporting.js';
-import { checkDataDir, InputError, loadSplit } from '../resolve.js';
-import { openTrained, taskFor, trainerFor } from '../trained.js';
+import { InputError } from '../resolve.js';
+import { openTrainedSplit, trainerFor } from '../trained.js';
 
 export async function evaluate(argv: readonly string[]): Promise<number> {
   const parsed = parseEvaluateArgs(argv);
@@ -12,10 +12,7 @@ export async function evaluate(argv: readonly string[]): Promise<number> {
     return 0;
   }
   const o = parsed.options;
-  const model = openTrained(o.model);
-  const task = taskFor(model, o.task);
-  checkDataDir(o.data);
-  const raw = await loadSplit({ task, dir: o.data }, o.split);
+  const { model, task, raw } = await openTrainedSplit(o);
   if (raw.labels === null) {
     throw new InputError(
       `--split ${o.split}: ${raw.source} has no labels to evaluate against (use pnpm predict)`,

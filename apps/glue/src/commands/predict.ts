@@ -14,8 +14,7 @@ import { type GlueTask, TextTokenizer, type TokenizedDataset, tokenizeDataset } 
 import { softmax } from '@ortrain/metrics';
 import type { Trainer } from '@ortrain/trainer';
 import { modelMetrics } from '../reporting.js';
-import { checkDataDir, loadSplit } from '../resolve.js';
-import { openTrained, taskFor, trainerFor } from '../trained.js';
+import { openTrainedSplit, trainerFor } from '../trained.js';
 
 // The GLUE server wants label names for the NLI tasks and class ids for the others.
 const NAMED_SUBMISSIONS = new Set(['mnli', 'qnli', 'rte', 'ax']);
@@ -77,10 +76,7 @@ export async function predict(argv: readonly string[]): Promise<number> {
     return 0;
   }
   const o = parsed.options;
-  const model = openTrained(o.model);
-  const task = taskFor(model, o.task);
-  checkDataDir(o.data);
-  const raw = await loadSplit({ task, dir: o.data }, o.split);
+  const { model, task, raw } = await openTrainedSplit(o);
   const tokenizer = await TextTokenizer.fromPretrained(model.tokenizerDir);
   const ds = tokenizeDataset(raw, tokenizer, {
     maxSeqLength: o.max_seq_length ?? model.maxSeqLength ?? tokenizer.modelMaxLength,
