@@ -1,5 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, expectTypeOf, it } from 'vitest';
 import {
@@ -17,6 +16,7 @@ import {
   type TrainOptions,
   UsageError,
 } from '../src/index.js';
+import { tempDir } from './tmp.js';
 
 function train(argv: string[], cwd?: string): TrainOptions {
   const result = parseTrainArgs(argv, cwd === undefined ? {} : { cwd });
@@ -33,10 +33,6 @@ function usageError(parse: () => unknown): UsageError {
     throw error;
   }
   throw new Error('expected a UsageError');
-}
-
-function tempDir(): string {
-  return mkdtempSync(join(tmpdir(), 'ortrain-cli-'));
 }
 
 function writeConfig(dir: string, name: string, content: unknown): string {

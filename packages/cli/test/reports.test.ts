@@ -1,5 +1,4 @@
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
@@ -16,9 +15,9 @@ import {
   writeRunChart,
 } from '../src/index.js';
 import { mrpcLikeHistory } from './history.js';
+import { tempDir } from './tmp.js';
 import { xmlProblems } from './xml.js';
 
-const tempDir = () => mkdtempSync(join(tmpdir(), 'ortrain-cli-'));
 const read = (path: string) => readFileSync(path, 'utf8');
 
 describe('writeFileAtomic', () => {

@@ -1,0 +1,16 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll } from 'vitest';
+
+const made: string[] = [];
+afterAll(() => {
+  for (const dir of made.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+
+/** A fresh temporary folder, removed when the test file finishes. */
+export function tempDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'ortrain-cli-'));
+  made.push(dir);
+  return dir;
+}
