@@ -1,6 +1,6 @@
 import { attr } from '../ir/attributes.js';
 import type { GraphBuilder } from '../ir/builder.js';
-import { tensor, toNumbers, zeros } from '../ir/tensor.js';
+import { numel, tensor, toNumbers, zeros } from '../ir/tensor.js';
 import type { DataType, Dim, Node } from '../ir/types.js';
 import { constantValue, producers } from '../passes/graph.js';
 import type { ShapeInfo } from '../passes/shapes.js';
@@ -121,7 +121,7 @@ export class GradContext {
     const p = this.forward.get(name);
     const t =
       this.b.graph.initializers.get(name) ?? (p?.opType === 'Constant' ? constantValue(p) : undefined);
-    if (!t || t.dims.reduce((a, d) => a * d, 1) !== 1 || t.dataType === 'string') return undefined;
+    if (!t || numel(t.dims) !== 1 || t.dataType === 'string') return undefined;
     return toNumbers(t)[0];
   }
 

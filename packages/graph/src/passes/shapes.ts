@@ -1,5 +1,5 @@
 import { getInt, getInts } from '../ir/attributes.js';
-import { toNumbers } from '../ir/tensor.js';
+import { numel, toNumbers } from '../ir/tensor.js';
 import type { DataType, Dim, Graph, Node, TensorType } from '../ir/types.js';
 import { dataTypeOf } from '../onnx/proto.js';
 import { constantValue } from './graph.js';
@@ -170,8 +170,7 @@ function inferNode(n: Node, types: Map<string, TensorType>, values: Map<string, 
     if (minus >= 0 && x?.every((d) => typeof d === 'number')) {
       const known = dims.filter((_, i) => i !== minus);
       if (known.every((d) => typeof d === 'number')) {
-        dims[minus] =
-          (x as number[]).reduce((p, q) => p * q, 1) / (known as number[]).reduce((p, q) => p * q, 1);
+        dims[minus] = numel(x as number[]) / numel(known as number[]);
       }
     }
     set(typeOf(0), dims);
@@ -319,8 +318,7 @@ function inferNode(n: Node, types: Map<string, TensorType>, values: Map<string, 
     set('float32', valueAt(0));
   } else if (op === 'Flatten' && x) {
     const a = norm(getInt(n.attributes, 'axis', 1), x.length);
-    const prod = (d: Dim[]) =>
-      d.every((v) => typeof v === 'number') ? (d as number[]).reduce((p, q) => p * q, 1) : null;
+    const prod = (d: Dim[]) => (d.every((v) => typeof v === 'number') ? numel(d as number[]) : null);
     set(typeOf(0), [prod(x.slice(0, a)), prod(x.slice(a))]);
   }
 }

@@ -1,5 +1,5 @@
 import { attr, getInt, getInts } from '../../ir/attributes.js';
-import { toNumbers } from '../../ir/tensor.js';
+import { numel, toNumbers } from '../../ir/tensor.js';
 import type { Node } from '../../ir/types.js';
 import { dataTypeCode } from '../../onnx/proto.js';
 import type { GradContext, GradRule } from '../context.js';
@@ -35,10 +35,7 @@ export const reduceRules: Record<string, GradRule> = {
     const s = c.shape(x);
     const dims = s && (axes ? axes.map((a) => s[a < 0 ? a + s.length : a]) : s);
     const count = dims?.every((d) => typeof d === 'number')
-      ? c.scalar(
-          dims.reduce((p, q) => p * (q as number), 1),
-          x,
-        )
+      ? c.scalar(numel(dims as number[]), x)
       : c.op('Cast', [c.op('Div', [c.op('Size', [x]), c.op('Size', [node.outputs[0]!])])], {
           to: attr.int(dataTypeCode(c.dtype(x))),
         });
