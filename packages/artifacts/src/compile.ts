@@ -6,6 +6,7 @@ import {
   type Graph,
   GraphBuilder,
   type Model,
+  numel,
   prune,
   saveModel,
   type Tensor,
@@ -268,9 +269,7 @@ export function compileArtifacts(source: string, options: CompileOptions): Compi
     report: {
       newlyInitialized: cls.newlyInitialized,
       frozen: parameters.filter((p) => !p.trainable).map((p) => p.name),
-      trainableParameters: parameters
-        .filter((p) => p.trainable)
-        .reduce((s, p) => s + p.shape.reduce((a, d) => a * d, 1), 0),
+      trainableParameters: parameters.filter((p) => p.trainable).reduce((s, p) => s + numel(p.shape), 0),
       dropoutNodes: train.dropoutNodes,
       messages,
     },

@@ -1,6 +1,6 @@
 import { copyFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { loadModel, saveModel } from '@ortrain/graph';
+import { loadModel, numel, saveModel } from '@ortrain/graph';
 import type { ArtifactManifest } from '../manifest.js';
 import { readSafetensors } from '../safetensors.js';
 
@@ -32,7 +32,7 @@ export function exportInference(
       ? options.weights.get(p.name)
       : (stored!.get(p.name)?.data as Float32Array | undefined);
     if (data === undefined) throw new Error(`exportInference: no value for parameter '${p.name}'`);
-    const n = p.shape.reduce((a, d) => a * d, 1);
+    const n = numel(p.shape);
     if (data.length !== n)
       throw new Error(
         `exportInference: '${p.name}' has ${data.length} values, shape [${p.shape}] needs ${n}`,
