@@ -1,3 +1,4 @@
+import { numel } from '@ortrain/graph';
 import * as ort from 'onnxruntime-node';
 
 export interface StateOptions {
@@ -29,7 +30,7 @@ export class StateBuffers {
   /** Adds an entry; `written` false for state no graph rewrites (frozen parameters). */
   add(name: string, shape: readonly number[], init?: Float32Array, written = true): void {
     if (this.front.has(name)) throw new Error(`state '${name}' is defined twice`);
-    const size = shape.reduce((a, b) => a * b, 1);
+    const size = numel(shape);
     if (init && init.length !== size) {
       throw new Error(`state '${name}': ${init.length} values given for shape [${shape}] (${size} expected)`);
     }
