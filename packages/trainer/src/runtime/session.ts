@@ -37,16 +37,25 @@ type Scalar = (typeof SCALARS)[number];
 class BoundGraph {
   /** State names whose `.new` output this graph writes (in place, or swapped after each run). */
   readonly writes: string[];
+  /** Inputs split once into state entries and per-run feeds, so a step only looks tensors up. */
+  private readonly stateInputs: string[];
+  private readonly extraInputs: string[];
+  /** Outputs fetched into fresh tensors (everything but the state it writes). */
+  private readonly plainOutputs: string[];
 
   private constructor(
     readonly name: string,
     private readonly session: ort.InferenceSession,
-    private readonly io: GraphIO,
+    io: GraphIO,
     private readonly state: StateBuffers,
   ) {
     this.writes = io.outputs
       .filter((o) => o.endsWith('.new') && state.has(o.slice(0, -4)))
       .map((o) => o.slice(0, -4));
+    this.stateInputs = io.inputs.filter((i) => state.has(i));
+    this.extraInputs = io.inputs.filter((i) => !state.has(i));
+    const written = new Set(this.writes.map((s) => `${s}.new`));
+    this.plainOutputs = io.outputs.filter((o) => !written.has(o));
   }
 
   static async create(
@@ -63,13 +72,14 @@ class BoundGraph {
   /** Runs with `extra` feeds for everything that is not state; returns the non-state outputs. */
   async run(extra: Record<string, ort.Tensor>): Promise<Record<string, ort.Tensor>> {
     const feeds: Record<string, ort.Tensor> = {};
-    for (const input of this.io.inputs) {
-      const t = this.state.has(input) ? this.state.tensor(input) : extra[input];
+    for (const input of this.stateInputs) feeds[input] = this.state.tensor(input);
+    for (const input of this.extraInputs) {
+      const t = extra[input];
       if (!t) throw new Error(`${this.name} graph: no value for input '${input}'`);
       feeds[input] = t;
     }
     const fetches: Record<string, ort.Tensor | null> = {};
-    for (const out of this.io.outputs) fetches[out] = null;
+    for (const out of this.plainOutputs) fetches[out] = null;
     for (const s of this.writes) fetches[`${s}.new`] = this.state.target(s);
     const results = (await this.session.run(feeds, fetches as ort.InferenceSession.FetchesType)) as Record<
       string,
@@ -145,7 +155,8 @@ export class TrainingSession {
         g = BoundGraph.create(kind, encodeModel(model), io, this.state, config);
       } else {
         const io = this.manifest.graphs[kind];
-        if (kind === 'gradient') this.ensureGrads();
+        // Before binding: the graph resolves its state inputs (the accumulators among them) once.
+        if (kind === 'gradient' || kind === 'optimizer') this.ensureGrads();
         g = BoundGraph.create(kind, join(this.dir, io.file), io, this.state, config);
       }
       this.graphs.set(kind, g);
@@ -223,7 +234,6 @@ export class TrainingSession {
   /** Clips and applies the accumulated gradients, then zeroes them. Returns the pre-clip gradient norm. */
   async applyOptimizer(learningRate: number, step: number): Promise<number> {
     const g = await this.graph('optimizer');
-    this.ensureGrads();
     const out = await g.run({
       learning_rate: this.setScalar('learning_rate', learningRate),
       step: this.setScalar('step', step),
