@@ -48,8 +48,9 @@ export function findDropoutSites(g: Graph, classifierInput: string): DropoutSite
 }
 
 /**
- * Inserts training-mode Dropout (ratio from `rates`, skipped at 0) at the given sites. The mask output is kept
- * so that the gradient reuses it. Returns the number of Dropout nodes.
+ * Inserts training-mode Dropout (ratio from `rates`, which compileArtifacts has checked to lie in [0, 1); skipped
+ * at 0) at the given sites. The mask output is kept so that the gradient reuses it. Returns the number of Dropout
+ * nodes.
  */
 export function insertDropout(g: Graph, sites: DropoutSite[], rates: DropoutInfo): number {
   const b = new GraphBuilder(g);
@@ -59,7 +60,6 @@ export function insertDropout(g: Graph, sites: DropoutSite[], rates: DropoutInfo
   for (const site of sites) {
     const rate = rates[site.kind];
     if (rate === 0) continue;
-    if (!(rate > 0 && rate < 1)) throw new Error(`${site.kind} dropout rate ${rate} is outside [0, 1)`);
     let ratio = ratios.get(rate);
     if (ratio === undefined) ratios.set(rate, (ratio = b.constant('dropout_ratio', 'float32', [], [rate])));
     const [dropped] = b.op(
