@@ -673,7 +673,9 @@ export class Trainer extends EventEmitter<TrainerEvents> {
   saveModel(dir = this.args.output_dir): string {
     if (!this.session || !this.artifactsDir) throw new Error('saveModel: the model is not loaded yet');
     mkdirSync(dir, { recursive: true });
-    const weights = new Map(this.session.weights().map((w) => [w.name, w.data as Float32Array]));
+    // Live views, no copies: the export writes them out before any further step can change them.
+    const session = this.session;
+    const weights = new Map(session.manifest.parameters.map((p) => [p.name, session.view(p.name)]));
     return exportInference(this.artifactsDir, dir, {
       weights,
       ...(this.tokenizerDir !== undefined && { tokenizerDir: this.tokenizerDir }),
