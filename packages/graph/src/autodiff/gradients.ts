@@ -193,8 +193,6 @@ export function buildGradients(target: GraphBuilder | Graph, options: GradientOp
   for (const n of path) {
     const dys = n.outputs.map((o) => (o && reached.has(o) ? total(o) : undefined));
     if (dys.every((d) => d === undefined)) continue;
-    if (n.domain !== '' && n.domain !== 'ai.onnx')
-      throw new Error(`node '${n.name}': ${n.domain}.${n.opType} has no gradient rule`);
     const rule = rules[n.opType];
     if (!rule) {
       throw new Error(
