@@ -39,6 +39,9 @@ export function addClipAndAdamW(
   const scalar = (hint: string, v: number) => b.constant(hint, 'float32', [], [v]);
   const op = (type: string, inputs: string[], hint: string) =>
     b.op1(type, inputs, {}, { name: b.fresh(`/optimizer/${hint}`) });
+  const one = scalar('one', 1);
+  const b1 = scalar('beta1', hp.beta1);
+  const b2 = scalar('beta2', hp.beta2);
 
   // Global norm: sqrt(sum_p sum(g_p^2)), as torch's norm of the per-parameter norms.
   const squares = params.map((p) =>
@@ -57,13 +60,12 @@ export function addClipAndAdamW(
   if (hp.maxGradNorm > 0) {
     const denom = op('Add', [gradNorm, scalar('clip_eps', 1e-6)], 'clip/Add');
     const coef = op('Div', [scalar('max_grad_norm', hp.maxGradNorm), denom], 'clip/Div');
-    clip = op('Min', [coef, scalar('one', 1)], 'clip/Min');
+    clip = op('Min', [coef, one], 'clip/Min');
   }
 
   // Bias corrections from the 1-based step: bc1 = 1 - b1^t, bc2 = 1 - b2^t.
-  const one = scalar('one', 1);
-  const bc1 = op('Sub', [one, op('Pow', [scalar('beta1', hp.beta1), step], 'bc1/Pow')], 'bc1/Sub');
-  const bc2 = op('Sub', [one, op('Pow', [scalar('beta2', hp.beta2), step], 'bc2/Pow')], 'bc2/Sub');
+  const bc1 = op('Sub', [one, op('Pow', [b1, step], 'bc1/Pow')], 'bc1/Sub');
+  const bc2 = op('Sub', [one, op('Pow', [b2, step], 'bc2/Pow')], 'bc2/Sub');
   const sqrtBc2 = op('Sqrt', [bc2], 'bc2/Sqrt');
   const stepSize = op('Div', [op('Mul', [learningRate, sqrtBc2], 'step_size/Mul'), bc1], 'step_size/Div');
   const epsHat = op('Mul', [scalar('epsilon', hp.epsilon), sqrtBc2], 'eps/Mul');
@@ -73,8 +75,6 @@ export function addClipAndAdamW(
     mFactor = op('Mul', [mFactor, clip], 'm_factor/Mul');
     vFactor = op('Mul', [vFactor, op('Mul', [clip, clip], 'clip/Square')], 'v_factor/Mul');
   }
-  const b1 = scalar('beta1', hp.beta1);
-  const b2 = scalar('beta2', hp.beta2);
   const decay =
     hp.weightDecay !== 0
       ? op(
