@@ -38,9 +38,8 @@ export interface GlueTask {
   readonly headerless?: readonly string[];
 }
 
-const IDX_ALIASES = ['idx', 'index', 'id'] as const;
 /** Header names that may hold the example index in a TSV. */
-export const TSV_IDX_ALIASES: readonly string[] = IDX_ALIASES;
+export const TSV_IDX_ALIASES: readonly string[] = ['idx', 'index', 'id'];
 
 const STD_SPLITS = ['train', 'validation', 'test'] as const;
 
