@@ -22,6 +22,9 @@ const DTYPES: Record<string, DataType> = {
   I16: 'int16',
   I8: 'int8',
   U8: 'uint8',
+  U16: 'uint16',
+  U32: 'uint32',
+  U64: 'uint64',
   BOOL: 'bool',
 };
 const CODES = Object.fromEntries(Object.entries(DTYPES).map(([k, v]) => [v, k])) as Record<DataType, string>;
@@ -90,8 +93,8 @@ export function writeSafetensors(
   const header: Record<string, unknown> = { __metadata__: metadata };
   let offset = 0;
   for (const t of list) {
-    if (t.dataType === 'string')
-      throw new Error(`tensor '${t.name}': strings cannot be stored in safetensors`);
+    if (CODES[t.dataType] === undefined)
+      throw new Error(`tensor '${t.name}': ${t.dataType} cannot be stored in safetensors`);
     const length = (t.data as Exclude<Tensor['data'], string[]>).byteLength;
     header[t.name] = { dtype: CODES[t.dataType], shape: t.dims, data_offsets: [offset, offset + length] };
     offset += length;
