@@ -48,7 +48,7 @@ export class DataError extends Error {
   }
 }
 
-export function numLabelsOf(spec: LabelSpec): number {
+function numLabelsOf(spec: LabelSpec): number {
   return spec.kind === 'regression' ? 1 : spec.names.length;
 }
 
