@@ -11,7 +11,7 @@ export {
   parseTrainArgs,
   UsageError,
 } from './options/parse.js';
-export { coerce, flagOf, type OptionSpec, type OptionType, type OptionValue } from './options/spec.js';
+export { flagOf, type OptionSpec, type OptionType, type OptionValue } from './options/spec.js';
 export {
   CONFIG_OPTION,
   DEVICES,
