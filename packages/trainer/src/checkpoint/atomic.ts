@@ -58,6 +58,14 @@ function writeFileDurable(path: string, content: FileContent): number {
   return size;
 }
 
+/** Writes one file so that `path` holds either its old or its new content: temp sibling, fsync, rename. */
+export function writeFileAtomic(path: string, content: FileContent): void {
+  const temp = join(dirname(path), `${TEMP_PREFIX}${basename(path)}`);
+  writeFileDurable(temp, content);
+  renameSync(temp, path);
+  fsyncPath(dirname(path));
+}
+
 /**
  * Writes a folder so that `dir` either does not change or appears complete: files go to a temporary sibling
  * folder, each file and the folder are fsynced, then one rename publishes it and the parent is fsynced. A crash

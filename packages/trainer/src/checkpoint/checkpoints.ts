@@ -6,6 +6,7 @@ import { TEMP_PREFIX, writeDirAtomic } from './atomic.js';
 
 /** Hugging Face's checkpoint folder prefix: `output_dir/checkpoint-<global_step>`. */
 export const CHECKPOINT_PREFIX = 'checkpoint-';
+const CHECKPOINT_NAME = new RegExp(`^${CHECKPOINT_PREFIX}(\\d+)$`);
 const INDEX_FILE = 'ortrain_checkpoint.json';
 
 export interface CheckpointContent {
@@ -98,7 +99,7 @@ export function listCheckpoints(outputDir: string): CheckpointEntry[] {
   if (!existsSync(outputDir)) return [];
   const out: CheckpointEntry[] = [];
   for (const e of readdirSync(outputDir, { withFileTypes: true })) {
-    const m = /^checkpoint-(\d+)$/.exec(e.name);
+    const m = CHECKPOINT_NAME.exec(e.name);
     if (m && e.isDirectory()) out.push({ step: Number(m[1]), path: join(outputDir, e.name) });
   }
   return out.sort((a, b) => a.step - b.step);

@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { compileArtifacts, exportInference } from '@ortrain/artifacts';
 import {
@@ -15,6 +15,7 @@ import {
   type TokenizedDataset,
 } from '@ortrain/data';
 import type { EvalPrediction } from '@ortrain/metrics';
+import { writeFileAtomic } from '../checkpoint/atomic.js';
 import {
   checkpointDir,
   latestValidCheckpoint,
@@ -478,7 +479,7 @@ export class Trainer extends EventEmitter<TrainerEvents> {
     };
     this.log(metrics);
     this.saveModel();
-    writeFileSync(join(a.output_dir, 'trainer_state.json'), `${JSON.stringify(this.state, null, 2)}\n`);
+    writeFileAtomic(join(a.output_dir, 'trainer_state.json'), `${JSON.stringify(this.state, null, 2)}\n`);
     const output: TrainOutput = {
       globalStep: this.state.global_step,
       trainingLoss: metrics['train_loss']!,
