@@ -169,8 +169,12 @@ function tokenizerDir(sharedDir: string): string {
   return join(sharedDir, 'tokenizers', 'bert-base-uncased');
 }
 
-async function tokenizedSplit(sharedDir: string, task: string, split: string): Promise<TokenizedDataset> {
-  const tokenizer = await TextTokenizer.fromPretrained(tokenizerDir(sharedDir));
+async function tokenizedSplit(
+  sharedDir: string,
+  tokenizer: TextTokenizer,
+  task: string,
+  split: string,
+): Promise<TokenizedDataset> {
   return tokenizeDataset(await loadGlueFromDir(join(sharedDir, 'glue'), task, split), tokenizer);
 }
 
@@ -224,7 +228,9 @@ function lengthStats(xs: readonly number[]): LengthStats {
  * sample of epoch 0 and projected to a whole fine-tune, per-epoch dev evaluation included.
  */
 export async function mrpcTask(a: MrpcArgs): Promise<MrpcFigures> {
-  const train = await tokenizedSplit(a.sharedDir, 'mrpc', 'train');
+  // One tokenizer load serves train and dev.
+  const tokenizer = await TextTokenizer.fromPretrained(tokenizerDir(a.sharedDir));
+  const train = await tokenizedSplit(a.sharedDir, tokenizer, 'mrpc', 'train');
   const collator = new DataCollatorWithPadding();
   const sampler = new RandomSampler(train.numRows, { batchSize: a.batch, seed: a.seed });
   const epoch = [...sampler.batches(0)].map((rows) => collator.collate(train, rows));
@@ -259,7 +265,7 @@ export async function mrpcTask(a: MrpcArgs): Promise<MrpcFigures> {
   };
   let evalMs = 0;
   if (a.evalDev) {
-    const dev = await tokenizedSplit(a.sharedDir, 'mrpc', 'validation');
+    const dev = await tokenizedSplit(a.sharedDir, tokenizer, 'mrpc', 'validation');
     const t0 = performance.now();
     for (const r of new SequentialSampler(dev.numRows, { batchSize: a.batch }).batches(0)) {
       await session.evalBatch(collator.collate(dev, r));
