@@ -85,7 +85,8 @@ describe('passes', () => {
 describe('broadcastShapes', () => {
   it('keeps an unknown dim unknown instead of treating it as 1', () => {
     expect(broadcastShapes([[null, 4], [4]])).toEqual([null, 4]);
-    expect(broadcastShapes([[null], ['S']])).toEqual([null]);
+    expect(broadcastShapes([[null], [1]])).toEqual([null]);
+    expect(broadcastShapes([['S'], ['T']])).toEqual([null]);
     expect(
       broadcastShapes([
         [null, 1],
@@ -102,6 +103,13 @@ describe('broadcastShapes', () => {
       ]),
     ).toEqual(['B', 12, 'S', 'S']);
     expect(broadcastShapes([[768], ['B', 'S', 768]])).toEqual(['B', 'S', 768]);
+    // A valid graph broadcasts an unknown dim against S only when it is 1 or S: either way the result is S.
+    expect(
+      broadcastShapes([
+        [1, null, 32],
+        ['B', 'S', 32],
+      ]),
+    ).toEqual(['B', 'S', 32]);
     expect(
       broadcastShapes([
         [1, 'S'],

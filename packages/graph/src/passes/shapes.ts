@@ -56,15 +56,18 @@ export function broadcastShapes(shapes: Dim[][]): Dim[] {
   const rank = Math.max(...shapes.map((s) => s.length));
   const out: Dim[] = [];
   for (let i = 0; i < rank; i++) {
-    // Only a missing leading axis counts as 1; an unknown (null) dim stays unknown.
+    // Only a missing leading axis counts as 1. An unknown (null) dim broadcasting with a known one other than 1
+    // must be 1 or equal to it in a valid graph, so the known one wins; alone, or beside 1, it stays unknown.
     const dims = shapes.map((s) => (s.length - rank + i < 0 ? 1 : s[s.length - rank + i]!));
-    const notOne = [...new Set(dims.filter((d) => d !== 1))];
+    const known = [...new Set(dims.filter((d) => d !== 1 && d !== null))];
     out.push(
-      notOne.length === 0
-        ? 1
-        : notOne.length === 1
-          ? notOne[0]!
-          : (notOne.find((d) => typeof d === 'number') ?? null),
+      known.length === 1
+        ? known[0]!
+        : known.length > 1
+          ? (known.find((d) => typeof d === 'number') ?? null)
+          : (dims as (Dim | null)[]).includes(null)
+            ? null
+            : 1,
     );
   }
   return out;
@@ -116,6 +119,15 @@ function inferNode(n: Node, types: Map<string, TensorType>, values: Map<string, 
   } else if (sameShape.has(op)) {
     set(typeOf(0), x);
     if (op === 'Identity' && valueAt(0)) values.set(n.outputs[0]!, valueAt(0)!);
+    if (op === 'Dropout') set('bool', x, 1);
+    if (op === 'LayerNormalization' && x) {
+      // Mean and InvStdDev keep the leading axes, size 1 on the normalized ones, in stash_type.
+      const axis = norm(getInt(n.attributes, 'axis', -1), x.length);
+      const stats = x.map((d, i) => (i < axis ? d : 1));
+      const stash = dataTypeOf(getInt(n.attributes, 'stash_type', 1), n.name);
+      set(stash, stats, 1);
+      set(stash, stats, 2);
+    }
   } else if (op === 'Cast') {
     set(dataTypeOf(getInt(n.attributes, 'to', 0), n.name), x);
     if (valueAt(0)) values.set(n.outputs[0]!, valueAt(0)!);
@@ -216,6 +228,15 @@ function inferNode(n: Node, types: Map<string, TensorType>, values: Map<string, 
     values.set(n.outputs[0]!, dims);
   } else if (op === 'Size') {
     set('int64', []);
+  } else if (op === 'NonZero') {
+    // The count is data-dependent; a symbol named after the value lets its users agree on it.
+    set('int64', x ? [x.length, `nonzero(${n.outputs[0]})`] : undefined);
+  } else if (op === 'GatherND' && getInt(n.attributes, 'batch_dims', 0) === 0) {
+    const ix = shapeOf(1);
+    const k = ix?.at(-1);
+    set(typeOf(0), x && ix && typeof k === 'number' ? [...ix.slice(0, -1), ...x.slice(k)] : undefined);
+  } else if (op === 'ScatterND') {
+    set(typeOf(0), x);
   } else if (op === 'Gather') {
     const ix = shapeOf(1);
     const axis = getInt(n.attributes, 'axis', 0);

@@ -69,4 +69,18 @@ describe('shape gradient rules vs finite differences', () => {
         b.op1('Gather', ['h', b.initializer(tensor('zero', 'int64', [], [0]))], { axis: attr.int(1) }),
     });
   });
+  it('GatherND rows (token packing) and ScatterND into data and updates', async () => {
+    const rows = () => tensor('rows', 'int64', [3, 2], [0, 1, 1, 2, 0, 0]);
+    await gradCheck({
+      inputs: [f64('h', [2, 3, 4]), rows()],
+      constant: ['rows'],
+      build: (b) => b.op1('GatherND', ['h', 'rows']),
+      symbolic: true,
+    });
+    await gradCheck({
+      inputs: [f64('h', [2, 3, 4]), rows(), f64('u', [3, 4])],
+      constant: ['rows'],
+      build: (b) => b.op1('ScatterND', ['h', 'rows', 'u']),
+    });
+  });
 });

@@ -124,4 +124,22 @@ export const shapeRules: Record<string, GradRule> = {
     const indices = c.op('Expand', [c.op('Reshape', [idx, c.b.ints(shape)]), c.op('Shape', [updates])]);
     return [c.op('ScatterElements', [zeros, indices, updates], { ...add, axis: attr.int(a) })];
   },
+  /** The gathered slices scatter-added back into zeros (ScatterND add, opset >= 16); batch_dims 0. */
+  GatherND: (node, [g], c) => {
+    const [data, idx] = node.inputs as [string, string];
+    if (c.opset < 16 || getInt(node.attributes, 'batch_dims', 0) !== 0)
+      throw new Error(`GatherND node '${node.name}': gradients need opset >= 16 and batch_dims 0`);
+    return [c.op('ScatterND', [c.zerosLike(data), idx, g!], { reduction: attr.string('add') })];
+  },
+  /** Without reduction: the updates read their slices of g; data keeps g where nothing overwrote it. */
+  ScatterND: (node, [g], c) => {
+    const [, idx, updates] = node.inputs as [string, string, string];
+    if ((node.attributes['reduction']?.value ?? 'none') !== 'none')
+      throw new Error(`ScatterND node '${node.name}': gradients are only defined without reduction`);
+    return [
+      c.needs(0) ? c.op('ScatterND', [g!, idx, c.zerosLike(updates)]) : undefined,
+      undefined,
+      c.needs(2) ? c.op('GatherND', [g!, idx]) : undefined,
+    ];
+  },
 };
