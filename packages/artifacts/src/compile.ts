@@ -19,6 +19,7 @@ import { importSource, type SourceOptions } from './import/source.js';
 import { addCrossEntropy, addMse } from './loss/loss.js';
 import type { ArtifactManifest, DropoutInfo, GraphIO, OptimizerInfo, ParameterInfo } from './manifest.js';
 import { addClipAndAdamW, momentInputs, optimizerOutputs } from './optimizer/adamw.js';
+import { type PackReport, packTokens } from './packing/pack.js';
 import { writeSafetensors } from './safetensors.js';
 
 export interface CompileOptions extends SourceOptions {
@@ -40,6 +41,12 @@ export interface CompileOptions extends SourceOptions {
   seed?: number;
   /** Label names for the inference export's config.json (id2label); default LABEL_0, LABEL_1, ... */
   labelNames?: string[];
+  /**
+   * Token packing in the train, gradient and eval graphs (default true): row-wise layers run on the real
+   * tokens only, the layers after the last attention on [CLS] only (see packTokens). The results are the
+   * same; false keeps the padded graphs. The predict graph (and so the inference export) is never packed.
+   */
+  packing?: boolean;
 }
 
 export interface CompileReport {
@@ -48,6 +55,8 @@ export interface CompileReport {
   frozen: string[];
   trainableParameters: number;
   dropoutNodes: number;
+  /** Token packing of the train graph: nodes on packed rows, and of those the ones on [CLS] alone. */
+  packing: PackReport;
   /** Human-readable notes (the newly-initialized warning among them). */
   messages: string[];
 }
@@ -123,18 +132,22 @@ export function compileArtifacts(source: string, options: CompileOptions): Compi
     m.graph.inputs = [...batchInputs, ...paramInputs];
     return m;
   };
-  const trainingForward = (name: string): { model: Model; dropoutNodes: number } => {
+  const pack = (g: Graph): PackReport =>
+    (options.packing ?? true) ? packTokens(g) : { packed: 0, firstTokenOnly: 0 };
+  const trainingForward = (name: string) => {
     const m = fresh(name);
     const sites = findDropoutSites(m.graph, cls.classifierInput);
     const dropoutNodes = insertDropout(m.graph, sites, dropout);
+    const packing = pack(m.graph);
     withLoss(m.graph);
-    return { model: m, dropoutNodes };
+    return { model: m, dropoutNodes, packing };
   };
 
-  // predict: forward to logits.
+  // predict: forward to logits, unpacked: it is the inference export, kept in the form exporters write.
   const predict = fresh('predict');
   // eval: forward, loss.
   const evalModel = fresh('eval');
+  pack(evalModel.graph);
   withLoss(evalModel.graph);
   setOutputs(evalModel.graph, ['logits', 'loss']);
 
@@ -271,6 +284,7 @@ export function compileArtifacts(source: string, options: CompileOptions): Compi
       frozen: parameters.filter((p) => !p.trainable).map((p) => p.name),
       trainableParameters: parameters.filter((p) => p.trainable).reduce((s, p) => s + numel(p.shape), 0),
       dropoutNodes: train.dropoutNodes,
+      packing: train.packing,
       messages,
     },
   };

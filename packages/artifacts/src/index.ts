@@ -5,4 +5,5 @@ export { hfStateDict } from './export/state-dict.js';
 export type { AttachPoint, ImportedEncoder } from './import/encoder.js';
 export { importSource, type SourceOptions } from './import/source.js';
 export type * from './manifest.js';
+export type { PackReport } from './packing/pack.js';
 export { readSafetensors, writeSafetensors } from './safetensors.js';
