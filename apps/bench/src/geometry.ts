@@ -36,19 +36,30 @@ export function parameterCount(g: Geometry, numLabels = 2, vocabSize = VOCAB_SIZ
 }
 
 /**
- * Floating-point operations of one forward pass at `batch` x `seq` (multiply-adds count 2): the encoder's
- * linear layers, the attention products (QK^T and PV), pooler and classifier. Embeddings, LayerNorm and the
- * element-wise ops are left out; they are memory-bound and small next to the matrix products.
+ * Floating-point operations of one forward pass as ortrain's packed graphs compute it (multiply-adds count 2):
+ * the linear layers on `tokens` real tokens, except the last layer's after attention, which run on each row's
+ * [CLS] alone; the attention products (QK^T and PV) on the padded `batch` x `seq` grid; pooler and classifier.
+ * Embeddings, LayerNorm and the element-wise ops are left out: memory-bound and small next to the products.
  */
-export function forwardFlops(g: Geometry, batch: number, seq: number, numLabels = 2): number {
-  const tokens = batch * seq;
+export function forwardFlops(
+  g: Geometry,
+  batch: number,
+  seq: number,
+  tokens = batch * seq,
+  numLabels = 2,
+): number {
   const h = g.hidden;
-  const linear = 4 * h * h + 2 * h * g.intermediate;
+  const qkv = 3 * h * h;
+  const rest = h * h + 2 * h * g.intermediate;
   const attention = 4 * batch * seq * seq * h;
-  return g.layers * (2 * tokens * linear + attention) + 2 * batch * (h * h + h * numLabels);
+  return (
+    g.layers * (2 * tokens * qkv + attention) +
+    2 * ((g.layers - 1) * tokens + batch) * rest +
+    2 * batch * (h * h + h * numLabels)
+  );
 }
 
 /** A training step: the forward pass, then the backward pass with twice its products (input and weight gradients). */
-export function trainingFlops(g: Geometry, batch: number, seq: number, numLabels = 2): number {
-  return 3 * forwardFlops(g, batch, seq, numLabels);
+export function trainingFlops(g: Geometry, batch: number, seq: number, tokens = batch * seq): number {
+  return 3 * forwardFlops(g, batch, seq, tokens);
 }

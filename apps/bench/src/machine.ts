@@ -13,6 +13,8 @@ export interface Machine {
   /** PyTorch version and BLAS, when the comparison ran. */
   torch?: string;
   blas?: string;
+  /** OpenBLAS's kernels in the PyTorch runs (see scripts/torch_bench.py). */
+  blasCore?: string;
 }
 
 export function cpuModel(): string {

@@ -119,6 +119,7 @@ const config: RunConfig = {
   batch: 8,
   seq: 128,
   torchThreads: 2,
+  stepsPerRun: 8,
   mrpcSample: quick ? 6 : 16,
   epochs: 3,
 };
@@ -178,7 +179,8 @@ if (only.has('torch') && !o['no-torch']) {
   if (torch.available) {
     results.machine.torch = torch.version;
     results.machine.blas = torch.blas;
-    log(`PyTorch ${torch.version} (${torch.blas})`);
+    if (torch.blasCore !== null) results.machine.blasCore = torch.blasCore;
+    log(`PyTorch ${torch.version} (${torch.blas}; OpenBLAS kernels ${torch.blasCore ?? 'n/a'})`);
   } else {
     results.skipped.push(`PyTorch comparison: ${torch.reason}`);
     log(`PyTorch comparison skipped: ${torch.reason}`);
@@ -242,6 +244,17 @@ for (const g of geometries) {
   if (only.has('train'))
     r.train = await attempt(`train ${g.name}`, () =>
       child<TrainFigures>('train', { dir, shapes: [shape], ...repeat }),
+    );
+  // The trade the trainer's steps_per_run makes: state copied in and out once per K steps, for more memory.
+  if (only.has('train') && g === mainGeometry)
+    r.trainMultiStep = await attempt(`train ${g.name}, ${config.stepsPerRun} steps per run`, () =>
+      child<TrainFigures>('train', {
+        dir,
+        shapes: [shape],
+        warmup: 1,
+        repeats: quick ? 1 : 3,
+        stepsPerRun: config.stepsPerRun,
+      }),
     );
   if (only.has('eval'))
     r.eval = await attempt(`eval ${g.name}`, () => child<EvalFigures>('eval', { dir, ...shape, ...repeat }));

@@ -64,7 +64,7 @@ export function renderMarkdown(r: Results, notes?: string): string {
           m.node,
           m.onnxruntime,
           r.torch.available
-            ? `${r.torch.version} (${c.torchThreads} threads; BLAS: ${r.torch.blas})`
+            ? `${r.torch.version} (${c.torchThreads} threads; BLAS: ${r.torch.blas}${r.torch.blasCore ? `; OpenBLAS kernels: ${r.torch.blasCore}` : ''})`
             : 'not run',
         ],
       ],
@@ -104,6 +104,20 @@ export function renderMarkdown(r: Results, notes?: string): string {
       r.geometries.map((g) => geometryRow(g, c.batch, c.seq)),
     ),
   );
+  const multi = r.geometries.find((g) => g.trainMultiStep);
+  const single = multi?.train?.shapes[0];
+  const ms = multi?.trainMultiStep?.shapes[0];
+  if (multi && single && ms) {
+    const faster = (1 - ms.stepMs.median / single.stepMs.median) * 100;
+    push(
+      `With the trainer's \`steps_per_run\` ${c.stepsPerRun} (${c.stepsPerRun} optimizer steps per session run, an ` +
+        'ONNX Loop carrying parameters and moments, so they cross between Node and ONNX Runtime once per ' +
+        `${c.stepsPerRun} steps): ${multi.geometry.name} step ${timeCell(ms.stepMs)}, ${faster.toFixed(0)}% ` +
+        `${faster >= 0 ? 'faster' : 'slower'}, peak RSS ${formatMiB(multi.trainMultiStep!.peakRssMiB)} ` +
+        `(single steps: ${formatMiB(multi.train!.peakRssMiB)}). It stays off by default on CPU: the Loop holds ` +
+        'the state twice inside ONNX Runtime.',
+    );
+  }
   push(
     'The forward pass is the same model exported for inference (`exportInference`: weights as initializers, ' +
       'logits only) run by a plain onnxruntime-node session: the yardstick for what ONNX Runtime does at its best ' +
@@ -127,8 +141,9 @@ export function renderMarkdown(r: Results, notes?: string): string {
     push(
       `Compute yardstick: fed ONNX Runtime MatMuls of ${base.geometry.name}'s linear layers at ${c.batch} x ${c.seq} ` +
         `(both operands inputs, as training feeds its weights; kernel time from the profiler) run at ${speeds} ` +
-        'GFLOP/s here. A training step is ' +
-        `${(3 * fwd).toFixed(0)} GFLOP of matrix products (forward ${fwd.toFixed(0)}, backward twice that), so even ` +
+        'GFLOP/s here. A training step computes ' +
+        `${(3 * fwd).toFixed(0)} GFLOP of matrix products (forward ${fwd.toFixed(0)}, backward twice that; the last ` +
+        'layer after attention on [CLS] alone), so even ' +
         `at the best of these speeds the products alone take ${formatMs((3 * fwd * 1000) / best.figures.gflops.median)}: ` +
         `a floor for an fp32 step on this machine, whatever runs it.${profiled} GFLOP/s in the table counts those ` +
         'products over the whole step time.',

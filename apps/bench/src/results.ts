@@ -22,6 +22,8 @@ export interface RunConfig {
   batch: number;
   seq: number;
   torchThreads: number;
+  /** steps_per_run of the multi-step comparison run (main model only). */
+  stepsPerRun: number;
   mrpcSample: number;
   epochs: number;
 }
@@ -32,6 +34,8 @@ export interface GeometryResult {
   compile?: CompileFigures;
   /** Training at the fixed shape (one child: its peak RSS is the training run's). */
   train?: TrainFigures;
+  /** The same with config.stepsPerRun steps per session run (main model only). */
+  trainMultiStep?: TrainFigures;
   eval?: EvalFigures;
   forward?: ForwardFigures;
   torch?: TorchFigures;

@@ -6,6 +6,7 @@ import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'n
 import { basename, join } from 'node:path';
 import { compileArtifacts, exportInference, readSafetensors } from '@ortrain/artifacts';
 import {
+  type Batch,
   DataCollatorWithPadding,
   loadGlueFromDir,
   RandomSampler,
@@ -22,7 +23,7 @@ import { writeRandomBert } from './checkpoint.js';
 import { type Geometry, geometryKey } from './geometry.js';
 import { peakRssMiB } from './memory.js';
 import { type ProfileSummary, summarizeProfile, type TraceEvent } from './profile.js';
-import { type RepeatOptions, type Summary, summarize, throughput, timeRuns } from './stats.js';
+import { type RepeatOptions, type Summary, scale, summarize, throughput, timeRuns } from './stats.js';
 
 export interface CompileArgs {
   geometry: Geometry;
@@ -61,6 +62,8 @@ export interface TrainArgs extends RepeatOptions {
   dir: string;
   shapes: Shape[];
   threads?: number;
+  /** Optimizer steps per session run (the trainer's steps_per_run: an ONNX Loop over K batches); default 1. */
+  stepsPerRun?: number;
 }
 
 export interface ShapeFigures extends Shape {
@@ -73,7 +76,7 @@ export interface ShapeFigures extends Shape {
 export interface TrainFigures {
   /** TrainingSession.open: manifest and weights into state buffers. */
   openMs: number;
-  /** The first step, which also creates the ONNX Runtime session (graph optimization, kernel setup). */
+  /** The first session run (a step, or stepsPerRun of them), which also creates the ONNX Runtime session. */
   firstStepMs: number;
   /** From process start (Node startup and module loading included) to the end of the first step. */
   timeToFirstStepMs: number;
@@ -87,19 +90,29 @@ export async function trainTask(a: TrainArgs): Promise<TrainFigures> {
   const openMs = performance.now() - t0;
   let step = 0;
   const lr = 2e-5;
-  const first = syntheticBatch(a.shapes[0]!.batch, a.shapes[0]!.seq);
+  const k = a.stepsPerRun ?? 1;
+  /** One session run: a step, or k of them in the multi-step graph. Returns the last loss. */
+  const run = async (batch: Batch): Promise<number> => {
+    if (k === 1) return (await session.step(batch, lr, ++step)).loss;
+    const results = await session.multiStep(Array(k).fill(batch), Array(k).fill(lr), step + 1);
+    step += k;
+    return results.at(-1)!.loss;
+  };
   t0 = performance.now();
-  await session.step(first, lr, ++step);
+  await run(syntheticBatch(a.shapes[0]!.batch, a.shapes[0]!.seq));
   const firstStepMs = performance.now() - t0;
   const timeToFirstStepMs = performance.now();
   const shapes: ShapeFigures[] = [];
   for (const s of a.shapes) {
     const batch = syntheticBatch(s.batch, s.seq);
     let loss = Number.NaN;
-    const ms = summarize(
-      await timeRuns(async () => {
-        loss = (await session.step(batch, lr, ++step)).loss;
-      }, a),
+    const ms = scale(
+      summarize(
+        await timeRuns(async () => {
+          loss = await run(batch);
+        }, a),
+      ),
+      1 / k,
     );
     if (!Number.isFinite(loss)) throw new Error(`training at ${s.batch}x${s.seq} gave loss ${loss}`);
     shapes.push({ ...s, stepMs: ms, samplesPerSec: throughput(ms, s.batch), loss });

@@ -11,6 +11,8 @@ export interface TorchAvailable {
   version: string;
   /** The BLAS libraries torch loaded. */
   blas: string;
+  /** OpenBLAS's kernel set, and whether the script chose it over a generic fallback; null for other BLAS. */
+  blasCore: string | null;
 }
 
 export interface TorchMissing {
@@ -25,8 +27,8 @@ export async function detectTorch(python: string, script: string): Promise<Torch
   if (!existsSync(python)) return { available: false, reason: `${python} does not exist` };
   try {
     const { stdout } = await exec(python, [script, '--version'], { timeout: 120_000 });
-    const info = JSON.parse(lastLine(stdout)) as { torch: string; blas: string };
-    return { available: true, python, version: info.torch, blas: info.blas };
+    const info = JSON.parse(lastLine(stdout)) as { torch: string; blas: string; blasCore?: string | null };
+    return { available: true, python, version: info.torch, blas: info.blas, blasCore: info.blasCore ?? null };
   } catch (e) {
     const err = e as Error & { stderr?: string };
     const detail = (err.stderr ?? err.message).trim().split('\n').at(-1);

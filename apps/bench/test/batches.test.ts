@@ -53,12 +53,19 @@ describe('parameterCount', () => {
 });
 
 describe('forwardFlops', () => {
-  it('counts 2 FLOPs per weight per token plus the attention products', () => {
-    // BERT-base at 8 x 128: 2 x 1024 tokens x 85.0 M encoder weights + 4 x 8 x 128^2 x 768 per layer.
-    const encoder = 12 * (4 * 768 * 768 + 2 * 768 * 3072);
-    const expected = 2 * 1024 * encoder + 12 * 4 * 8 * 128 * 128 * 768 + 2 * 8 * (768 * 768 + 768 * 2);
+  it('counts 2 FLOPs per weight per token plus the attention products, the last layer after attention on [CLS]', () => {
+    // BERT-base at 8 x 128: Q, K, V for all 1024 tokens in every layer; attention output and feed-forward for
+    // 1024 tokens in 11 layers and 8 in the last; 4 x 8 x 128^2 x 768 attention per layer; pooler, classifier.
+    const qkv = 3 * 768 * 768;
+    const rest = 768 * 768 + 2 * 768 * 3072;
+    const expected =
+      12 * (2 * 1024 * qkv + 4 * 8 * 128 * 128 * 768) +
+      2 * (11 * 1024 + 8) * rest +
+      2 * 8 * (768 * 768 + 768 * 2);
     expect(forwardFlops(BERT_BASE, 8, 128)).toBe(expected);
-    expect(forwardFlops(BERT_BASE, 8, 128) / 1e9).toBeCloseTo(179, 0);
+    expect(forwardFlops(BERT_BASE, 8, 128) / 1e9).toBeCloseTo(168, 0);
     expect(trainingFlops(BERT_BASE, 8, 128)).toBe(3 * expected);
+    // Padding costs only attention: 600 real tokens of an 8 x 128 grid.
+    expect(forwardFlops(BERT_BASE, 8, 128, 600)).toBe(expected - 2 * 424 * 12 * qkv - 2 * 424 * 11 * rest);
   });
 });

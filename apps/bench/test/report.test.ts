@@ -21,6 +21,7 @@ function results(overrides: Partial<Results> = {}): Results {
       batch: 8,
       seq: 128,
       torchThreads: 2,
+      stepsPerRun: 8,
       mrpcSample: 16,
       epochs: 3,
     },
@@ -32,7 +33,13 @@ function results(overrides: Partial<Results> = {}): Results {
       node: 'v20.20.2',
       onnxruntime: '1.30.0',
     },
-    torch: { available: true, python: '/usr/bin/python3', version: '1.13.0', blas: 'openblas' },
+    torch: {
+      available: true,
+      python: '/usr/bin/python3',
+      version: '1.13.0',
+      blas: 'openblas',
+      blasCore: 'SkylakeX',
+    },
     geometries: [
       {
         geometry: BERT_BASE,
@@ -52,6 +59,15 @@ function results(overrides: Partial<Results> = {}): Results {
             { batch: 8, seq: 128, stepMs: trainMs, samplesPerSec: throughput(trainMs, 8), loss: 0.69 },
           ],
           peakRssMiB: 3500,
+        },
+        trainMultiStep: {
+          openMs: 3000,
+          firstStepMs: 20_000,
+          timeToFirstStepMs: 23_500,
+          shapes: [
+            { batch: 8, seq: 128, stepMs: s(1800), samplesPerSec: throughput(s(1800), 8), loss: 0.68 },
+          ],
+          peakRssMiB: 6000,
         },
         eval: {
           stepMs: s(600),
@@ -134,9 +150,12 @@ describe('renderMarkdown', () => {
     expect(md).toContain('| 2x128 | 4.4 M | — | — | — | — | — | — | — | — | — |');
     expect(md).toContain('ortrain 0.693152, PyTorch 0.693146');
     expect(md).toContain('**24.0 min**');
-    // 536 GFLOP at the best MatMul's 161 GFLOP/s: the compute floor of a step.
+    // 504 GFLOP at the best MatMul's 161 GFLOP/s: the compute floor of a step.
     expect(md).toMatch(
-      /is 536 GFLOP of matrix products \(forward 179, backward twice that\), so even at the best of these speeds the products alone take 3\.33 s/,
+      /computes 504 GFLOP of matrix products \(forward 168, backward twice that; the last layer after attention on \[CLS\] alone\), so even at the best of these speeds the products alone take 3\.13 s/,
+    );
+    expect(md).toContain(
+      "With the trainer's `steps_per_run` 8 (8 optimizer steps per session run, an ONNX Loop carrying parameters and moments, so they cross between Node and ONNX Runtime once per 8 steps): BERT-base 12x768 step 1.80 s (1.62 s–1.98 s), 10% faster, peak RSS 5.86 GiB (single steps: 3.42 GiB).",
     );
     expect(md.trimEnd().endsWith('notes here')).toBe(true);
   });

@@ -68,6 +68,20 @@ describe('benchmark tasks on a micro BERT', () => {
     expect(f.peakRssMiB).toBeGreaterThan(0);
   });
 
+  it('times K steps per session run as per-step figures', async () => {
+    const f = await trainTask({
+      dir,
+      shapes: [{ batch: 2, seq: 16 }],
+      warmup: 1,
+      repeats: 2,
+      stepsPerRun: 3,
+    });
+    const s = f.shapes[0]!;
+    expect(s.stepMs.n).toBe(2);
+    expect(s.samplesPerSec.median).toBeCloseTo((2 * 1000) / s.stepMs.median);
+    expect(Number.isFinite(s.loss)).toBe(true);
+  });
+
   it('evaluates the initial model at chance level (random head, two balanced classes)', async () => {
     const f = await evalTask({ dir, batch: 4, seq: 16, warmup: 0, repeats: 2 });
     expect(f.initialLoss).toBeGreaterThan(0.6);
