@@ -42,7 +42,7 @@ async function run(dir: string, graph: 'eval' | 'gradient', batch: Batch & { lab
   const weights = readSafetensors(join(dir, manifest.weights));
   const io = manifest.graphs[graph];
   const s = await session(join(dir, io.file));
-  const feeds: Record<string, ReturnType<typeof f32>> = {
+  const feeds: Record<string, ReturnType<typeof f32> | ReturnType<typeof i64>> = {
     labels: i64(batch.labels, [batch.labels.length]),
     grad_scale: scalar(1),
   };
