@@ -21,6 +21,8 @@ export class GradContext {
   private readonly inputDims = new Map<string, string>();
   /** Backward recomputations of forward values, by forward value. */
   private readonly recomputed = new Map<string, string>();
+  /** The one forward value each recomputation reads (Dropout's mask aside). */
+  private readonly roots = new Map<string, string>();
   /** The forward graph's producers, taken before any gradient node is added. */
   private readonly forward: Map<string, Node>;
   /** Set by the driver for the node being differentiated. */
@@ -61,12 +63,13 @@ export class GradContext {
 
   /**
    * A forward value for the backward pass to read. When it is a cheap element-wise function of another
-   * forward value (Erf, training-mode Dropout from its mask, or Add/Sub/Mul/Div by a constant scalar,
-   * chained), it is recomputed in the backward pass from that root instead, so the forward pass frees the
-   * intermediates: GELU's x/sqrt(2), erf and 1 + erf, and the dropped-out attention probabilities, are
-   * activation-sized tensors per layer that would otherwise live until the backward pass reaches them. Recomputed nodes are written differently from the forward ones (operands swapped, division
-   * as multiplication by the reciprocal) so that ONNX Runtime's common-subexpression elimination does not
-   * merge them back.
+   * forward value (Erf, training-mode Dropout from its mask, Add/Sub/Mul/Div by a constant scalar, or
+   * Add/Sub/Mul/Div of two such functions of the same value, chained), it is recomputed in the backward pass
+   * from that root instead, so the forward pass frees the intermediates: GELU's x/sqrt(2), erf, 1 + erf and
+   * output, and the dropped-out attention probabilities, are activation-sized tensors per layer that would
+   * otherwise live until the backward pass reaches them. Recomputed nodes are written differently from the
+   * forward ones (operands swapped, division as multiplication by the reciprocal) so that ONNX Runtime's
+   * common-subexpression elimination does not merge them back.
    */
   saved(v: string, depth = 0): string {
     const done = this.recomputed.get(v);
@@ -74,41 +77,59 @@ export class GradContext {
     const n = this.forward.get(v);
     if (!n || depth > 4 || (n.domain !== '' && n.domain !== 'ai.onnx')) return v;
     let out: string | undefined;
+    let from: string | undefined;
     if (n.opType === 'Dropout') {
       // Training-mode dropout: x * mask / (1 - ratio), from its (boolean) mask, which the gradient keeps anyway.
       const ratio = n.inputs[1] ? this.scalarConstant(n.inputs[1]) : 0.5;
       const training = n.inputs[2] ? this.scalarConstant(n.inputs[2]) : 0;
       if (training && ratio !== undefined && ratio > 0 && ratio < 1) {
         if (!n.outputs[1]) n.outputs[1] = this.b.fresh(`${n.name}_mask`);
-        const x = this.saved(n.inputs[0]!, depth + 1);
+        from = this.saved(n.inputs[0]!, depth + 1);
         out = this.op('Where', [
           n.outputs[1],
-          this.op('Mul', [x, this.scalar(1 / (1 - ratio), v)]),
+          this.op('Mul', [from, this.scalar(1 / (1 - ratio), v)]),
           this.scalar(0, v),
         ]);
       }
     } else if (n.opType === 'Erf') {
-      const x = this.saved(n.inputs[0]!, depth + 1);
+      from = this.saved(n.inputs[0]!, depth + 1);
       // Erf of the root itself would be the forward node again.
-      if (x !== n.inputs[0]) out = this.op('Erf', [x]);
+      if (from !== n.inputs[0]) out = this.op('Erf', [from]);
     } else if (['Add', 'Sub', 'Mul', 'Div'].includes(n.opType) && n.inputs.length === 2) {
       const [a, b] = n.inputs as [string, string];
       const k = this.scalarConstant(b);
-      const x = this.saved(a, depth + 1);
       if (k !== undefined) {
+        const x = (from = this.saved(a, depth + 1));
         if (n.opType === 'Add') out = this.op('Add', [b, x]);
         else if (n.opType === 'Mul') out = this.op('Mul', [b, x]);
         else if (n.opType === 'Sub') out = this.op('Add', [x, this.scalar(-k, v)]);
         else if (k !== 0) out = this.op('Mul', [x, this.scalar(1 / k, v)]);
       } else if (this.scalarConstant(a) !== undefined && (n.opType === 'Add' || n.opType === 'Mul')) {
-        out = this.op(n.opType, [this.saved(b, depth + 1), a]);
+        from = this.saved(b, depth + 1);
+        out = this.op(n.opType, [from, a]);
+      } else {
+        // Both operands from one root (GELU's x * (1 + erf(x / sqrt2))): the recomputation reads only it.
+        const [ra, rb] = [this.saved(a, depth + 1), this.saved(b, depth + 1)];
+        if (ra !== rb && (ra !== a || rb !== b) && this.rootOf(ra) === this.rootOf(rb)) {
+          from = ra;
+          out =
+            n.opType === 'Div'
+              ? this.op('Mul', [ra, this.op('Reciprocal', [rb])])
+              : this.op(n.opType, n.opType === 'Sub' ? [ra, rb] : [rb, ra]);
+        }
       }
     }
     if (out === undefined) return v;
+    this.roots.set(out, this.rootOf(from!));
     this.recomputed.set(v, out);
     const t = this.info.types.get(v);
     if (t !== undefined) this.info.types.set(out, t);
     return out;
+  }
+
+  /** The forward value a (possibly recomputed) value is computed from: itself when it is not recomputed. */
+  private rootOf(v: string): string {
+    return this.roots.get(v) ?? v;
   }
 
   /** The op type of the forward node producing v (undefined for inputs, initializers and backward values). */

@@ -17,6 +17,26 @@ describe('matmul gradient rules vs finite differences', () => {
     expect(producers(g).get(g.outputs[2]!.name)?.opType).toBe('Gemm');
   });
 
+  it('MatMul of a GELU output: the weight gradient recomputes the GELU from x instead of keeping it', async () => {
+    let gelu = '';
+    const g = await gradCheck({
+      inputs: [randomTensor('x', 'float32', [2, 3, 4], r, -2, 2), randomTensor('w', 'float32', [4, 5], r)],
+      build: (b) => {
+        const c = (name: string, v: number) => b.initializer(tensor(name, 'float32', [], [v]));
+        const erf = b.op1('Erf', [b.op1('Div', ['x', c('sqrt2', Math.SQRT2)])]);
+        const inner = b.op1('Mul', ['x', b.op1('Add', [erf, c('one', 1)])]);
+        gelu = b.op1('Mul', [inner, c('half', 0.5)]);
+        return b.op1('MatMul', [gelu, 'w']);
+      },
+      symbolic: true,
+      eps: 1e-3,
+      atol: 2e-3,
+      rtol: 2e-3,
+    });
+    // The forward MatMul is the GELU output's only reader: the backward pass keeps x alive, not both.
+    expect(g.nodes.filter((n) => n.inputs.includes(gelu))).toHaveLength(1);
+  });
+
   it('MatMul batched with broadcasting ([2,1,3,4] x [3,4,2])', () =>
     gradCheck({
       inputs: [f64('a', [2, 1, 3, 4]), f64('b', [3, 4, 2])],

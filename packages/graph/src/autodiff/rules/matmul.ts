@@ -12,8 +12,9 @@ export const matmulRules: Record<string, GradRule> = {
         `MatMul node '${node.name}': gradients need both input ranks known and >= 2 (got ${ra ?? '?'} and ${rb ?? '?'})`,
       );
     }
-    // Attention's P V: P after dropout is recomputed from the softmax output and the mask (see saved()).
-    const aSaved = c.producerOp(a) === 'Dropout' ? c.saved(a) : a;
+    // A cheap element-wise function of another activation is recomputed from it (see saved()): attention's P
+    // after dropout from the softmax output and the mask, the GELU output from the feed-forward's pre-activation.
+    const aSaved = c.saved(a);
     if (rb === 2) {
       // [.., M, K] x [K, N]: the weight gradient is one 2-D product over all rows, no batched matmul + sum.
       const flat = (x: string) => c.op('Flatten', [x], { axis: attr.int(-1) });
