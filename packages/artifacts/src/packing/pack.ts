@@ -14,7 +14,7 @@ import {
   topoSort,
 } from '@ortrain/graph';
 
-/** Which rows of the [batch, seq] grid a packed value holds. */
+/** Which rows of the [batch, seq] grid a packed value holds; the smaller value holds more of them. */
 enum Rows {
   /** Every real token (attention_mask 1) and each row's first token: [tokens, ...]. */
   Tokens = 1,
@@ -195,7 +195,7 @@ export function packTokens(g: Graph): PackReport {
     });
     // LayerNormalization's axis counted from the front moves with the axes the tokens fold.
     const axis = getInt(n.attributes, 'axis', -1);
-    if (axis > 0) n.attributes['axis'] = attr.int(axis - 1);
+    if (n.opType === 'LayerNormalization' && axis > 0) n.attributes['axis'] = attr.int(axis - 1);
     n.outputs = n.outputs.map((o) => {
       if (o === '') return o;
       const name = b.fresh(`${o}/${want === Rows.First ? 'first' : 'packed'}`);
