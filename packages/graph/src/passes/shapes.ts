@@ -58,14 +58,14 @@ export function broadcastShapes(shapes: Dim[][]): Dim[] {
   for (let i = 0; i < rank; i++) {
     // Only a missing leading axis counts as 1. An unknown (null) dim broadcasting with a known one other than 1
     // must be 1 or equal to it in a valid graph, so the known one wins; alone, or beside 1, it stays unknown.
-    const dims = shapes.map((s) => (s.length - rank + i < 0 ? 1 : s[s.length - rank + i]!));
+    const dims = shapes.map((s): Dim => (s.length - rank + i < 0 ? 1 : s[s.length - rank + i]!));
     const known = [...new Set(dims.filter((d) => d !== 1 && d !== null))];
     out.push(
       known.length === 1
         ? known[0]!
         : known.length > 1
           ? (known.find((d) => typeof d === 'number') ?? null)
-          : (dims as (Dim | null)[]).includes(null)
+          : dims.includes(null)
             ? null
             : 1,
     );
