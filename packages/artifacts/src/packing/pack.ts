@@ -8,6 +8,7 @@ import {
   getInt,
   inferShapes,
   type Node,
+  opSpec,
   producers,
   type ShapeInfo,
   toNumbers,
@@ -21,30 +22,6 @@ enum Rows {
   /** Each row's first token ([CLS]) only: [batch, ...]. */
   First = 2,
 }
-
-const ELEMENTWISE = new Set([
-  'Add',
-  'Sub',
-  'Mul',
-  'Div',
-  'Pow',
-  'Max',
-  'Min',
-  'Where',
-  'Sqrt',
-  'Erf',
-  'Tanh',
-  'Sigmoid',
-  'Relu',
-  'Neg',
-  'Exp',
-  'Log',
-  'Reciprocal',
-  'Abs',
-  'Cast',
-  'Identity',
-  'Dropout',
-]);
 
 export interface PackReport {
   /** Nodes now computed on packed rows. */
@@ -266,7 +243,7 @@ function rowWiseNode(n: Node, info: ShapeInfo, isToken: (v: string) => boolean):
   const tokens = inputs.filter(isToken);
   if (tokens.length === 0 || !tokens.every(sameAsOut)) return false;
   if (!inputs.every((i) => isToken(i) || featureOnly(i))) return false;
-  if (ELEMENTWISE.has(n.opType)) return true;
+  if (opSpec(n)?.elementwise) return true;
   if (n.opType === 'LayerNormalization') {
     const axis = getInt(n.attributes, 'axis', -1);
     return isToken(n.inputs[0]!) && (axis < 0 ? axis + rank : axis) >= 2;

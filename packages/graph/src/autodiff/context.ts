@@ -2,6 +2,7 @@ import { attr } from '../ir/attributes.js';
 import type { GraphBuilder } from '../ir/builder.js';
 import { numel, tensor, toNumbers, zeros } from '../ir/tensor.js';
 import type { DataType, Dim, Node } from '../ir/types.js';
+import { opSpec } from '../ops/registry.js';
 import { constantValue, producers } from '../passes/graph.js';
 import type { ShapeInfo } from '../passes/shapes.js';
 
@@ -62,83 +63,33 @@ export class GradContext {
   }
 
   /**
-   * A forward value for the backward pass to read. When it is a cheap element-wise function of another
-   * forward value (Erf, training-mode Dropout from its mask, Add/Sub/Mul/Div by a constant scalar, or
-   * Add/Sub/Mul/Div of two such functions of the same value, chained), it is recomputed in the backward pass
-   * from that root instead, so the forward pass frees the intermediates: GELU's x/sqrt(2), erf, 1 + erf and
-   * output, and the dropped-out attention probabilities, are activation-sized tensors per layer that would
-   * otherwise live until the backward pass reaches them. Recomputed nodes are written differently from the
-   * forward ones (operands swapped, division as multiplication by the reciprocal) so that ONNX Runtime's
-   * common-subexpression elimination does not merge them back.
+   * A forward value for the backward pass to read. When its op has a `recompute` entry (Erf, training-mode
+   * Dropout from its mask, Add/Sub/Mul/Div by a constant scalar or of two such functions of the same value,
+   * chained), it is recomputed in the backward pass from its root instead, so the forward pass frees the
+   * intermediates: GELU's x/sqrt(2), erf, 1 + erf and output, and the dropped-out attention probabilities, are
+   * activation-sized tensors per layer that would otherwise live until the backward pass reaches them.
    */
   saved(v: string, depth = 0): string {
     const done = this.recomputed.get(v);
     if (done !== undefined) return done;
     const n = this.forward.get(v);
-    if (!n || depth > 4 || (n.domain !== '' && n.domain !== 'ai.onnx')) return v;
-    let out: string | undefined;
-    let from: string | undefined;
-    if (n.opType === 'Dropout') {
-      // Training-mode dropout: x * mask / (1 - ratio), from its (boolean) mask, which the gradient keeps anyway.
-      const ratio = n.inputs[1] ? this.scalarConstant(n.inputs[1]) : 0.5;
-      const training = n.inputs[2] ? this.scalarConstant(n.inputs[2]) : 0;
-      if (training && ratio !== undefined && ratio > 0 && ratio < 1) {
-        if (!n.outputs[1]) n.outputs[1] = this.b.fresh(`${n.name}_mask`);
-        from = this.saved(n.inputs[0]!, depth + 1);
-        out = this.op('Where', [
-          n.outputs[1],
-          this.op('Mul', [from, this.scalar(1 / (1 - ratio), v)]),
-          this.scalar(0, v),
-        ]);
-      }
-    } else if (n.opType === 'Erf') {
-      from = this.saved(n.inputs[0]!, depth + 1);
-      // Erf of the root itself would be the forward node again.
-      if (from !== n.inputs[0]) out = this.op('Erf', [from]);
-    } else if (['Add', 'Sub', 'Mul', 'Div'].includes(n.opType) && n.inputs.length === 2) {
-      const [a, b] = n.inputs as [string, string];
-      const k = this.scalarConstant(b);
-      if (k !== undefined) {
-        const x = (from = this.saved(a, depth + 1));
-        if (n.opType === 'Add') out = this.op('Add', [b, x]);
-        else if (n.opType === 'Mul') out = this.op('Mul', [b, x]);
-        else if (n.opType === 'Sub') out = this.op('Add', [x, this.scalar(-k, v)]);
-        else if (k !== 0) out = this.op('Mul', [x, this.scalar(1 / k, v)]);
-      } else if (this.scalarConstant(a) !== undefined && (n.opType === 'Add' || n.opType === 'Mul')) {
-        from = this.saved(b, depth + 1);
-        out = this.op(n.opType, [from, a]);
-      } else {
-        // Both operands from one root (GELU's x * (1 + erf(x / sqrt2))): the recomputation reads only it.
-        const [ra, rb] = [this.saved(a, depth + 1), this.saved(b, depth + 1)];
-        if (ra !== rb && (ra !== a || rb !== b) && this.rootOf(ra) === this.rootOf(rb)) {
-          from = ra;
-          out =
-            n.opType === 'Div'
-              ? this.op('Mul', [ra, this.op('Reciprocal', [rb])])
-              : this.op(n.opType, n.opType === 'Sub' ? [ra, rb] : [rb, ra]);
-        }
-      }
-    }
-    if (out === undefined) return v;
-    this.roots.set(out, this.rootOf(from!));
-    this.recomputed.set(v, out);
+    if (!n || depth > 4) return v;
+    const r = opSpec(n)?.recompute?.(n, (x) => this.saved(x, depth + 1), this);
+    if (r === undefined) return v;
+    this.roots.set(r.value, this.rootOf(r.from));
+    this.recomputed.set(v, r.value);
     const t = this.info.types.get(v);
-    if (t !== undefined) this.info.types.set(out, t);
-    return out;
+    if (t !== undefined) this.info.types.set(r.value, t);
+    return r.value;
   }
 
   /** The forward value a (possibly recomputed) value is computed from: itself when it is not recomputed. */
-  private rootOf(v: string): string {
+  rootOf(v: string): string {
     return this.roots.get(v) ?? v;
   }
 
-  /** The op type of the forward node producing v (undefined for inputs, initializers and backward values). */
-  producerOp(v: string): string | undefined {
-    return this.forward.get(v)?.opType;
-  }
-
   /** The value of a one-element constant (initializer or Constant node), else undefined. */
-  private scalarConstant(name: string): number | undefined {
+  constantScalar(name: string): number | undefined {
     const p = this.forward.get(name);
     const t =
       this.b.graph.initializers.get(name) ?? (p?.opType === 'Constant' ? constantValue(p) : undefined);
@@ -225,7 +176,7 @@ export class GradContext {
   /**
    * Reduces `grad` (shaped like a broadcast result) to the shape of `x`, summing over broadcast axes. Uses
    * static shapes when they decide the axes; otherwise emits a dynamic subgraph that works for any runtime
-   * batch/sequence size.
+   * batch/sequence size. buildGradients calls it once per broadcasting input (see OpSpec.broadcasts).
    */
   sumToShape(grad: string, x: string, gradShape: Dim[] | undefined = this.shape(grad)): string {
     const sx = this.shape(x);

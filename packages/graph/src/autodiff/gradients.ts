@@ -2,53 +2,12 @@ import { attr, getString } from '../ir/attributes.js';
 import { GraphBuilder } from '../ir/builder.js';
 import { isFloat } from '../ir/tensor.js';
 import type { Graph, Model, Node } from '../ir/types.js';
+import { opSpec } from '../ops/registry.js';
+import type { OpSpec } from '../ops/spec.js';
 import { nodeInputs, topoSort } from '../passes/graph.js';
 import { inferShapes } from '../passes/shapes.js';
-import { GradContext, type GradRule } from './context.js';
-import { elementwiseRules } from './rules/elementwise.js';
-import { matmulRules } from './rules/matmul.js';
-import { nnRules } from './rules/nn.js';
-import { reduceRules } from './rules/reduce.js';
-import { shapeRules } from './rules/shape.js';
-
-/** The gradient rule of each default-domain op, by family. */
-export const rules: Record<string, GradRule> = {
-  ...elementwiseRules,
-  ...matmulRules,
-  ...reduceRules,
-  ...shapeRules,
-  ...nnRules,
-};
-
-/** Ops whose outputs never carry a gradient (shapes, masks, indices, comparisons). */
-const nonDifferentiable = new Set([
-  'Shape',
-  'Size',
-  'Equal',
-  'Less',
-  'Greater',
-  'LessOrEqual',
-  'GreaterOrEqual',
-  'Not',
-  'And',
-  'Or',
-  'Xor',
-  'NonZero',
-  'ConstantOfShape',
-  'Range',
-  'ArgMax',
-  'ArgMin',
-  'Constant',
-  'RandomNormalLike',
-  'RandomUniformLike',
-  'Bernoulli',
-  'EyeLike',
-  'OneHot',
-  'Floor',
-  'Ceil',
-  'Round',
-  'Sign',
-]);
+import { GradContext } from './context.js';
+import { exposeOutputs } from './expose.js';
 
 const FUSED = 'com.microsoft';
 const quantized =
@@ -154,7 +113,7 @@ export function buildGradients(target: GraphBuilder | Graph, options: GradientOp
   // Values depending on some wrt through differentiable edges.
   const reached = new Set(options.wrt);
   for (const n of g.nodes) {
-    if (nonDifferentiable.has(n.opType) || !nodeInputs(n).some((i) => reached.has(i))) continue;
+    if (opSpec(n)?.differentiable === false || !nodeInputs(n).some((i) => reached.has(i))) continue;
     for (const o of n.outputs) if (o && differentiable(o)) reached.add(o);
   }
   if (!reached.has(options.loss))
@@ -168,6 +127,7 @@ export function buildGradients(target: GraphBuilder | Graph, options: GradientOp
     path.push(n);
     for (const v of n.inputs) if (reached.has(v)) wanted.add(v);
   }
+  exposeOutputs(builder, path);
 
   const contributions = new Map<string, string[]>();
   const add = (v: string, grad: string) => {
@@ -193,8 +153,9 @@ export function buildGradients(target: GraphBuilder | Graph, options: GradientOp
   for (const n of path) {
     const dys = n.outputs.map((o) => (o && reached.has(o) ? total(o) : undefined));
     if (dys.every((d) => d === undefined)) continue;
-    const rule = rules[n.opType];
-    if (!rule) {
+    const spec = opSpec(n);
+    const rule = spec?.grad;
+    if (!spec || !rule) {
       throw new Error(
         `node '${n.name}' (op ${n.opType}) lies on the path from the parameters to the loss but has no gradient rule`,
       );
@@ -209,7 +170,7 @@ export function buildGradients(target: GraphBuilder | Graph, options: GradientOp
     const grads = rule(n, dys, ctx);
     n.inputs.forEach((v, i) => {
       const d = grads[i];
-      if (ctx.needed[i] && d !== undefined) add(v, d);
+      if (ctx.needed[i] && d !== undefined) add(v, toInputShape(spec, n, i, d, ctx));
     });
   }
 
@@ -220,4 +181,12 @@ export function buildGradients(target: GraphBuilder | Graph, options: GradientOp
     result.set(w, d);
   }
   return result;
+}
+
+/** A rule's gradient for input i, summed over the axes the input broadcast along (tinygrad's reduce-to-shape). */
+function toInputShape(spec: OpSpec, n: Node, i: number, grad: string, ctx: GradContext): string {
+  const { broadcasts } = spec;
+  if (broadcasts === undefined || (broadcasts !== 'all' && !broadcasts.includes(i))) return grad;
+  const shape = spec.gradShape ? spec.gradShape(n, i, ctx) : ctx.shape(n.outputs[0]!);
+  return shape === false ? grad : ctx.sumToShape(grad, n.inputs[i]!, shape);
 }

@@ -1,5 +1,6 @@
 import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
 import { dirname, isAbsolute, join, normalize } from 'node:path';
+import { dataTypeOf } from '../ir/dtypes.js';
 import { numel, storageOf } from '../ir/tensor.js';
 import type {
   Attribute,
@@ -16,7 +17,6 @@ import type { AttributeMsg, GraphMsg, ModelMsg, TensorMsg, ValueInfoMsg } from '
 import {
   AttributeType,
   DATA_LOCATION_EXTERNAL,
-  dataTypeOf,
   type Int64,
   int64ToBigInt,
   int64ToNumber,

@@ -1,9 +1,10 @@
 import { closeSync, openSync, writeFileSync, writeSync } from 'node:fs';
 import { endianness } from 'node:os';
 import { basename, dirname, join } from 'node:path';
+import { dataTypeCode } from '../ir/dtypes.js';
 import type { Attribute, Dim, Graph, Model, Tensor, ValueInfo } from '../ir/types.js';
 import type { AttributeMsg, GraphMsg, ModelMsg, TensorMsg, ValueInfoMsg } from './messages.js';
-import { AttributeType, DATA_LOCATION_EXTERNAL, dataTypeCode, ModelProto } from './proto.js';
+import { AttributeType, DATA_LOCATION_EXTERNAL, ModelProto } from './proto.js';
 
 export interface ExternalDataOptions {
   /** Tensors of at least this many bytes go to the data file; smaller ones stay inline (default 1024). */

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { gradCheck, randomTensor, rng } from '../../../test/gradcheck.js';
-import { expectClose, feed, modelOf, run } from '../../../test/helpers.js';
-import { attr, buildGradients, emptyGraph, GraphBuilder, producers, tensor } from '../../index.js';
+import { gradCheck, randomTensor, rng } from '../../test/gradcheck.js';
+import { expectClose, feed, modelOf, run } from '../../test/helpers.js';
+import { attr, buildGradients, emptyGraph, GraphBuilder, producers, tensor } from '../index.js';
 
 const r = rng(11);
 const f64 = (name: string, dims: number[]) => randomTensor(name, 'float64', dims, r);

@@ -1,6 +1,6 @@
 import { describe, it } from 'vitest';
-import { gradCheck, randomTensor, rng } from '../../../test/gradcheck.js';
-import { attr } from '../../index.js';
+import { gradCheck, randomTensor, rng } from '../../test/gradcheck.js';
+import { attr } from '../index.js';
 
 const r = rng(13);
 const x = () => randomTensor('x', 'float64', [2, 3, 4], r);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { gradCheck, randomTensor, rng } from '../../../test/gradcheck.js';
-import { attr, tensor } from '../../index.js';
+import { gradCheck, randomTensor, rng } from '../../test/gradcheck.js';
+import { attr, tensor } from '../index.js';
 
 const r = rng(7);
 const f64 = (name: string, dims: number[], lo = -1, hi = 1) => randomTensor(name, 'float64', dims, r, lo, hi);

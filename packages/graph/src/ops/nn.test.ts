@@ -1,6 +1,6 @@
 import { describe, it } from 'vitest';
-import { gradCheck, randomTensor, rng } from '../../../test/gradcheck.js';
-import { attr } from '../../index.js';
+import { gradCheck, randomTensor, rng } from '../../test/gradcheck.js';
+import { attr } from '../index.js';
 
 const r = rng(19);
 const f64 = (name: string, dims: number[]) => randomTensor(name, 'float64', dims, r);
