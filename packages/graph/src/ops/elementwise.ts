@@ -18,21 +18,17 @@ function broadcastOf(n: Node, s: ShapeScope): Dim[] | undefined {
 }
 
 /** Inputs broadcast numpy-style; the element type is the first input's (`Where`: its first branch's). */
-export const broadcasting: ShapeRule = (n, s) =>
+const broadcasting: ShapeRule = (n, s) =>
   s.set(n.opType === 'Where' ? s.type(1) : s.type(0), broadcastOf(n, s));
 
 const comparison: ShapeRule = (n, s) => s.set('bool', broadcastOf(n, s));
 
-/** Broadcasting int64 arithmetic on shape tensors keeps their elements (`batch * heads` stays symbolic only when both are numbers). */
+/** Broadcasting, and on two shape tensors of known, equal-length elements, the elements computed too. */
 function arithmetic(f: (p: number, q: number) => number): ShapeRule {
   return (n, s) => {
     broadcasting(n, s);
     const [a, b] = [s.numbers(0), s.numbers(1)];
-    if (a && b && a.length === b.length)
-      s.setValue(
-        a.map((v, i) => f(v, b[i]!)),
-        0,
-      );
+    if (a && b && a.length === b.length) s.setValue(a.map((v, i) => f(v, b[i]!)));
   };
 }
 
@@ -108,7 +104,7 @@ export const elementwiseOps: Record<string, OpSpec> = {
   Div: {
     ...binary,
     shape: arithmetic((p, q) => Math.trunc(p / q)),
-    grad: ({ inputs: [a, b], outputs: [y] }, [g], c) => [
+    grad: ({ inputs: [, b], outputs: [y] }, [g], c) => [
       c.needs(0) ? c.op('Div', [g!, b!]) : undefined,
       c.needs(1) ? c.op('Neg', [c.op('Div', [c.op('Mul', [g!, y!]), b!])]) : undefined,
     ],
