@@ -49,8 +49,8 @@ export function findDropoutSites(g: Graph, classifierInput: string): DropoutSite
 
 /**
  * Inserts training-mode Dropout (ratio from `rates`, which compileArtifacts has checked to lie in [0, 1); skipped
- * at 0) at the given sites. The mask output is kept so that the gradient reuses it. Returns the number of Dropout
- * nodes.
+ * at 0) at the given sites (buildGradients adds the mask output its gradient reads). Returns the number of
+ * Dropout nodes.
  */
 export function insertDropout(g: Graph, sites: DropoutSite[], rates: DropoutInfo): number {
   const b = new GraphBuilder(g);
@@ -62,13 +62,15 @@ export function insertDropout(g: Graph, sites: DropoutSite[], rates: DropoutInfo
     if (rate === 0) continue;
     let ratio = ratios.get(rate);
     if (ratio === undefined) ratios.set(rate, (ratio = b.constant('dropout_ratio', 'float32', [], [rate])));
-    const [dropped] = b.op(
+    const dropped = b.op1(
       'Dropout',
       [site.value, ratio, training],
       {},
-      { outputs: [b.fresh(`${site.value}/dropout`), b.fresh(`${site.value}/dropout_mask`)] },
+      {
+        outputs: [b.fresh(`${site.value}/dropout`)],
+      },
     );
-    for (const r of site.readers) r.inputs = r.inputs.map((i) => (i === site.value ? dropped! : i));
+    for (const r of site.readers) r.inputs = r.inputs.map((i) => (i === site.value ? dropped : i));
     count++;
   }
   topoSort(g);
