@@ -9,7 +9,8 @@ import type { ShapeInfo } from '../passes/shapes.js';
 /**
  * A gradient rule: given a forward node and the gradients of its outputs (undefined where an output gets
  * none), emits nodes through `ctx` and returns one gradient per input (undefined: none). Rules only need to
- * produce the inputs for which `ctx.needs(i)` is true.
+ * produce the inputs for which `ctx.needs(i)` is true; the inputs their op's registry entry lists in
+ * `broadcasts` get their gradients unreduced. Rules read the forward node and never change it.
  */
 export type GradRule = (node: Node, dy: (string | undefined)[], ctx: GradContext) => (string | undefined)[];
 
