@@ -34,12 +34,13 @@ import { glueComputeMetrics, type GlueTask as MetricTask } from '@ortrain/metric
 import {
   latestValidCheckpoint,
   listCheckpoints,
+  Trainer,
   TrainingArguments,
   TrainingInterrupted,
   validateCheckpoint,
 } from '@ortrain/trainer';
 import { EMBEDDED_TRAINING, writeEmbeddedDefault } from '../embedded/index.js';
-import { modelMetrics, ReportingTrainer } from '../reporting.js';
+import { modelMetrics, reportEvaluations } from '../reporting.js';
 import {
   checkDataDir,
   type DataSource,
@@ -316,15 +317,15 @@ async function run(
   for (const m of compiled.report.messages) {
     if (!m.includes('newly initialized')) reporter.message(m);
   }
-  const trainer = new ReportingTrainer(
-    {
+  const trainer = reportEvaluations(
+    new Trainer({
       model: compiled.dir,
       args,
       trainDataset: splits.train,
       ...(splits.eval && { evalDataset: splits.eval }),
       tokenizer: inputs.model.tokenizerDir,
       computeMetrics: glueComputeMetrics(task.name as MetricTask),
-    },
+    }),
     reporter,
     (ds) => splits.names.get(ds) ?? 'data',
   );
@@ -391,7 +392,7 @@ async function run(
       if (!text.startsWith('Running on')) reporter.message(text);
     });
 
-    let output: Awaited<ReturnType<ReportingTrainer['train']>>;
+    let output: Awaited<ReturnType<Trainer['train']>>;
     try {
       output = await trainer.train(c.resume ? { resumeFromCheckpoint: c.resume } : {});
     } catch (e) {
