@@ -32,6 +32,7 @@ import {
 } from '@ortrain/data';
 import { glueComputeMetrics, type GlueTask as MetricTask } from '@ortrain/metrics';
 import {
+  EarlyStoppingCallback,
   latestValidCheckpoint,
   listCheckpoints,
   Trainer,
@@ -325,6 +326,14 @@ async function run(
       ...(splits.eval && { evalDataset: splits.eval }),
       tokenizer: inputs.model.tokenizerDir,
       computeMetrics: glueComputeMetrics(task.name as MetricTask),
+      ...(o.early_stopping_patience !== undefined && {
+        callbacks: [
+          new EarlyStoppingCallback({
+            early_stopping_patience: o.early_stopping_patience,
+            early_stopping_threshold: o.early_stopping_threshold,
+          }),
+        ],
+      }),
     }),
     reporter,
     (ds) => splits.names.get(ds) ?? 'data',
