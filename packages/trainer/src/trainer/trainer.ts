@@ -328,6 +328,7 @@ export class Trainer extends EventEmitter<TrainerEvents> {
     const sampler = this.sampler(dataset, true);
     if (sampler.numBatches === 0)
       throw new Error(`the training set (${dataset.numRows} rows) gives no batch`);
+    const runner = stepRunnerFor(session, a, session.provider.device);
     this.state = this.planSteps(sampler.numBatches);
     const { max_steps: maxSteps, num_train_epochs: numTrainEpochs } = this.state;
     const scheduler = new LRScheduler(
@@ -336,7 +337,6 @@ export class Trainer extends EventEmitter<TrainerEvents> {
       warmupStepsFor(maxSteps, a.warmup_steps, a.warmup_ratio),
       maxSteps,
     );
-    const runner = stepRunnerFor(session, a, session.provider.device);
     const run: TrainingRun = { replica: session, runner, scheduler, sampler, dataset, lastSaved: -1 };
 
     this.acc = freshAccumulators();
