@@ -32,23 +32,18 @@ export {
   type TrainingArgumentsInit,
 } from './trainer/arguments.js';
 export {
-  CallbackHandler,
   DEFAULT_CALLBACKS,
   type TrainerCallback,
   type TrainerCallbackClass,
 } from './trainer/callbacks.js';
-export { DefaultFlowCallback, nextFlowStep, TrainerControl } from './trainer/control.js';
+export { DefaultFlowCallback, TrainerControl } from './trainer/control.js';
 export { EarlyStoppingCallback, type EarlyStoppingOptions } from './trainer/early-stopping.js';
 export { LRScheduler, warmupStepsFor } from './trainer/scheduler.js';
 export type { LogEntry, TrainerStateJSON } from './trainer/state.js';
 export {
-  accumulatedSteps,
-  BatchQueue,
-  groupedSteps,
   type StepOutcome,
   type StepReplica,
   type StepRunner,
-  singleSteps,
   stepRunnerFor,
 } from './trainer/steps.js';
 export {
