@@ -10,8 +10,8 @@ import { type DeviceChoice, OUTPUT_FILES, type ProgressReporter } from '@ortrain
 import { type GlueTask, glueTask, type TokenizedDataset } from '@ortrain/data';
 import { loadModel, type Tensor } from '@ortrain/graph';
 import { glueComputeMetrics, type GlueTask as MetricTask } from '@ortrain/metrics';
-import { loadCheckpoint, readManifest, TrainingArguments } from '@ortrain/trainer';
-import { ReportingTrainer } from './reporting.js';
+import { loadCheckpoint, readManifest, Trainer, TrainingArguments } from '@ortrain/trainer';
+import { reportEvaluations } from './reporting.js';
 import { checkDataDir, InputError, loadSplit } from './resolve.js';
 
 export interface TrainedModel {
@@ -97,7 +97,7 @@ export async function trainerFor(
   o: { per_device_eval_batch_size: number; device: DeviceChoice; threads?: number },
   reporter: ProgressReporter,
   splitOf: (ds: TokenizedDataset) => string,
-): Promise<ReportingTrainer> {
+): Promise<Trainer> {
   const opt = model.manifest.optimizer;
   const args = new TrainingArguments({
     output_dir: model.runDir,
@@ -110,8 +110,12 @@ export async function trainerFor(
     device: o.device,
     num_threads: o.threads ?? 0,
   });
-  const trainer = new ReportingTrainer(
-    { model: model.artifactsDir, args, computeMetrics: glueComputeMetrics(task.name as MetricTask) },
+  const trainer = reportEvaluations(
+    new Trainer({
+      model: model.artifactsDir,
+      args,
+      computeMetrics: glueComputeMetrics(task.name as MetricTask),
+    }),
     reporter,
     splitOf,
   );

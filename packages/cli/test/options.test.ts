@@ -175,6 +175,22 @@ describe('parseTrainArgs', () => {
     );
   });
 
+  it("takes EarlyStoppingCallback's settings, which need --load-best-model-at-end", () => {
+    const best = ['--load-best-model-at-end', '--save-strategy', 'epoch'];
+    const early = train([...best, '--early-stopping-patience', '3', '--early-stopping-threshold', '0.01']);
+    expect([early.early_stopping_patience, early.early_stopping_threshold]).toEqual([3, 0.01]);
+    expect([train([]).early_stopping_patience, train([]).early_stopping_threshold]).toEqual([undefined, 0]);
+    const cases: [string[], string][] = [
+      [['--early-stopping-patience', '2'], '--early-stopping-patience needs --load-best-model-at-end'],
+      [
+        [...best, '--early-stopping-patience', '0'],
+        "--early-stopping-patience: expected an integer >= 1, got '0'",
+      ],
+      [['--early-stopping-threshold', '-1'], "--early-stopping-threshold: expected a number >= 0, got '-1'"],
+    ];
+    for (const [argv, message] of cases) expect(usageError(() => train(argv)).message).toContain(message);
+  });
+
   it('rejects bad values with the flag and what was expected, exit code 2', () => {
     const cases: [string[], string][] = [
       [['--learning-rate', 'abc'], "--learning-rate: expected a number > 0, got 'abc'"],

@@ -31,11 +31,25 @@ export {
   TrainingArgumentsError,
   type TrainingArgumentsInit,
 } from './trainer/arguments.js';
+export {
+  DEFAULT_CALLBACKS,
+  type TrainerCallback,
+  type TrainerCallbackClass,
+} from './trainer/callbacks.js';
+export { DefaultFlowCallback, TrainerControl } from './trainer/control.js';
+export { EarlyStoppingCallback, type EarlyStoppingOptions } from './trainer/early-stopping.js';
 export { LRScheduler, warmupStepsFor } from './trainer/scheduler.js';
 export type { LogEntry, TrainerStateJSON } from './trainer/state.js';
 export {
+  type StepOutcome,
+  type StepReplica,
+  type StepRunner,
+  stepRunnerFor,
+} from './trainer/steps.js';
+export {
   type ModelSource,
   type PredictionOutput,
+  type PredictionProgress,
   type StepEvent,
   Trainer,
   type TrainerEvents,

@@ -32,14 +32,16 @@ import {
 } from '@ortrain/data';
 import { glueComputeMetrics, type GlueTask as MetricTask } from '@ortrain/metrics';
 import {
+  EarlyStoppingCallback,
   latestValidCheckpoint,
   listCheckpoints,
+  Trainer,
   TrainingArguments,
   TrainingInterrupted,
   validateCheckpoint,
 } from '@ortrain/trainer';
 import { EMBEDDED_TRAINING, writeEmbeddedDefault } from '../embedded/index.js';
-import { modelMetrics, ReportingTrainer } from '../reporting.js';
+import { modelMetrics, reportEvaluations } from '../reporting.js';
 import {
   checkDataDir,
   type DataSource,
@@ -316,15 +318,23 @@ async function run(
   for (const m of compiled.report.messages) {
     if (!m.includes('newly initialized')) reporter.message(m);
   }
-  const trainer = new ReportingTrainer(
-    {
+  const trainer = reportEvaluations(
+    new Trainer({
       model: compiled.dir,
       args,
       trainDataset: splits.train,
       ...(splits.eval && { evalDataset: splits.eval }),
       tokenizer: inputs.model.tokenizerDir,
       computeMetrics: glueComputeMetrics(task.name as MetricTask),
-    },
+      ...(o.early_stopping_patience !== undefined && {
+        callbacks: [
+          new EarlyStoppingCallback({
+            early_stopping_patience: o.early_stopping_patience,
+            early_stopping_threshold: o.early_stopping_threshold,
+          }),
+        ],
+      }),
+    }),
     reporter,
     (ds) => splits.names.get(ds) ?? 'data',
   );
@@ -391,7 +401,7 @@ async function run(
       if (!text.startsWith('Running on')) reporter.message(text);
     });
 
-    let output: Awaited<ReturnType<ReportingTrainer['train']>>;
+    let output: Awaited<ReturnType<Trainer['train']>>;
     try {
       output = await trainer.train(c.resume ? { resumeFromCheckpoint: c.resume } : {});
     } catch (e) {

@@ -180,6 +180,11 @@ function finishTrain(v: Values): string[] {
       );
     }
   }
+  if (v['early_stopping_patience'] !== undefined && !v['load_best_model_at_end']) {
+    errors.push(
+      '--early-stopping-patience needs --load-best-model-at-end (as HF EarlyStoppingCallback does)',
+    );
+  }
   const metric = v['metric_for_best_model'];
   if (metric !== undefined) v['greater_is_better'] ??= !String(metric).endsWith('loss');
   return errors;

@@ -48,6 +48,10 @@ export interface TrainOptions {
   metric_for_best_model?: string;
   /** Resolved from `metric_for_best_model` when unset: false for losses, true otherwise (as HF does). */
   greater_is_better?: boolean;
+  /** EarlyStoppingCallback's: evaluations without improvement before training stops; unset: no early stopping. */
+  early_stopping_patience?: number;
+  /** EarlyStoppingCallback's: how much the metric must improve to count. */
+  early_stopping_threshold: number;
   seed: number;
   group_by_length: boolean;
   shuffle: boolean;
@@ -412,6 +416,22 @@ export const TRAIN_OPTIONS = [
     group: G_EVAL,
     defaultHelp: 'false for losses, true otherwise',
     help: 'whether a larger --metric-for-best-model is better (--no-greater-is-better for the opposite)',
+  },
+  {
+    key: 'early_stopping_patience',
+    type: 'int',
+    group: G_EVAL,
+    check: one,
+    defaultHelp: 'no early stopping',
+    help: 'stop after this many evaluations without improvement (HF EarlyStoppingCallback; needs --load-best-model-at-end)',
+  },
+  {
+    key: 'early_stopping_threshold',
+    type: 'float',
+    group: G_EVAL,
+    check: nonNegative,
+    default: 0,
+    help: 'how much --metric-for-best-model must improve to count as an improvement',
   },
   maxSeqLength,
   device,

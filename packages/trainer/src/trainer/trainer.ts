@@ -3,7 +3,6 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { compileArtifacts, exportInference } from '@ortrain/artifacts';
 import {
-  type Batch,
   type BatchSampler,
   DataCollatorWithPadding,
   GroupByLengthSampler,
@@ -14,6 +13,7 @@ import {
   SequentialSampler,
   type TokenizedDataset,
 } from '@ortrain/data';
+import type { Tensor } from '@ortrain/graph';
 import type { EvalPrediction } from '@ortrain/metrics';
 import { writeFileAtomic } from '../checkpoint/atomic.js';
 import {
@@ -27,8 +27,17 @@ import {
 import type { ProviderChoice } from '../runtime/provider.js';
 import { readManifest, TrainingSession } from '../runtime/session.js';
 import type { TrainingArguments } from './arguments.js';
+import {
+  CallbackHandler,
+  DEFAULT_CALLBACKS,
+  type TrainerCallback,
+  type TrainerCallbackClass,
+} from './callbacks.js';
+import { nextFlowStep, type TrainerControl } from './control.js';
 import { LRScheduler, warmupStepsFor } from './scheduler.js';
+import { SigintWatch } from './signals.js';
 import { initialState, type LogEntry, type TrainerStateJSON } from './state.js';
+import { BatchQueue, checkFinite, type StepOutcome, type StepRunner, stepRunnerFor } from './steps.js';
 
 /** A model to compile before training: an ONNX export, an HF checkpoint folder, or a hub id. */
 export interface ModelSource {
@@ -56,6 +65,8 @@ export interface TrainerOptions {
   handleSigint?: boolean;
   /** Cache folder, offline mode, endpoint for models given by hub id. */
   hub?: HubOptions;
+  /** Callbacks (or classes to instantiate) after the default flow, as HF's `callbacks`. */
+  callbacks?: (TrainerCallback | TrainerCallbackClass)[];
 }
 
 export interface StepEvent {
@@ -76,9 +87,20 @@ export interface TrainerEvents {
   ];
   step: [event: StepEvent];
   log: [entry: LogEntry];
+  /** An evaluation or prediction pass: once as it starts (done 0), then after each batch. */
+  prediction_step: [progress: PredictionProgress];
   evaluate: [metrics: Record<string, number>];
+  predict: [metrics: Record<string, number>];
   save: [info: { checkpoint: string; deleted: string[] }];
   train_end: [output: TrainOutput];
+}
+
+export interface PredictionProgress {
+  pass: 'evaluate' | 'predict';
+  dataset: TokenizedDataset;
+  /** Batches run so far. */
+  done: number;
+  batches: number;
 }
 
 export interface TrainOutput {
@@ -106,14 +128,6 @@ export class TrainingInterrupted extends Error {
   }
 }
 
-interface StepOutcome {
-  /** HF's tr_loss contribution: the step's micro-batch losses / gradient_accumulation_steps, summed. */
-  loss: number;
-  gradNorm: number;
-  /** Batches this step consumed. */
-  batches: number;
-}
-
 /** Running loss sums (HF's tr_loss and _total_loss_scalar), saved with checkpoints. */
 interface Accumulators {
   trLoss: number;
@@ -133,6 +147,24 @@ interface Position {
   batch: number;
 }
 
+/** What checkpoints read from and write to a replica. */
+interface CheckpointReplica {
+  weights(): Tensor[];
+  optimizerState(): Tensor[];
+  load(tensors: Iterable<Tensor>, what?: string): void;
+}
+
+/** What one train() call works with, besides the Trainer's state. */
+interface TrainingRun {
+  replica: CheckpointReplica;
+  runner: StepRunner;
+  scheduler: LRScheduler;
+  sampler: BatchSampler;
+  dataset: TokenizedDataset;
+  /** The global step of the last checkpoint written, -1 before any. */
+  lastSaved: number;
+}
+
 const round = (v: number, digits: number) => Math.round(v * 10 ** digits) / 10 ** digits;
 
 /**
@@ -145,7 +177,7 @@ export class Trainer extends EventEmitter<TrainerEvents> {
   private session?: TrainingSession;
   private readonly collator: DataCollatorWithPadding;
   private artifactsDir?: string;
-  private interrupted = false;
+  private readonly callbackHandler: CallbackHandler;
   /** Tokenizer files for the export: the `tokenizer` option, else those next to the model source. */
   private tokenizerDir: string | undefined;
   private acc: Accumulators = freshAccumulators();
@@ -160,6 +192,36 @@ export class Trainer extends EventEmitter<TrainerEvents> {
         `TrainingArguments.eval_strategy is "${this.args.eval_strategy}" but no evalDataset was given`,
       );
     }
+    this.callbackHandler = new CallbackHandler(this.args, () => this.state);
+    for (const cb of [...DEFAULT_CALLBACKS, ...(options.callbacks ?? [])]) this.addCallback(cb);
+    this.callbackHandler.call('onInitEnd');
+  }
+
+  /** The flags callbacks set to log, evaluate, save or stop (HF's `control`). */
+  get control(): TrainerControl {
+    return this.callbackHandler.control;
+  }
+
+  get callbacks(): readonly TrainerCallback[] {
+    return this.callbackHandler.callbacks;
+  }
+
+  /** Adds a callback, or a new instance of a callback class. */
+  addCallback(callback: TrainerCallback | TrainerCallbackClass): void {
+    if (!this.callbackHandler.add(callback)) {
+      const name = this.callbackHandler.callbacks.at(-1)!.constructor.name;
+      this.emit('message', `The Trainer already had a ${name}; it now has two`);
+    }
+  }
+
+  /** Removes a callback, or the first instance of a class, and returns it (undefined if absent). */
+  popCallback(callback: TrainerCallback | TrainerCallbackClass): TrainerCallback | undefined {
+    return this.callbackHandler.pop(callback);
+  }
+
+  /** Removes a callback, or the first instance of a class. */
+  removeCallback(callback: TrainerCallback | TrainerCallbackClass): void {
+    this.callbackHandler.pop(callback);
   }
 
   /** The runtime session, compiling the model first when it is a source. */
@@ -249,24 +311,65 @@ export class Trainer extends EventEmitter<TrainerEvents> {
 
   /** HF's `log`: adds epoch and step, appends to log_history, emits `log`. */
   log(logs: Record<string, number>): void {
-    const entry: LogEntry = { ...logs };
+    const withEpoch: LogEntry = { ...logs };
     const epoch = this.currentEpoch();
-    if (epoch !== undefined) entry['epoch'] = epoch;
-    entry['step'] = this.state.global_step;
+    if (epoch !== undefined) withEpoch['epoch'] = epoch;
+    const entry = { ...withEpoch, step: this.state.global_step };
     this.state.log_history.push(entry);
     this.emit('log', entry);
+    this.callbackHandler.logged(withEpoch);
   }
 
   async train(options: { resumeFromCheckpoint?: string | boolean } = {}): Promise<TrainOutput> {
     const a = this.args;
-    const ds = this.options.trainDataset;
-    if (!ds) throw new Error('Trainer.train() needs a trainDataset');
+    const dataset = this.options.trainDataset;
+    if (!dataset) throw new Error('Trainer.train() needs a trainDataset');
     const session = await this.getSession();
-    const sampler = this.sampler(ds, true);
-    const ga = a.gradient_accumulation_steps;
-    const batchesPerEpoch = sampler.numBatches;
-    if (batchesPerEpoch === 0) throw new Error(`the training set (${ds.numRows} rows) gives no batch`);
-    const updatesPerEpoch = Math.max(Math.floor(batchesPerEpoch / ga), 1);
+    const sampler = this.sampler(dataset, true);
+    if (sampler.numBatches === 0)
+      throw new Error(`the training set (${dataset.numRows} rows) gives no batch`);
+    const runner = stepRunnerFor(session, a, session.provider.device);
+    this.state = this.planSteps(sampler.numBatches);
+    const { max_steps: maxSteps, num_train_epochs: numTrainEpochs } = this.state;
+    const scheduler = new LRScheduler(
+      a.lr_scheduler_type,
+      a.learning_rate,
+      warmupStepsFor(maxSteps, a.warmup_steps, a.warmup_ratio),
+      maxSteps,
+    );
+    const run: TrainingRun = { replica: session, runner, scheduler, sampler, dataset, lastSaved: -1 };
+
+    this.acc = freshAccumulators();
+    removeStaleTemps(a.output_dir);
+    const resume = this.resolveResume(options.resumeFromCheckpoint);
+    const position = resume ? this.restore(session, resume, scheduler) : { epoch: 0, batch: 0 };
+
+    this.emit('train_begin', {
+      maxSteps,
+      numTrainEpochs,
+      numExamples: dataset.numRows,
+      device: session.provider,
+    });
+    this.callbackHandler.trainBegin();
+    const control = this.control;
+    if (this.state.global_step >= maxSteps) control.should_training_stop = true;
+    const started = performance.now();
+    const sigint =
+      (this.options.handleSigint ?? true) ? new SigintWatch((t) => this.emit('message', t)) : undefined;
+    try {
+      for (let epoch = position.epoch; epoch < numTrainEpochs && !control.should_training_stop; epoch++) {
+        await this.trainEpoch(run, epoch, epoch === position.epoch ? position.batch : 0, sigint);
+      }
+    } finally {
+      sigint?.dispose();
+    }
+    return this.finishTraining(run, started);
+  }
+
+  /** A fresh state with HF's step accounting: total steps, epochs, and step options below 1 as ratios of them. */
+  private planSteps(batchesPerEpoch: number): TrainerStateJSON {
+    const a = this.args;
+    const updatesPerEpoch = Math.max(Math.floor(batchesPerEpoch / a.gradient_accumulation_steps), 1);
     let maxSteps: number;
     let numTrainEpochs: number;
     if (a.max_steps > 0) {
@@ -277,205 +380,140 @@ export class Trainer extends EventEmitter<TrainerEvents> {
       numTrainEpochs = Math.ceil(a.num_train_epochs);
     }
     const ratio = (v: number) => (v < 1 ? Math.ceil(maxSteps * v) : v);
-    const loggingSteps = ratio(a.logging_steps);
-    const evalSteps = ratio(a.eval_steps ?? a.logging_steps);
-    const saveSteps = ratio(a.save_steps);
-    const scheduler = new LRScheduler(
-      a.lr_scheduler_type,
-      a.learning_rate,
-      warmupStepsFor(maxSteps, a.warmup_steps, a.warmup_ratio),
-      maxSteps,
-    );
-    const stepsPerRun = a.steps_per_run ?? (session.provider.device === 'cuda' && ga === 1 ? 8 : 1);
-    if (stepsPerRun > 1 && ga > 1) {
-      throw new Error('TrainingArguments.steps_per_run > 1 needs gradient_accumulation_steps 1');
-    }
-
-    this.state = {
+    return {
       ...initialState(),
-      logging_steps: loggingSteps,
-      eval_steps: evalSteps,
-      save_steps: saveSteps,
+      logging_steps: ratio(a.logging_steps),
+      eval_steps: ratio(a.eval_steps ?? a.logging_steps),
+      save_steps: ratio(a.save_steps),
       max_steps: maxSteps,
       num_train_epochs: numTrainEpochs,
       train_batch_size: a.per_device_train_batch_size,
     };
-    let position: Position = { epoch: 0, batch: 0 };
-    this.acc = freshAccumulators();
-    const acc = this.acc;
-    removeStaleTemps(a.output_dir);
-    const resume = this.resolveResume(options.resumeFromCheckpoint);
-    if (resume) position = this.restore(session, resume, scheduler);
+  }
 
-    this.emit('train_begin', { maxSteps, numTrainEpochs, numExamples: ds.numRows, device: session.provider });
-    const started = performance.now();
-    let lastSaved = -1;
-    let stop = this.state.global_step >= maxSteps;
-
-    const onSigint = () => {
-      if (this.interrupted) {
-        this.emit('message', 'Second SIGINT: exiting without saving');
-        process.exit(130);
+  /** One epoch from batch `first` on: steps, then what the callbacks ask for after each and at the end. */
+  private async trainEpoch(
+    run: TrainingRun,
+    epoch: number,
+    first: number,
+    sigint?: SigintWatch,
+  ): Promise<void> {
+    const control = this.control;
+    const callbacks = this.callbackHandler;
+    callbacks.epochBegin();
+    const it = run.sampler.batches(epoch, first);
+    const batches = new BatchQueue(() => {
+      const r = it.next();
+      return r.done ? undefined : this.collator.collate(run.dataset, r.value);
+    });
+    let index = first; // index of the next batch in this epoch
+    while (!batches.done && !control.should_training_stop && !control.should_epoch_stop) {
+      const before = this.state.global_step;
+      callbacks.stepBegin();
+      const limit = nextFlowStep(this.args, this.state) - before;
+      const results = await run.runner.run(batches, before, limit, (s) => run.scheduler.lrAt(s));
+      for (const [i, r] of results.entries()) {
+        if (i > 0) callbacks.stepBegin();
+        index += r.batches;
+        this.recordStep(r, epoch + index / run.sampler.numBatches, run.scheduler);
+        callbacks.call('onStepEnd');
+        if (i < results.length - 1) this.checkInsideGroup(before, results.length);
+        await this.maybeLogSaveEvaluate(run, { epoch, batch: index });
       }
-      this.interrupted = true;
-      this.emit(
-        'message',
-        'SIGINT: finishing the current step, then saving a checkpoint (SIGINT again to exit at once)',
-      );
-    };
-    const handle = this.options.handleSigint ?? true;
-    if (handle) process.on('SIGINT', onSigint);
-    this.interrupted = false;
-
-    const save = (pos: Position) => {
-      const dir = this.saveCheckpoint(session, scheduler, pos);
-      lastSaved = this.state.global_step;
-      return dir;
-    };
-    // HF's _maybe_log_save_evaluate.
-    const maybeLogSaveEvaluate = async (
-      flags: { log: boolean; evaluate: boolean; save: boolean },
-      pos: Position,
-    ) => {
-      if (flags.log && acc.stepsSinceLog > 0) {
-        const logs: Record<string, number> = { loss: round(acc.trLoss / acc.stepsSinceLog, 4) };
-        if (Number.isFinite(acc.lastGradNorm)) logs['grad_norm'] = acc.lastGradNorm;
-        logs['learning_rate'] = scheduler.lrAt(this.state.global_step);
-        this.log(logs);
-        acc.trLoss = 0;
-        acc.stepsSinceLog = 0;
+      if (sigint?.interrupted && !control.should_training_stop) {
+        const gs = this.state.global_step;
+        const dir =
+          run.lastSaved === gs
+            ? checkpointDir(this.args.output_dir, gs)
+            : this.save(run, { epoch, batch: index });
+        throw new TrainingInterrupted(dir);
       }
-      if (flags.evaluate) {
-        const metrics = await this.evaluate();
-        this.updateBest(metrics);
-      }
-      if (flags.save) save(pos);
-    };
-
-    try {
-      for (let epoch = position.epoch; epoch < numTrainEpochs && !stop; epoch++) {
-        const first = epoch === position.epoch ? position.batch : 0;
-        const it = sampler.batches(epoch, first);
-        let index = first; // index of the next batch in this epoch
-        const next = (): Batch | undefined => {
-          const r = it.next();
-          return r.done ? undefined : this.collator.collate(ds, r.value);
-        };
-        for (let batch = next(); batch !== undefined && !stop; ) {
-          // One optimizer step, or a group of them in one session run (steps_per_run).
-          const results: StepOutcome[] = [];
-          if (ga === 1 && stepsPerRun > 1) {
-            const limit = Math.min(
-              stepsPerRun,
-              this.nextBoundary(maxSteps, loggingSteps, evalSteps, saveSteps) - this.state.global_step,
-            );
-            // The Loop needs one batch size: a smaller last batch ends the group.
-            const group = [batch];
-            batch = next();
-            while (group.length < limit && batch !== undefined && batch.dims[0] === group[0]!.dims[0]) {
-              group.push(batch);
-              batch = next();
-            }
-            const s = this.state.global_step;
-            if (group.length === 1) {
-              results.push({ ...(await session.step(group[0]!, scheduler.lrAt(s), s + 1)), batches: 1 });
-            } else {
-              const lrs = group.map((_, i) => scheduler.lrAt(s + i));
-              for (const r of await session.multiStep(group, lrs, s + 1)) results.push({ ...r, batches: 1 });
-            }
-          } else if (ga === 1) {
-            const s = this.state.global_step;
-            results.push({ ...(await session.step(batch, scheduler.lrAt(s), s + 1)), batches: 1 });
-            batch = next();
-          } else {
-            // Up to GA micro-batches, each loss / GA as HF reports it; an epoch's last partial group steps too.
-            let loss = 0;
-            let count = 0;
-            while (batch !== undefined && count < ga) {
-              const l = await session.accumulate(batch, 1 / ga);
-              checkFinite(l, this.state.global_step + 1);
-              loss += l / ga;
-              count++;
-              batch = next();
-            }
-            const s = this.state.global_step;
-            const gradNorm = await session.applyOptimizer(scheduler.lrAt(s), s + 1);
-            results.push({ loss, gradNorm, batches: count });
-          }
-          for (const r of results) {
-            index += r.batches;
-            checkFinite(r.loss, this.state.global_step + 1);
-            this.state.global_step++;
-            this.state.epoch = epoch + index / batchesPerEpoch;
-            acc.trLoss += r.loss;
-            acc.totalLoss += r.loss;
-            acc.stepsSinceLog++;
-            acc.lastGradNorm = r.gradNorm;
-            const gs = this.state.global_step;
-            this.emit('step', {
-              globalStep: gs,
-              maxSteps,
-              epoch: this.state.epoch,
-              loss: r.loss,
-              gradNorm: r.gradNorm,
-              learningRate: scheduler.lrAt(gs - 1),
-            });
-            // DefaultFlowCallback.on_step_end
-            const flags = {
-              log:
-                (gs === 1 && a.logging_first_step) ||
-                (a.logging_strategy === 'steps' && gs % loggingSteps === 0),
-              evaluate: a.eval_strategy === 'steps' && gs % evalSteps === 0,
-              save: a.save_strategy === 'steps' && gs % saveSteps === 0,
-            };
-            if (gs >= maxSteps) {
-              stop = true;
-              if (a.save_strategy !== 'no') flags.save = true;
-            }
-            await maybeLogSaveEvaluate(flags, { epoch, batch: index });
-          }
-          if (this.interrupted && !stop) {
-            const dir =
-              lastSaved === this.state.global_step
-                ? checkpointDir(a.output_dir, lastSaved)
-                : save({ epoch, batch: index });
-            throw new TrainingInterrupted(dir);
-          }
-        }
-        // on_epoch_end
-        await maybeLogSaveEvaluate(
-          {
-            log: a.logging_strategy === 'epoch',
-            evaluate: a.eval_strategy === 'epoch',
-            save: a.save_strategy === 'epoch',
-          },
-          { epoch: epoch + 1, batch: 0 },
-        );
-      }
-    } finally {
-      if (handle) process.off('SIGINT', onSigint);
     }
+    callbacks.call('onEpochEnd');
+    await this.maybeLogSaveEvaluate(run, { epoch: epoch + 1, batch: 0 });
+  }
 
+  /** Counts a finished optimizer step into the state and the running loss sums. */
+  private recordStep(r: StepOutcome, epoch: number, scheduler: LRScheduler): void {
+    checkFinite(r.loss, this.state.global_step + 1);
+    this.state.global_step++;
+    this.state.epoch = epoch;
+    const acc = this.acc;
+    acc.trLoss += r.loss;
+    acc.totalLoss += r.loss;
+    acc.stepsSinceLog++;
+    acc.lastGradNorm = r.gradNorm;
+    const gs = this.state.global_step;
+    this.emit('step', {
+      globalStep: gs,
+      maxSteps: this.state.max_steps,
+      epoch,
+      loss: r.loss,
+      gradNorm: r.gradNorm,
+      learningRate: scheduler.lrAt(gs - 1),
+    });
+  }
+
+  /** Steps run together have already changed the weights past this step: nothing may be evaluated or saved there. */
+  private checkInsideGroup(before: number, size: number): void {
+    const c = this.control;
+    if (c.should_evaluate || c.should_save || c.should_training_stop || c.should_epoch_stop) {
+      throw new Error(
+        `a callback asked to evaluate, save or stop at step ${this.state.global_step}, inside steps ` +
+          `${before + 1}-${before + size} that ran together; set TrainingArguments.steps_per_run to 1`,
+      );
+    }
+  }
+
+  /** HF's _maybe_log_save_evaluate: acts on the control flags. */
+  private async maybeLogSaveEvaluate(run: TrainingRun, pos: Position): Promise<void> {
+    const control = this.control;
+    const acc = this.acc;
+    if (control.should_log && acc.stepsSinceLog > 0) {
+      const logs: Record<string, number> = { loss: round(acc.trLoss / acc.stepsSinceLog, 4) };
+      if (Number.isFinite(acc.lastGradNorm)) logs['grad_norm'] = acc.lastGradNorm;
+      logs['learning_rate'] = run.scheduler.lrAt(this.state.global_step);
+      acc.trLoss = 0;
+      acc.stepsSinceLog = 0;
+      this.log(logs);
+    }
+    if (control.should_evaluate) {
+      const metrics = await this.evaluate();
+      this.updateBest(metrics);
+    }
+    if (control.should_save) this.save(run, pos);
+  }
+
+  private save(run: TrainingRun, pos: Position): string {
+    const dir = this.saveCheckpoint(run.replica, run.scheduler, pos);
+    run.lastSaved = this.state.global_step;
+    this.callbackHandler.saved();
+    return dir;
+  }
+
+  /** The best model back when asked, the summary log, the export and trainer_state.json. */
+  private finishTraining(run: TrainingRun, started: number): TrainOutput {
+    const a = this.args;
     if (a.load_best_model_at_end && this.state.best_model_checkpoint) {
       const best = loadCheckpoint(this.state.best_model_checkpoint);
-      session.load(best.weights, this.state.best_model_checkpoint);
+      run.replica.load(best.weights, this.state.best_model_checkpoint);
       this.emit(
         'message',
         `Loading best model from ${this.state.best_model_checkpoint} (score: ${this.state.best_metric})`,
       );
     }
     const runtime = (performance.now() - started) / 1000;
-    const trainedSteps = Math.max(this.state.global_step, 1);
+    const maxSteps = this.state.max_steps;
+    const samples =
+      a.max_steps > 0
+        ? maxSteps * a.per_device_train_batch_size * a.gradient_accumulation_steps
+        : run.dataset.numRows * a.num_train_epochs;
     const metrics: Record<string, number> = {
       train_runtime: round(runtime, 4),
-      train_samples_per_second: round(
-        (a.max_steps > 0 ? maxSteps * a.per_device_train_batch_size * ga : ds.numRows * a.num_train_epochs) /
-          runtime,
-        3,
-      ),
+      train_samples_per_second: round(samples / runtime, 3),
       train_steps_per_second: round(maxSteps / runtime, 3),
       total_flos: 0,
-      train_loss: acc.totalLoss / trainedSteps,
+      train_loss: this.acc.totalLoss / Math.max(this.state.global_step, 1),
     };
     this.log(metrics);
     this.saveModel();
@@ -485,21 +523,9 @@ export class Trainer extends EventEmitter<TrainerEvents> {
       trainingLoss: metrics['train_loss']!,
       metrics,
     };
+    this.callbackHandler.call('onTrainEnd');
     this.emit('train_end', output);
     return output;
-  }
-
-  /** The next global step at which something must happen between steps (a log, eval, save or the end). */
-  private nextBoundary(maxSteps: number, logging: number, evalSteps: number, save: number): number {
-    const a = this.args;
-    const gs = this.state.global_step;
-    const nextMultiple = (k: number) => (Math.floor(gs / k) + 1) * k;
-    let b = maxSteps;
-    if (a.logging_strategy === 'steps') b = Math.min(b, nextMultiple(logging));
-    if (a.eval_strategy === 'steps') b = Math.min(b, nextMultiple(evalSteps));
-    if (a.save_strategy === 'steps') b = Math.min(b, nextMultiple(save));
-    if (a.logging_first_step && gs === 0) b = 1;
-    return b;
   }
 
   private resolveResume(r: string | boolean | undefined): string | undefined {
@@ -512,10 +538,10 @@ export class Trainer extends EventEmitter<TrainerEvents> {
     return r;
   }
 
-  private restore(session: TrainingSession, dir: string, scheduler: LRScheduler): Position {
+  private restore(replica: CheckpointReplica, dir: string, scheduler: LRScheduler): Position {
     const c = loadCheckpoint(dir);
-    session.load(c.weights, join(dir, 'model.safetensors'));
-    session.load(c.optimizer, join(dir, 'optimizer.safetensors'));
+    replica.load(c.weights, join(dir, 'model.safetensors'));
+    replica.load(c.optimizer, join(dir, 'optimizer.safetensors'));
     const saved = c.trainerState as unknown as TrainerStateJSON;
     if (saved.max_steps !== this.state.max_steps) {
       this.emit(
@@ -559,12 +585,12 @@ export class Trainer extends EventEmitter<TrainerEvents> {
     return pos;
   }
 
-  private saveCheckpoint(session: TrainingSession, scheduler: LRScheduler, pos: Position): string {
+  private saveCheckpoint(replica: CheckpointReplica, scheduler: LRScheduler, pos: Position): string {
     const a = this.args;
     const gs = this.state.global_step;
     const dir = saveCheckpoint(a.output_dir, gs, {
-      weights: session.weights(),
-      optimizer: session.optimizerState(),
+      weights: replica.weights(),
+      optimizer: replica.optimizerState(),
       scheduler: {
         type: scheduler.type,
         base_lr: scheduler.baseLr,
@@ -604,31 +630,47 @@ export class Trainer extends EventEmitter<TrainerEvents> {
     }
   }
 
-  private async loop(
-    ds: TokenizedDataset,
-    prefix: string,
-  ): Promise<{ logits: Float32Array; numLabels: number; metrics: Record<string, number> }> {
+  /** Runs every batch of `ds` through the eval graph (or the predict graph when it has no labels). */
+  private async predictionPass(ds: TokenizedDataset, pass: PredictionProgress['pass']) {
     const session = await this.getSession();
     const sampler = this.sampler(ds, false);
     const numLabels = session.manifest.model.numLabels;
     const logits = new Float32Array(ds.numRows * numLabels);
+    const progress: PredictionProgress = { pass, dataset: ds, done: 0, batches: sampler.numBatches };
+    this.emit('prediction_step', { ...progress });
     const started = performance.now();
     let lossSum = 0;
     let lossRows = 0;
     let offset = 0;
-    let steps = 0;
     for (const rows of sampler.batches(0)) {
-      const batch = this.collator.collate(ds, rows);
-      const r = await session.evalBatch(batch);
+      const r = await session.evalBatch(this.collator.collate(ds, rows));
       logits.set(r.logits, offset);
       offset += r.logits.length;
       if (r.loss !== undefined) {
         lossSum += r.loss * rows.length;
         lossRows += rows.length;
       }
-      steps++;
+      progress.done++;
+      this.callbackHandler.call('onPredictionStep');
+      this.emit('prediction_step', { ...progress });
     }
     const runtime = (performance.now() - started) / 1000;
+    return {
+      logits,
+      numLabels,
+      steps: progress.done,
+      runtime,
+      loss: lossRows > 0 ? lossSum / lossRows : undefined,
+    };
+  }
+
+  /** HF's evaluation loop: logits and `<prefix>_*` metrics. */
+  private async loop(
+    ds: TokenizedDataset,
+    prefix: string,
+    pass: PredictionProgress['pass'],
+  ): Promise<{ logits: Float32Array; numLabels: number; metrics: Record<string, number> }> {
+    const { logits, numLabels, steps, runtime, loss } = await this.predictionPass(ds, pass);
     const raw: Record<string, number> = {};
     if (this.options.computeMetrics && ds.labels) {
       Object.assign(
@@ -641,7 +683,7 @@ export class Trainer extends EventEmitter<TrainerEvents> {
     }
     // HF's order: the loss first, then the computed metrics, each under the prefix, then speed metrics.
     const metrics: Record<string, number> = {};
-    if (lossRows > 0) metrics[`${prefix}_loss`] = lossSum / lossRows;
+    if (loss !== undefined) metrics[`${prefix}_loss`] = loss;
     for (const [k, v] of Object.entries(raw)) metrics[k.startsWith(`${prefix}_`) ? k : `${prefix}_${k}`] = v;
     metrics[`${prefix}_runtime`] = round(runtime, 4);
     metrics[`${prefix}_samples_per_second`] = round(ds.numRows / runtime, 3);
@@ -653,17 +695,20 @@ export class Trainer extends EventEmitter<TrainerEvents> {
   async evaluate(ds?: TokenizedDataset, metricKeyPrefix = 'eval'): Promise<Record<string, number>> {
     const data = ds ?? this.options.evalDataset;
     if (!data) throw new Error('Trainer.evaluate() needs an evalDataset');
-    const { metrics } = await this.loop(data, metricKeyPrefix);
+    const { metrics } = await this.loop(data, metricKeyPrefix, 'evaluate');
     this.log(metrics);
     const epoch = this.currentEpoch();
     const out = { ...metrics, ...(epoch !== undefined && { epoch }) };
+    this.callbackHandler.evaluated(out);
     this.emit('evaluate', out);
     return out;
   }
 
   /** Logits, labels and `test_*` metrics for a dataset (HF's predict). */
   async predict(ds: TokenizedDataset, metricKeyPrefix = 'test'): Promise<PredictionOutput> {
-    const { logits, numLabels, metrics } = await this.loop(ds, metricKeyPrefix);
+    const { logits, numLabels, metrics } = await this.loop(ds, metricKeyPrefix, 'predict');
+    this.callbackHandler.predicted(metrics);
+    this.emit('predict', metrics);
     return { predictions: logits, shape: [ds.numRows, numLabels], labelIds: ds.labels, metrics };
   }
 
@@ -686,14 +731,6 @@ export class Trainer extends EventEmitter<TrainerEvents> {
   async close(): Promise<void> {
     await this.session?.release();
     this.session = undefined;
-  }
-}
-
-function checkFinite(loss: number, step: number): void {
-  if (!Number.isFinite(loss)) {
-    throw new Error(
-      `Training loss is ${loss} at step ${step}: stopping (lower the learning rate, check the inputs and labels, or resume from an earlier checkpoint)`,
-    );
   }
 }
 
