@@ -14,16 +14,8 @@ export {
 export { flagOf, type OptionSpec, type OptionType, type OptionValue } from './options/spec.js';
 export {
   CONFIG_OPTION,
-  DEVICES,
-  type DeviceChoice,
   EVALUATE_OPTIONS,
   type EvaluateOptions,
-  GLUE_TASKS,
-  type GlueTaskName,
-  INTERVAL_STRATEGIES,
-  type IntervalStrategy,
-  LR_SCHEDULERS,
-  type LrSchedulerType,
   PREDICT_OPTIONS,
   type PredictOptions,
   TRAIN_OPTIONS,

@@ -55,14 +55,14 @@ export function readConfigFile(
   }
   const errors: string[] = [];
   for (const [key, raw] of Object.entries(parsed)) {
-    const spec = specs.find((s) => s.key === key);
+    const spec = specs.find((s) => s.key === key || s.aliases?.includes(key));
     if (!spec) {
       errors.push(`${file}: unknown option '${key}'${suggestKey(key, specs)}`);
       continue;
     }
     if (raw === null) continue;
     try {
-      values.set(key, coerce(spec, raw));
+      values.set(spec.key, coerce(spec, raw));
     } catch (error) {
       if (!(error instanceof ValueError)) throw error;
       errors.push(`${file}: '${key}': ${error.message}`);

@@ -112,6 +112,18 @@ export class TrainingArguments {
     Object.freeze(this);
   }
 
+  /**
+   * TrainingArguments from a record that holds more than them (a command line's options): the spec's keys
+   * are taken, undefined ones left to their defaults, everything else ignored.
+   */
+  static fromOptions(options: object): TrainingArguments {
+    const values = options as Record<string, unknown>;
+    const init = Object.fromEntries(
+      [...SPECS.keys()].filter((key) => values[key] !== undefined).map((key) => [key, values[key]]),
+    );
+    return new TrainingArguments(init as TrainingArgumentsInit);
+  }
+
   /** The resolved options as plain JSON (what checkpoints store as training_args.json). */
   toJSON(): TrainingArgumentValues {
     return { ...(this as TrainingArgumentValues) };
