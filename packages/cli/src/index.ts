@@ -1,4 +1,3 @@
-export type { LogEntry } from './log-history.js';
 export { readConfigFile, saveOptions } from './options/config.js';
 export { renderHelp } from './options/help.js';
 export {
@@ -41,7 +40,7 @@ export {
   type TrainingResult,
   type TrainingSummary,
 } from './progress/reporter.js';
-export { type FileContent, formatJson, writeFileAtomic, writeJsonAtomic } from './reports/atomic.js';
+export { formatJson, writeJsonAtomic } from './reports/atomic.js';
 export { type ChartOptions, escapeXml, niceTicks, renderRunChart, writeRunChart } from './reports/chart.js';
 export {
   type EventLog,

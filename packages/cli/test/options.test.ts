@@ -287,7 +287,7 @@ describe('parseTrainArgs', () => {
     );
   });
 
-  it('round-trips saved options through --config', async () => {
+  it('round-trips saved options through --config', () => {
     const dir = tempDir();
     const original = train([
       '--task',
@@ -298,7 +298,7 @@ describe('parseTrainArgs', () => {
       '--save-total-limit',
       '1',
     ]);
-    await saveOptions(join(dir, 'train_args.json'), original);
+    saveOptions(join(dir, 'train_args.json'), original);
     expect(train(['--config', join(dir, 'train_args.json')])).toEqual(original);
   });
 });

@@ -1,4 +1,4 @@
-export { type FileContent, writeDirAtomic } from './checkpoint/atomic.js';
+export { type FileContent, writeDirAtomic, writeFileAtomic } from './checkpoint/atomic.js';
 export {
   CHECKPOINT_PREFIX,
   type CheckpointContent,

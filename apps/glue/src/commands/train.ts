@@ -7,7 +7,6 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { compileArtifacts, readBertConfig } from '@ortrain/artifacts';
 import {
-  type LogEntry as CliLogEntry,
   createReporter,
   type EventLog,
   formatMetrics,
@@ -231,7 +230,7 @@ export async function train(argv: readonly string[]): Promise<number> {
   // Every input is good: from here on output_dir is written.
   mkdirSync(o.output_dir, { recursive: true });
   const configFile = join(o.output_dir, OUTPUT_FILES.trainArgs);
-  await saveOptions(configFile, { ...o, resume_from_checkpoint: undefined });
+  saveOptions(configFile, { ...o, resume_from_checkpoint: undefined });
   const events = openEventLog(join(o.output_dir, OUTPUT_FILES.events), { append: resume !== undefined });
   const reporter = createReporter();
   try {
@@ -339,8 +338,7 @@ async function run(
     );
     trainer.on('log', (entry) => {
       events.append('log', entry);
-      // Trainer.log always sets `step`; its LogEntry type leaves it optional.
-      if (entry['loss'] !== undefined) reporter.log(entry as CliLogEntry);
+      if (entry['loss'] !== undefined) reporter.log(entry);
     });
     let lastSaved = -1;
     trainer.on('save', (info) => {
@@ -408,7 +406,7 @@ async function run(
 
     const chart = join(o.output_dir, OUTPUT_FILES.chart);
     const shown = evalMetrics ? formatMetrics(modelMetrics(evalMetrics, 'eval')) : '';
-    await writeRunChart(chart, trainer.state.log_history as CliLogEntry[], {
+    await writeRunChart(chart, trainer.state.log_history, {
       title: `${task.name} · ${inputs.model.name}`,
       subtitle: shown,
     });

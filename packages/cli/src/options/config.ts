@@ -75,7 +75,7 @@ export function readConfigFile(
  * Writes resolved options as a config file that `--config` reads back (unset options are left out),
  * so a run can be repeated or resumed with exactly its settings.
  */
-export function saveOptions(path: string, options: object): Promise<void> {
+export function saveOptions(path: string, options: object): void {
   const set = Object.entries(options).filter(([, v]) => v !== undefined);
-  return writeJsonAtomic(path, Object.fromEntries(set));
+  writeJsonAtomic(path, Object.fromEntries(set));
 }

@@ -249,10 +249,8 @@ export class Trainer extends EventEmitter<TrainerEvents> {
 
   /** HF's `log`: adds epoch and step, appends to log_history, emits `log`. */
   log(logs: Record<string, number>): void {
-    const entry: LogEntry = { ...logs };
     const epoch = this.currentEpoch();
-    if (epoch !== undefined) entry['epoch'] = epoch;
-    entry['step'] = this.state.global_step;
+    const entry: LogEntry = { ...logs, ...(epoch !== undefined && { epoch }), step: this.state.global_step };
     this.state.log_history.push(entry);
     this.emit('log', entry);
   }
