@@ -1,6 +1,13 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { type ArgumentSpec, accepts, TRAINING_ARGUMENT_SPECS, TrainingArguments } from '@ortrain/trainer';
+import type { GlueTaskName } from '@ortrain/data';
+import {
+  type ArgumentSpec,
+  accepts,
+  type SchedulerType,
+  TRAINING_ARGUMENT_SPECS,
+  TrainingArguments,
+} from '@ortrain/trainer';
 import { describe, expect, expectTypeOf, it } from 'vitest';
 import {
   EVALUATE_OPTIONS,
@@ -47,6 +54,13 @@ describe('option tables', () => {
     expectTypeOf<(typeof TRAIN_OPTIONS)[number]['key']>().toEqualTypeOf<keyof TrainOptions>();
     expectTypeOf<(typeof PREDICT_OPTIONS)[number]['key']>().toEqualTypeOf<keyof PredictOptions>();
     expectTypeOf<(typeof EVALUATE_OPTIONS)[number]['key']>().toEqualTypeOf<keyof EvaluateOptions>();
+    // TrainOptions is typed from the tables: set options, unset ones, choices.
+    expectTypeOf<TrainOptions['task']>().toEqualTypeOf<GlueTaskName>();
+    expectTypeOf<TrainOptions['lr_scheduler_type']>().toEqualTypeOf<SchedulerType>();
+    expectTypeOf<TrainOptions['learning_rate']>().toEqualTypeOf<number>();
+    expectTypeOf<TrainOptions['eval_steps']>().toEqualTypeOf<number | undefined>();
+    expectTypeOf<TrainOptions['data']>().toEqualTypeOf<string | undefined>();
+    expectTypeOf<TrainOptions['shuffle']>().toEqualTypeOf<boolean>();
     for (const table of [TRAIN_OPTIONS, PREDICT_OPTIONS, EVALUATE_OPTIONS]) {
       const keys = table.map((s) => s.key);
       expect(new Set(keys).size).toBe(keys.length);

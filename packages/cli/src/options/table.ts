@@ -5,11 +5,13 @@
  */
 import { GLUE_TASK_NAMES, type GlueTaskName, glueTask } from '@ortrain/data';
 import {
+  type ArgumentValue,
   atLeast,
   greaterThan,
   TRAINING_ARGUMENT_SPECS,
   type TrainingArgumentKey,
   type TrainingArgumentValues,
+  type ValueOfSpec,
 } from '@ortrain/trainer';
 import type { OptionSpec } from './spec.js';
 
@@ -18,16 +20,19 @@ type CommandLineValues<T> = { [K in keyof T as null extends T[K] ? never : K]: T
   [K in keyof T as null extends T[K] ? K : never]?: Exclude<T[K], null>;
 };
 
-/** Options of `pnpm train`, keyed by their Hugging Face names. */
-export type TrainOptions = CommandLineValues<TrainingArgumentValues> & {
-  task: GlueTaskName;
-  model: string;
-  /** GLUE task folder or the user's files; unset means the task's GLUE data. */
-  data?: string;
-  max_seq_length?: number;
-  /** A checkpoint folder, or `latest` (also given as `true`) for the newest checkpoint in `output_dir`. */
-  resume_from_checkpoint?: string;
+/** The values of a table's options: those with a default are always set, the others may be unset. */
+type ValuesOf<T extends readonly OptionSpec[]> = {
+  -readonly [S in T[number] as S extends { readonly default: ArgumentValue }
+    ? S['key']
+    : never]: ValueOfSpec<S>;
+} & {
+  -readonly [S in T[number] as S extends { readonly default: ArgumentValue }
+    ? never
+    : S['key']]?: ValueOfSpec<S>;
 };
+
+/** Options of `pnpm train`, keyed by their Hugging Face names. */
+export type TrainOptions = CommandLineValues<TrainingArgumentValues> & ValuesOf<typeof APP_TRAIN_OPTIONS>;
 
 type InferenceSettings = Pick<
   TrainOptions,
@@ -74,25 +79,29 @@ const argument = (key: TrainingArgumentKey): OptionSpec => {
 // `SST-2`, `STS-B`, `MRPC` all name the same tasks as `sst2`, `stsb`, `mrpc`.
 const normalizeTask = (raw: string): string => raw.toLowerCase().replaceAll('-', '');
 
-const task: OptionSpec = {
+// The tasks one can fine-tune on (AX is a test set only).
+const TRAINABLE_TASKS: readonly GlueTaskName[] = GLUE_TASK_NAMES.filter((name) =>
+  glueTask(name).splits.includes('train'),
+);
+
+const task = {
   key: 'task',
   type: 'enum',
   group: 'input',
-  // The tasks one can fine-tune on (AX is a test set only).
-  choices: GLUE_TASK_NAMES.filter((name) => glueTask(name).splits.includes('train')),
+  choices: TRAINABLE_TASKS,
   normalize: normalizeTask,
   default: 'mrpc',
   help: 'GLUE task',
-};
+} as const satisfies OptionSpec;
 
-const maxSeqLength: OptionSpec = {
+const maxSeqLength = {
   key: 'max_seq_length',
   type: 'int',
   group: 'runtime',
   check: atLeast(1),
   defaultHelp: "the model's maximum, 512 for BERT",
   help: 'truncate inputs to this many tokens (ortrain)',
-};
+} as const satisfies OptionSpec;
 
 const inferenceSettings = [
   argument('per_device_eval_batch_size'),
@@ -101,7 +110,8 @@ const inferenceSettings = [
   argument('num_threads'),
 ];
 
-export const TRAIN_OPTIONS: readonly OptionSpec<keyof TrainOptions>[] = [
+/** `pnpm train`'s own options (TrainOptions is typed from these and the spec). */
+const APP_TRAIN_OPTIONS = [
   task,
   {
     key: 'model',
@@ -119,7 +129,6 @@ export const TRAIN_OPTIONS: readonly OptionSpec<keyof TrainOptions>[] = [
     defaultHelp: "the task's GLUE data from the hub",
     help: 'a GLUE task folder or your own train/dev/test files',
   },
-  argument('output_dir'),
   {
     key: 'resume_from_checkpoint',
     type: 'path',
@@ -127,8 +136,12 @@ export const TRAIN_OPTIONS: readonly OptionSpec<keyof TrainOptions>[] = [
     valueName: 'dir|latest',
     help: "continue from a checkpoint folder, or 'latest' (or 'true') for the newest one in --output-dir",
   },
-  ...TRAINING_ARGUMENT_SPECS.filter((s) => s.key !== 'output_dir').map((s) => argument(s.key)),
   maxSeqLength,
+] as const satisfies readonly OptionSpec[];
+
+export const TRAIN_OPTIONS: readonly OptionSpec<keyof TrainOptions>[] = [
+  ...TRAINING_ARGUMENT_SPECS.map((s) => argument(s.key)),
+  ...APP_TRAIN_OPTIONS,
 ] as OptionSpec<keyof TrainOptions>[];
 
 const trainedInputs: OptionSpec[] = [

@@ -25,6 +25,7 @@ export type TrainingArgumentsInit = Pick<TrainingArgumentValues, 'output_dir'> &
   AliasValues;
 
 const SPECS: ReadonlyMap<string, ArgumentSpec> = new Map(TRAINING_ARGUMENT_SPECS.map((s) => [s.key, s]));
+const ALIASES: ReadonlySet<string> = new Set([...SPECS.values()].flatMap((s) => s.aliases ?? []));
 const asKey = (key: string) => key;
 
 export class TrainingArgumentsError extends Error {
@@ -94,7 +95,7 @@ export class TrainingArguments {
   constructor(init: TrainingArgumentsInit | string) {
     const given: Record<string, unknown> = typeof init === 'string' ? { output_dir: init } : { ...init };
     for (const key of Object.keys(given)) {
-      if (!SPECS.has(key) && ![...SPECS.values()].some((s) => s.aliases?.includes(key))) {
+      if (!SPECS.has(key) && !ALIASES.has(key)) {
         throw new TrainingArgumentsError(`TrainingArguments: unknown option '${key}'`);
       }
     }
