@@ -6,7 +6,7 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { ArtifactManifest } from '@ortrain/artifacts';
-import { type DeviceChoice, OUTPUT_FILES, type ProgressReporter } from '@ortrain/cli';
+import { OUTPUT_FILES, type PredictOptions, type ProgressReporter } from '@ortrain/cli';
 import { type GlueTask, glueTask, type TokenizedDataset } from '@ortrain/data';
 import { loadModel, type Tensor } from '@ortrain/graph';
 import { glueComputeMetrics, type GlueTask as MetricTask } from '@ortrain/metrics';
@@ -94,7 +94,7 @@ export function taskFor(model: TrainedModel, requested: string | undefined): Glu
 export async function trainerFor(
   model: TrainedModel,
   task: GlueTask,
-  o: { per_device_eval_batch_size: number; device: DeviceChoice; threads?: number },
+  o: Pick<PredictOptions, 'per_device_eval_batch_size' | 'device' | 'num_threads'>,
   reporter: ProgressReporter,
   splitOf: (ds: TokenizedDataset) => string,
 ): Promise<Trainer> {
@@ -108,7 +108,7 @@ export async function trainerFor(
     weight_decay: opt.weightDecay,
     max_grad_norm: Math.max(0, opt.maxGradNorm),
     device: o.device,
-    num_threads: o.threads ?? 0,
+    num_threads: o.num_threads,
   });
   const trainer = reportEvaluations(
     new Trainer({

@@ -1,6 +1,26 @@
 import { existsSync, readFileSync } from 'node:fs';
 
-/** The fields of Hugging Face's BertConfig (config.json) that the compiler uses. */
+/** config.json of a BERT as transformers writes it; `parseBertConfig` reads it (missing fields default). */
+export interface BertConfigJson {
+  architectures: string[];
+  model_type: 'bert';
+  attention_probs_dropout_prob: number;
+  hidden_act: 'gelu';
+  hidden_dropout_prob: number;
+  hidden_size: number;
+  initializer_range: number;
+  intermediate_size: number;
+  layer_norm_eps: number;
+  max_position_embeddings: number;
+  num_attention_heads: number;
+  num_hidden_layers: number;
+  pad_token_id: number;
+  position_embedding_type: 'absolute';
+  type_vocab_size: number;
+  vocab_size: number;
+}
+
+/** The fields of Hugging Face's BertConfig (config.json) that the compiler uses, parsed. */
 export interface BertConfig {
   vocabSize: number;
   hiddenSize: number;

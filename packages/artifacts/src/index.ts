@@ -1,5 +1,5 @@
 export { type CompileOptions, type CompileReport, type CompileResult, compileArtifacts } from './compile.js';
-export { type BertConfig, parseBertConfig, readBertConfig } from './config.js';
+export { type BertConfig, type BertConfigJson, parseBertConfig, readBertConfig } from './config.js';
 export { exportInference, type InferenceExportOptions } from './export/inference.js';
 export { hfStateDict } from './export/state-dict.js';
 export type { AttachPoint, ImportedEncoder } from './import/encoder.js';

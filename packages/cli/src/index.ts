@@ -1,4 +1,3 @@
-export type { LogEntry } from './log-history.js';
 export { readConfigFile, saveOptions } from './options/config.js';
 export { renderHelp } from './options/help.js';
 export {
@@ -14,16 +13,8 @@ export {
 export { flagOf, type OptionSpec, type OptionType, type OptionValue } from './options/spec.js';
 export {
   CONFIG_OPTION,
-  DEVICES,
-  type DeviceChoice,
   EVALUATE_OPTIONS,
   type EvaluateOptions,
-  GLUE_TASKS,
-  type GlueTaskName,
-  INTERVAL_STRATEGIES,
-  type IntervalStrategy,
-  LR_SCHEDULERS,
-  type LrSchedulerType,
   PREDICT_OPTIONS,
   type PredictOptions,
   TRAIN_OPTIONS,
@@ -49,7 +40,7 @@ export {
   type TrainingResult,
   type TrainingSummary,
 } from './progress/reporter.js';
-export { type FileContent, formatJson, writeFileAtomic, writeJsonAtomic } from './reports/atomic.js';
+export { formatJson, writeJsonAtomic } from './reports/atomic.js';
 export { type ChartOptions, escapeXml, niceTicks, renderRunChart, writeRunChart } from './reports/chart.js';
 export {
   type EventLog,

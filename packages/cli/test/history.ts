@@ -1,4 +1,4 @@
-import type { LogEntry } from '../src/index.js';
+import type { LogEntry } from '@ortrain/trainer';
 
 /**
  * A log_history shaped like the course's MRPC run (3 epochs of 459 steps, lr 5e-5 decaying linearly,

@@ -1,5 +1,13 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { GlueTaskName } from '@ortrain/data';
+import {
+  type ArgumentSpec,
+  accepts,
+  type SchedulerType,
+  TRAINING_ARGUMENT_SPECS,
+  TrainingArguments,
+} from '@ortrain/trainer';
 import { describe, expect, expectTypeOf, it } from 'vitest';
 import {
   EVALUATE_OPTIONS,
@@ -46,6 +54,13 @@ describe('option tables', () => {
     expectTypeOf<(typeof TRAIN_OPTIONS)[number]['key']>().toEqualTypeOf<keyof TrainOptions>();
     expectTypeOf<(typeof PREDICT_OPTIONS)[number]['key']>().toEqualTypeOf<keyof PredictOptions>();
     expectTypeOf<(typeof EVALUATE_OPTIONS)[number]['key']>().toEqualTypeOf<keyof EvaluateOptions>();
+    // TrainOptions is typed from the tables: set options, unset ones, choices.
+    expectTypeOf<TrainOptions['task']>().toEqualTypeOf<GlueTaskName>();
+    expectTypeOf<TrainOptions['lr_scheduler_type']>().toEqualTypeOf<SchedulerType>();
+    expectTypeOf<TrainOptions['learning_rate']>().toEqualTypeOf<number>();
+    expectTypeOf<TrainOptions['eval_steps']>().toEqualTypeOf<number | undefined>();
+    expectTypeOf<TrainOptions['data']>().toEqualTypeOf<string | undefined>();
+    expectTypeOf<TrainOptions['shuffle']>().toEqualTypeOf<boolean>();
     for (const table of [TRAIN_OPTIONS, PREDICT_OPTIONS, EVALUATE_OPTIONS]) {
       const keys = table.map((s) => s.key);
       expect(new Set(keys).size).toBe(keys.length);
@@ -93,9 +108,11 @@ describe('parseTrainArgs', () => {
     ]) {
       expect(o[unset as keyof TrainOptions], unset).toBeUndefined();
     }
-    for (const unset of ['dropout', 'threads', 'max_seq_length', 'resume_from_checkpoint'] as const) {
+    for (const unset of ['dropout', 'max_seq_length', 'resume_from_checkpoint'] as const) {
       expect(o[unset], unset).toBeUndefined();
     }
+    // ONNX Runtime's choice of threads (TrainingArguments.num_threads 0).
+    expect(o.num_threads).toBe(0);
   });
 
   it('reads kebab-case flags, in both `--flag value` and `--flag=value` forms', () => {
@@ -144,7 +161,8 @@ describe('parseTrainArgs', () => {
       eval_steps: 50,
       save_total_limit: 2,
       device: 'cuda',
-      threads: 4,
+      // --threads is num_threads' older name.
+      num_threads: 4,
       max_seq_length: 128,
       dropout: 0,
       output_dir: 'out dir/with space',
@@ -299,7 +317,7 @@ describe('parseTrainArgs', () => {
     );
   });
 
-  it('round-trips saved options through --config', async () => {
+  it('round-trips saved options through --config', () => {
     const dir = tempDir();
     const original = train([
       '--task',
@@ -310,8 +328,104 @@ describe('parseTrainArgs', () => {
       '--save-total-limit',
       '1',
     ]);
-    await saveOptions(join(dir, 'train_args.json'), original);
+    saveOptions(join(dir, 'train_args.json'), original);
     expect(train(['--config', join(dir, 'train_args.json')])).toEqual(original);
+  });
+});
+
+/** A valid value of the option other than its default (so the test sees the flag took effect). */
+function sampleValue(spec: ArgumentSpec): unknown {
+  switch (spec.type) {
+    case 'bool':
+      return spec.default !== true;
+    case 'enum':
+      return spec.choices!.find((c) => c !== spec.default);
+    case 'path':
+      return 'some_dir/run 1';
+    case 'string':
+      return 'accuracy';
+    default:
+      return [2, 3, 0.5, 7].find((v) => v !== spec.default && accepts(spec, v));
+  }
+}
+
+describe('TrainingArguments on the command line', () => {
+  it.each(TRAINING_ARGUMENT_SPECS.map((s) => [s.key, s] as const))(
+    '%s round-trips from its flag',
+    (key, spec) => {
+      const value = sampleValue(spec);
+      expect(value, key).toBeDefined();
+      const flag = `--${key.replaceAll('_', '-')}`;
+      const argv =
+        typeof value === 'boolean' ? [value ? flag : `--no-${flag.slice(2)}`] : [flag, String(value)];
+      // load_best_model_at_end needs checkpoints on evaluations (the app evaluates each epoch).
+      if (key === 'load_best_model_at_end') argv.push('--save-strategy', 'epoch');
+      const options = train(argv);
+      expect(options[key], argv.join(' ')).toBe(value);
+      expect(TrainingArguments.fromOptions(options)[key], argv.join(' ')).toBe(value);
+    },
+  );
+
+  it('maps the default command line to the app defaults and nothing else', () => {
+    const args = TrainingArguments.fromOptions(train([]));
+    const defaults = new TrainingArguments({ output_dir: join('artifacts', 'mrpc-bert-base-uncased') });
+    expect(args.toJSON()).toEqual({ ...defaults.toJSON(), eval_strategy: 'epoch' });
+  });
+});
+
+describe('HF command-line spellings', () => {
+  it('reports a flag followed by another flag as missing its value', () => {
+    const error = usageError(() => train(['--learning-rate', '--max-steps', '5']));
+    expect(error.message).toBe(
+      "option '--learning-rate <float>' argument missing: it needs a value before '--max-steps'",
+    );
+    expect(error.exitCode).toBe(2);
+  });
+
+  it('takes true/false after boolean flags, in both forms', () => {
+    expect(train(['--group-by-length', 'true']).group_by_length).toBe(true);
+    expect(train(['--group-by-length', 'false']).group_by_length).toBe(false);
+    expect(train(['--group-by-length', '--seed', '3'])).toMatchObject({ group_by_length: true, seed: 3 });
+    const best = train(['--load-best-model-at-end=true', '--save-strategy', 'epoch']);
+    expect(best.load_best_model_at_end).toBe(true);
+    expect(train(['--greater-is-better', 'false', '--metric-for-best-model', 'f1']).greater_is_better).toBe(
+      false,
+    );
+    expect(usageError(() => train(['--group-by-length', 'yes'])).message).toBe(
+      "--group-by-length: expected true or false, got 'yes'",
+    );
+  });
+
+  it('accepts snake_case flags, and keeps values as typed', () => {
+    expect(
+      train([
+        '--learning_rate',
+        '2e-5',
+        '--per_device_train_batch_size=4',
+        '--no_shuffle',
+        '--output_dir',
+        'a_b',
+      ]),
+    ).toMatchObject({
+      learning_rate: 2e-5,
+      per_device_train_batch_size: 4,
+      shuffle: false,
+      output_dir: 'a_b',
+    });
+    expect(usageError(() => train(['--lerning_rate', '1'])).message).toContain(
+      "unknown option '--lerning_rate'",
+    );
+  });
+
+  it('accepts the older names evaluation_strategy and threads, refusing two that disagree', () => {
+    expect(train(['--evaluation-strategy', 'steps']).eval_strategy).toBe('steps');
+    expect(train(['--evaluation_strategy', 'no', '--eval-strategy', 'no']).eval_strategy).toBe('no');
+    expect(usageError(() => train(['--evaluation-strategy', 'no', '--eval-strategy', 'steps'])).message).toBe(
+      '--eval-strategy and --evaluation-strategy (its older name) disagree; give one',
+    );
+    const dir = tempDir();
+    const path = writeConfig(dir, 'old.json', { evaluation_strategy: 'no', threads: 3 });
+    expect(train(['--config', path])).toMatchObject({ eval_strategy: 'no', num_threads: 3 });
   });
 });
 
@@ -366,7 +480,7 @@ describe('parsePredictArgs and parseEvaluateArgs', () => {
       per_device_eval_batch_size: 8,
       max_seq_length: undefined,
       device: 'auto',
-      threads: undefined,
+      num_threads: 0,
     });
   });
 

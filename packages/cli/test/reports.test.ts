@@ -1,5 +1,6 @@
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { writeFileAtomic } from '@ortrain/trainer';
 import { describe, expect, it } from 'vitest';
 import {
   escapeXml,
@@ -10,7 +11,6 @@ import {
   renderRunChart,
   saveMetrics,
   speedMetrics,
-  writeFileAtomic,
   writePredictions,
   writeRunChart,
 } from '../src/index.js';
@@ -21,24 +21,24 @@ import { xmlProblems } from './xml.js';
 const read = (path: string) => readFileSync(path, 'utf8');
 
 describe('writeFileAtomic', () => {
-  it('creates folders and replaces files, from strings and streamed chunks', async () => {
+  it('creates folders and replaces files, from strings and streamed chunks', () => {
     const path = join(tempDir(), 'a', 'b', 'file.txt');
-    await writeFileAtomic(path, 'first');
+    writeFileAtomic(path, 'first');
     expect(read(path)).toBe('first');
-    await writeFileAtomic(path, ['se', 'cond']);
+    writeFileAtomic(path, ['se', 'cond']);
     expect(read(path)).toBe('second');
   });
 
-  it('leaves the old file, and no temporary file, when producing the content fails half-way', async () => {
+  it('leaves the old file, and no temporary file, when producing the content fails half-way', () => {
     const dir = tempDir();
     const path = join(dir, 'results.tsv');
     writeFileSync(path, 'old complete content\n');
-    async function* rows() {
+    function* rows() {
       yield 'index\tprediction\n';
       yield '0\t1\n';
       throw new Error('model crashed at row 2');
     }
-    await expect(writeFileAtomic(path, rows())).rejects.toThrow('model crashed at row 2');
+    expect(() => writeFileAtomic(path, rows())).toThrow('model crashed at row 2');
     expect(read(path)).toBe('old complete content\n');
     expect(readdirSync(dir)).toEqual(['results.tsv']);
   });
@@ -264,9 +264,9 @@ describe('run chart', () => {
     expect(escapeXml(`<a href="x">'&'</a>`)).toBe('&#60;a href=&#34;x&#34;&#62;&#39;&#38;&#39;&#60;/a&#62;');
   });
 
-  it('writes the file atomically', async () => {
+  it('writes the file atomically', () => {
     const path = join(tempDir(), 'run.svg');
-    await writeRunChart(path, history, { title: 'run' });
+    writeRunChart(path, history, { title: 'run' });
     expect(xmlProblems(read(path))).toEqual([]);
   });
 });

@@ -2,18 +2,13 @@
  * GLUE task registry: columns, labels and split names exactly as the Hugging Face `glue` dataset
  * (`nyu-mll/glue`) names them, plus how the original GLUE TSV distribution lays each task out.
  */
+import type { GlueTask as GlueMetricConfig } from '@ortrain/metrics';
 
-export type GlueTaskName =
-  | 'cola'
-  | 'sst2'
-  | 'mrpc'
-  | 'qqp'
-  | 'stsb'
-  | 'mnli'
-  | 'qnli'
-  | 'rte'
-  | 'wnli'
-  | 'ax';
+/**
+ * The GLUE tasks, named after the configurations of `evaluate`'s GLUE metric (one list, in metrics): all but
+ * MNLI's two halves (splits of mnli here) and HANS (not a GLUE dataset), plus the AX diagnostic set.
+ */
+export type GlueTaskName = Exclude<GlueMetricConfig, 'mnli_matched' | 'mnli_mismatched' | 'hans'> | 'ax';
 
 export interface GlueTask {
   readonly name: GlueTaskName;

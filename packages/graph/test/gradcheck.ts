@@ -1,3 +1,4 @@
+import { mulberry32 } from '@ortrain/data';
 import * as ort from 'onnxruntime-node';
 import { expect } from 'vitest';
 import {
@@ -12,16 +13,10 @@ import {
 } from '../src/index.js';
 import { expectClose, modelOf, session } from './helpers.js';
 
-/** A deterministic pseudo-random generator (mulberry32) so failures reproduce. */
+/** A deterministic pseudo-random generator in [0, 1) (data's mulberry32) so failures reproduce. */
 export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const next = mulberry32(seed);
+  return () => next() / 4294967296;
 }
 
 export function randomTensor(

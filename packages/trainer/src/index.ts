@@ -1,4 +1,4 @@
-export { type FileContent, writeDirAtomic } from './checkpoint/atomic.js';
+export { type FileContent, writeDirAtomic, writeFileAtomic } from './checkpoint/atomic.js';
 export {
   CHECKPOINT_PREFIX,
   type CheckpointContent,
@@ -24,9 +24,31 @@ export {
 } from './runtime/session.js';
 export { StateBuffers } from './runtime/state.js';
 export {
+  type ArgumentGroup,
+  type ArgumentSpec,
+  type ArgumentType,
+  type ArgumentValue,
+  accepts,
+  atLeast,
+  DEVICE_OPTIONS,
   type DeviceOption,
+  expectation,
+  greaterThan,
+  halfOpen,
+  INTERVAL_STRATEGIES,
   type IntervalStrategy,
+  type NumberCheck,
+  renderRefs,
+  SCHEDULER_TYPES,
   type SchedulerType,
+  TRAINING_ARGUMENT_SPECS,
+  type TrainingArgumentKey,
+  type TrainingArgumentValues,
+  type ValueOfSpec,
+  within,
+} from './trainer/argument-spec.js';
+export {
+  finishArguments,
   TrainingArguments,
   TrainingArgumentsError,
   type TrainingArgumentsInit,

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { TRAINING_ARGUMENT_SPECS } from '../src/trainer/argument-spec.js';
 import { TrainingArguments } from '../src/trainer/arguments.js';
 
 describe('TrainingArguments', () => {
@@ -95,6 +96,20 @@ describe('TrainingArguments', () => {
           load_best_model_at_end: true,
         }),
     ).toThrow(/round multiple/);
+  });
+
+  it('has exactly the fields of its spec, each at its default', () => {
+    const a = new TrainingArguments('x');
+    expect(Object.keys(a.toJSON()).sort()).toEqual(TRAINING_ARGUMENT_SPECS.map((s) => s.key).sort());
+    for (const spec of TRAINING_ARGUMENT_SPECS) {
+      if (spec.key !== 'output_dir') expect(a[spec.key], spec.key).toBe(spec.default);
+    }
+  });
+
+  it('takes its fields from a larger record with fromOptions', () => {
+    const a = TrainingArguments.fromOptions({ output_dir: 'x', seed: 3, task: 'mrpc', dropout: undefined });
+    expect(a).toMatchObject({ output_dir: 'x', seed: 3, dropout: null });
+    expect(new TrainingArguments({ output_dir: 'x', threads: 2 }).num_threads).toBe(2);
   });
 
   it('round-trips through JSON', () => {

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import type { SchedulerType } from '../src/trainer/arguments.js';
+import type { SchedulerType } from '../src/trainer/argument-spec.js';
 import { LRScheduler, warmupStepsFor } from '../src/trainer/scheduler.js';
 
 interface Case {

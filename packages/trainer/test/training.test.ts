@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadCheckpoint } from '../src/checkpoint/checkpoints.js';
 import { TrainingSession } from '../src/runtime/session.js';
 import { TrainingArguments, type TrainingArgumentsInit } from '../src/trainer/arguments.js';
+import type { LogEntry } from '../src/trainer/state.js';
 import { type StepEvent, Trainer, type TrainerOptions, TrainingInterrupted } from '../src/trainer/trainer.js';
 import { datasetOf, FIXTURES, maxAbsDiff, reference as ref } from './helpers/reference.js';
 
@@ -220,7 +221,7 @@ describe('stop and resume', () => {
       expect(resumed.steps.map((s) => s.loss)).toEqual(full.steps.slice(stopAt).map((s) => s.loss));
       for (let i = 0; i < full.weights.length; i++)
         expect(resumed.weights[i]!.data).toEqual(full.weights[i]!.data);
-      const strip = (h: Record<string, number>[]) =>
+      const strip = (h: LogEntry[]) =>
         h.map((e) => Object.fromEntries(Object.entries(e).filter(([k]) => !/runtime|per_second/.test(k))));
       expect(strip(resumed.trainer.state.log_history)).toEqual(strip(full.trainer.state.log_history));
     }

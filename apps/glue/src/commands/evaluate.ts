@@ -27,7 +27,7 @@ export async function evaluate(argv: readonly string[]): Promise<number> {
   try {
     const metrics = await trainer.evaluate(ds);
     reporter.close();
-    if (o.output !== undefined) await writeJsonAtomic(o.output, metrics);
+    if (o.output !== undefined) writeJsonAtomic(o.output, metrics);
     const shown = modelMetrics(metrics, 'eval');
     const lines = [`${task.name} ${o.split} (${raw.numRows} examples): ${formatMetrics(shown)}`];
     if (o.output !== undefined) lines.push(`Metrics written to ${o.output}`);

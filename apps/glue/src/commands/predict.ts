@@ -7,12 +7,11 @@ import {
   formatMetrics,
   type Prediction,
   parsePredictArgs,
-  writeFileAtomic,
   writePredictions,
 } from '@ortrain/cli';
 import { type GlueTask, TextTokenizer, type TokenizedDataset, tokenizeDataset } from '@ortrain/data';
 import { softmax } from '@ortrain/metrics';
-import type { Trainer } from '@ortrain/trainer';
+import { type Trainer, writeFileAtomic } from '@ortrain/trainer';
 import { modelMetrics } from '../reporting.js';
 import { openTrainedSplit, trainerFor } from '../trained.js';
 
@@ -41,7 +40,7 @@ export async function writeSplitPredictions(
     // STS-B: the score itself; there are no classes to give probabilities for.
     const lines = ['index\tprediction'];
     for (let i = 0; i < rows; i++) lines.push(`${ds.idx[i]}\t${out.predictions[i]!.toFixed(6)}`);
-    await writeFileAtomic(target.output, `${lines.join('\n')}\n`);
+    writeFileAtomic(target.output, `${lines.join('\n')}\n`);
     return { submission: target.output, details: target.output, rows, ...(metrics && { metrics }) };
   }
   const probs = softmax({ data: out.predictions, shape: [rows, cols] }).data;

@@ -7,7 +7,6 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { compileArtifacts, readBertConfig } from '@ortrain/artifacts';
 import {
-  type LogEntry as CliLogEntry,
   createReporter,
   type EventLog,
   formatMetrics,
@@ -133,41 +132,6 @@ function maxSeqLength(o: TrainOptions, model: ResolvedModel, tokenizer: TextToke
   return o.max_seq_length;
 }
 
-function trainingArguments(o: TrainOptions): TrainingArguments {
-  return new TrainingArguments({
-    output_dir: o.output_dir,
-    num_train_epochs: o.num_train_epochs,
-    max_steps: o.max_steps,
-    per_device_train_batch_size: o.per_device_train_batch_size,
-    per_device_eval_batch_size: o.per_device_eval_batch_size,
-    learning_rate: o.learning_rate,
-    weight_decay: o.weight_decay,
-    adam_beta1: o.adam_beta1,
-    adam_beta2: o.adam_beta2,
-    adam_epsilon: o.adam_epsilon,
-    max_grad_norm: o.max_grad_norm,
-    lr_scheduler_type: o.lr_scheduler_type,
-    warmup_steps: o.warmup_steps,
-    warmup_ratio: o.warmup_ratio,
-    gradient_accumulation_steps: o.gradient_accumulation_steps,
-    logging_steps: o.logging_steps,
-    eval_strategy: o.eval_strategy,
-    eval_steps: o.eval_steps ?? null,
-    save_strategy: o.save_strategy,
-    save_steps: o.save_steps,
-    save_total_limit: o.save_total_limit ?? null,
-    load_best_model_at_end: o.load_best_model_at_end,
-    metric_for_best_model: o.metric_for_best_model ?? null,
-    greater_is_better: o.greater_is_better ?? null,
-    seed: o.seed,
-    group_by_length: o.group_by_length,
-    shuffle: o.shuffle,
-    dropout: o.dropout ?? null,
-    device: o.device,
-    num_threads: o.threads ?? 0,
-  });
-}
-
 /** The checkpoint to resume from, checked before anything is written. */
 function resumePoint(o: TrainOptions): string | undefined {
   const r = o.resume_from_checkpoint;
@@ -263,12 +227,12 @@ export async function train(argv: readonly string[]): Promise<number> {
     o.eval_strategy !== 'no',
     inputs.embedded,
   );
-  const args = trainingArguments(o);
+  const args = TrainingArguments.fromOptions(o);
 
   // Every input is good: from here on output_dir is written.
   mkdirSync(o.output_dir, { recursive: true });
   const configFile = join(o.output_dir, OUTPUT_FILES.trainArgs);
-  await saveOptions(configFile, { ...o, resume_from_checkpoint: undefined });
+  saveOptions(configFile, { ...o, resume_from_checkpoint: undefined });
   const events = openEventLog(join(o.output_dir, OUTPUT_FILES.events), { append: resume !== undefined });
   const reporter = createReporter();
   try {
@@ -368,7 +332,7 @@ async function run(
         trainableParameters: compiled.report.trainableParameters,
         device: session.provider.device.toUpperCase(),
         deviceReason: session.provider.reason,
-        ...(o.threads !== undefined && { threads: o.threads }),
+        ...(o.num_threads > 0 && { threads: o.num_threads }),
         newlyInitialized: m.newlyInitialized,
         numExamples: info.numExamples,
         numEpochs: info.numTrainEpochs,
@@ -384,8 +348,7 @@ async function run(
     );
     trainer.on('log', (entry) => {
       events.append('log', entry);
-      // Trainer.log always sets `step`; its LogEntry type leaves it optional.
-      if (entry['loss'] !== undefined) reporter.log(entry as CliLogEntry);
+      if (entry['loss'] !== undefined) reporter.log(entry);
     });
     let lastSaved = -1;
     trainer.on('save', (info) => {
@@ -453,7 +416,7 @@ async function run(
 
     const chart = join(o.output_dir, OUTPUT_FILES.chart);
     const shown = evalMetrics ? formatMetrics(modelMetrics(evalMetrics, 'eval')) : '';
-    await writeRunChart(chart, trainer.state.log_history as CliLogEntry[], {
+    await writeRunChart(chart, trainer.state.log_history, {
       title: `${task.name} · ${inputs.model.name}`,
       subtitle: shown,
     });

@@ -6,13 +6,9 @@
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { BertConfigJson } from '@ortrain/artifacts';
 import { generateParaphraseCorpus, type ParaphraseCorpus, toMrpcTsv } from './corpus.js';
-import {
-  type BertConfig,
-  generateTinyBert,
-  type TinyBertOptions,
-  writeTinyBertSafetensors,
-} from './model.js';
+import { generateTinyBert, type TinyBertOptions, writeTinyBertSafetensors } from './model.js';
 import { generateVocab, specialTokensMap, tokenizerConfig, toVocabTxt } from './vocab.js';
 
 export {
@@ -24,7 +20,6 @@ export {
   toMrpcTsv,
 } from './corpus.js';
 export {
-  type BertConfig,
   generateTinyBert,
   type TinyBert,
   type TinyBertOptions,
@@ -109,7 +104,7 @@ export interface EmbeddedDefaultFiles {
   modelDir: string;
   /** GLUE MRPC layout: train.tsv, dev.tsv, test.tsv (test is labelled, unlike GLUE's). */
   dataDir: string;
-  config: BertConfig;
+  config: BertConfigJson;
   corpus: ParaphraseCorpus;
 }
 

@@ -4,29 +4,9 @@
  * initialized exactly as transformers' BertPreTrainedModel._init_weights does: Linear and Embedding weights
  * ~ N(0, initializer_range), biases 0, the padding row of the word embeddings 0, LayerNorm weight 1 and bias 0.
  */
-import { writeSafetensors } from '@ortrain/artifacts';
+import { type BertConfigJson, writeSafetensors } from '@ortrain/artifacts';
 import type { Tensor } from '@ortrain/graph';
 import { createRng } from './prng.js';
-
-/** The BertConfig fields transformers reads (config.json). */
-export interface BertConfig {
-  architectures: string[];
-  model_type: 'bert';
-  attention_probs_dropout_prob: number;
-  hidden_act: 'gelu';
-  hidden_dropout_prob: number;
-  hidden_size: number;
-  initializer_range: number;
-  intermediate_size: number;
-  layer_norm_eps: number;
-  max_position_embeddings: number;
-  num_attention_heads: number;
-  num_hidden_layers: number;
-  pad_token_id: number;
-  position_embedding_type: 'absolute';
-  type_vocab_size: number;
-  vocab_size: number;
-}
 
 export interface TinyBertOptions {
   seed: number;
@@ -42,7 +22,7 @@ export interface TinyBertOptions {
 }
 
 export interface TinyBert {
-  config: BertConfig;
+  config: BertConfigJson;
   /** Parameters in transformers' state_dict order, named as in a BertFor* checkpoint (`bert.` prefix). */
   tensors: Tensor[];
 }
@@ -51,9 +31,9 @@ function checkPositiveInt(name: string, v: number): void {
   if (!Number.isInteger(v) || v <= 0) throw new Error(`${name} must be a positive integer, got ${v}`);
 }
 
-export function tinyBertConfig(options: TinyBertOptions): BertConfig {
+export function tinyBertConfig(options: TinyBertOptions): BertConfigJson {
   const hidden = options.hiddenSize ?? 128;
-  const config: BertConfig = {
+  const config: BertConfigJson = {
     architectures: ['BertModel'],
     model_type: 'bert',
     attention_probs_dropout_prob: options.attentionProbsDropoutProb ?? 0.1,

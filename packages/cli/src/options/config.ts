@@ -55,14 +55,14 @@ export function readConfigFile(
   }
   const errors: string[] = [];
   for (const [key, raw] of Object.entries(parsed)) {
-    const spec = specs.find((s) => s.key === key);
+    const spec = specs.find((s) => s.key === key || s.aliases?.includes(key));
     if (!spec) {
       errors.push(`${file}: unknown option '${key}'${suggestKey(key, specs)}`);
       continue;
     }
     if (raw === null) continue;
     try {
-      values.set(key, coerce(spec, raw));
+      values.set(spec.key, coerce(spec, raw));
     } catch (error) {
       if (!(error instanceof ValueError)) throw error;
       errors.push(`${file}: '${key}': ${error.message}`);
@@ -75,7 +75,7 @@ export function readConfigFile(
  * Writes resolved options as a config file that `--config` reads back (unset options are left out),
  * so a run can be repeated or resumed with exactly its settings.
  */
-export function saveOptions(path: string, options: object): Promise<void> {
+export function saveOptions(path: string, options: object): void {
   const set = Object.entries(options).filter(([, v]) => v !== undefined);
-  return writeJsonAtomic(path, Object.fromEntries(set));
+  writeJsonAtomic(path, Object.fromEntries(set));
 }

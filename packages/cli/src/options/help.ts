@@ -1,7 +1,18 @@
-import { kebab, type OptionSpec, type OptionValue, placeholderOf } from './spec.js';
+import { type ArgumentGroup, renderRefs } from '@ortrain/trainer';
+import { flagName, kebab, type OptionSpec, type OptionValue, placeholderOf } from './spec.js';
 
 const WIDTH = 100;
 const MAX_FLAG_COLUMN = 38;
+
+/** The sections of `--help`, in order. */
+const GROUP_TITLES: Record<ArgumentGroup, string> = {
+  input: 'Task, model and data',
+  output: 'Output',
+  training: 'Training (Hugging Face TrainingArguments)',
+  evaluation: 'Evaluation, logging and checkpoints',
+  runtime: 'Runtime',
+  general: 'General',
+};
 
 export function formatDefault(value: OptionValue): string {
   if (typeof value === 'number' && value !== 0 && Math.abs(value) < 1e-3) return value.toExponential();
@@ -13,6 +24,7 @@ function flagColumn(spec: OptionSpec): string {
   if (spec.type === 'bool') {
     if (spec.default === true) return `--no-${kebab(spec.key)}`;
     if (spec.default === false) return `--${kebab(spec.key)}`;
+    // A tri-state boolean (unset by default) has both spellings.
     return `--[no-]${kebab(spec.key)}`;
   }
   return `--${kebab(spec.key)} <${placeholderOf(spec)}>`;
@@ -20,12 +32,14 @@ function flagColumn(spec: OptionSpec): string {
 
 function describeOption(spec: OptionSpec): string {
   const listed = spec.choices && !placeholderOf(spec).includes('|');
-  let text = listed ? `${spec.help}; one of: ${spec.choices!.join(', ')}` : spec.help;
+  const help = renderRefs(spec.help, flagName);
+  let text = listed ? `${help}; one of: ${spec.choices!.join(', ')}` : help;
   if (spec.required) text += ' (required)';
   // A boolean flag's default is implied by its spelling (`--no-shuffle`), so only tri-states say it.
-  else if (spec.default !== undefined && spec.type !== 'bool')
-    text += ` (default: ${formatDefault(spec.default)})`;
-  else if (spec.default === undefined && spec.defaultHelp) text += ` (default: ${spec.defaultHelp})`;
+  else if (spec.default != null && spec.type !== 'bool') text += ` (default: ${formatDefault(spec.default)})`;
+  else if (spec.default == null && spec.defaultHelp) {
+    text += ` (default: ${renderRefs(spec.defaultHelp, flagName)})`;
+  }
   return text;
 }
 
@@ -56,12 +70,14 @@ export function renderHelp({ usage, summary, options, examples }: HelpInput): st
     flag: flagColumn(spec),
     text: describeOption(spec),
   }));
-  rows.push({ group: 'General', flag: '-h, --help', text: 'show this help' });
+  rows.push({ group: 'general', flag: '-h, --help', text: 'show this help' });
   const column = Math.min(MAX_FLAG_COLUMN, Math.max(...rows.map((r) => r.flag.length)) + 2);
-  const groups = [...new Set(rows.map((r) => r.group))];
+  const groups = (Object.keys(GROUP_TITLES) as ArgumentGroup[]).filter((g) =>
+    rows.some((r) => r.group === g),
+  );
   const out = [`Usage: ${usage}`, '', ...wrap(summary, WIDTH)];
   for (const group of groups) {
-    out.push('', `${group}:`);
+    out.push('', `${GROUP_TITLES[group]}:`);
     for (const row of rows.filter((r) => r.group === group)) {
       const text = wrap(row.text, WIDTH - 2 - column);
       const flag = `  ${row.flag}`;

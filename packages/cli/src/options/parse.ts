@@ -1,9 +1,11 @@
 import { basename, join, resolve } from 'node:path';
+import { finishArguments } from '@ortrain/trainer';
 import { Command, CommanderError, Option } from 'commander';
 import { readConfigFile } from './config.js';
 import { renderHelp } from './help.js';
 import {
   coerce,
+  flagName,
   flagOf,
   kebab,
   type OptionSpec,
@@ -69,18 +71,58 @@ function buildCommander(def: CommandDef): Command {
     .helpOption(false)
     .allowExcessArguments(false);
   for (const spec of [...def.options, CONFIG_OPTION]) {
-    if (spec.type !== 'bool') cmd.addOption(new Option(`--${kebab(spec.key)} <${placeholderOf(spec)}>`));
-    else if (spec.default === undefined) {
-      // A tri-state boolean: both spellings, and unset when neither is given.
-      cmd.addOption(new Option(`--${kebab(spec.key)}`)).addOption(new Option(`--no-${kebab(spec.key)}`));
-    } else cmd.addOption(new Option(flagOf(spec)));
+    for (const name of [spec.key, ...(spec.aliases ?? [])]) {
+      const flag = `--${kebab(name)}`;
+      if (spec.type !== 'bool') cmd.addOption(new Option(`${flag} <${placeholderOf(spec)}>`));
+      else {
+        // HF's spellings: `--flag`, `--flag true|false`, `--no-flag` (the last only when it changes something).
+        if (spec.default !== true) cmd.addOption(new Option(`${flag} [bool]`));
+        if (spec.default !== false) cmd.addOption(new Option(`--no-${kebab(name)}`));
+      }
+    }
   }
   return cmd;
 }
 
 /** The attribute commander stores a flag's value under (`--learning-rate` -> `learningRate`). */
-function attribute(spec: OptionSpec): string {
-  return new Option(`--${kebab(spec.key)}`).attributeName();
+function attribute(name: string): string {
+  return new Option(`--${kebab(name)}`).attributeName();
+}
+
+/**
+ * HF's snake_case spellings (`--learning_rate`) become the kebab-case flags; a flag that needs a value but is
+ * followed by another flag (`--learning-rate --max-steps 5`) is reported as such instead of taking it.
+ */
+function normalizeFlags(def: CommandDef, cmd: Command, args: readonly string[]): string[] {
+  const known = new Set(cmd.options.map((option) => option.long));
+  const takesValue = new Map(
+    [...def.options, CONFIG_OPTION]
+      .filter((s) => s.type !== 'bool')
+      .flatMap((s) => [s.key, ...(s.aliases ?? [])].map((name) => [flagName(name), s] as const)),
+  );
+  const out: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!;
+    if (arg === '--') return [...out, ...args.slice(i)];
+    if (!arg.startsWith('--')) {
+      out.push(arg);
+      continue;
+    }
+    const eq = arg.indexOf('=');
+    const typed = eq < 0 ? arg : arg.slice(0, eq);
+    // An unknown flag keeps the user's spelling in commander's error.
+    const flag = known.has(typed.replaceAll('_', '-')) ? typed.replaceAll('_', '-') : typed;
+    out.push(eq < 0 ? flag : `${flag}${arg.slice(eq)}`);
+    const next = args[i + 1];
+    const spec = eq < 0 ? takesValue.get(flag) : undefined;
+    if (spec && next?.startsWith('--')) {
+      throw new UsageError(
+        `option '${flag} <${placeholderOf(spec)}>' argument missing: it needs a value before '${next}'`,
+        def.usage,
+      );
+    }
+  }
+  return out;
 }
 
 function parseWith<T>(def: CommandDef, argv: readonly string[], context: ParseContext): ParseResult<T> {
@@ -97,7 +139,7 @@ function parseWith<T>(def: CommandDef, argv: readonly string[], context: ParseCo
 
   const cmd = buildCommander(def);
   try {
-    cmd.parse(args, { from: 'user' });
+    cmd.parse(normalizeFlags(def, cmd, args), { from: 'user' });
   } catch (error) {
     if (error instanceof CommanderError) {
       if (error.code === 'commander.excessArguments') {
@@ -112,12 +154,12 @@ function parseWith<T>(def: CommandDef, argv: readonly string[], context: ParseCo
   const values: Values = {};
   const sources: Record<string, OptionSource> = {};
   for (const spec of def.options) {
-    values[spec.key] = spec.default;
+    values[spec.key] = spec.default ?? undefined;
     sources[spec.key] = 'default';
   }
 
   const errors: string[] = [];
-  const configArg = cmd.getOptionValue(attribute(CONFIG_OPTION)) as string | undefined;
+  const configArg = cmd.getOptionValue(attribute(CONFIG_OPTION.key)) as string | undefined;
   let configFile: string | undefined;
   if (configArg !== undefined) {
     configFile = resolve(context.cwd ?? process.cwd(), configArg);
@@ -130,10 +172,17 @@ function parseWith<T>(def: CommandDef, argv: readonly string[], context: ParseCo
   }
 
   for (const spec of def.options) {
-    const attr = attribute(spec);
-    if (cmd.getOptionValueSource(attr) !== 'cli') continue;
+    const given = [spec.key, ...(spec.aliases ?? [])].filter(
+      (name) => cmd.getOptionValueSource(attribute(name)) === 'cli',
+    );
+    const raws = new Set(given.map((name) => String(cmd.getOptionValue(attribute(name)))));
+    if (raws.size > 1) {
+      errors.push(`${flagName(given[0]!)} and ${flagName(given[1]!)} (its older name) disagree; give one`);
+      continue;
+    }
+    if (given.length === 0) continue;
     try {
-      values[spec.key] = coerce(spec, cmd.getOptionValue(attr));
+      values[spec.key] = coerce(spec, cmd.getOptionValue(attribute(given[0]!)));
       sources[spec.key] = 'flag';
     } catch (error) {
       if (!(error instanceof ValueError)) throw error;
@@ -158,35 +207,18 @@ function parseWith<T>(def: CommandDef, argv: readonly string[], context: ParseCo
   return configFile === undefined ? result : { ...result, configFile };
 }
 
-/** HF's TrainingArguments.__post_init__ checks and derived defaults, on the flag names. */
+/** The default output folder, `resume_from_checkpoint`'s `true`, and HF's `__post_init__` on the flags. */
 function finishTrain(v: Values): string[] {
-  const errors: string[] = [];
   const modelName = basename(String(v['model']).replace(/\/+$/, '')).replace(/\.onnx$/, '');
   v['output_dir'] ??= join('artifacts', `${String(v['task'])}-${modelName}`);
-  if (v['eval_strategy'] === 'steps') v['eval_steps'] ??= v['logging_steps'];
   if (v['resume_from_checkpoint'] === 'true') v['resume_from_checkpoint'] = 'latest';
   else if (v['resume_from_checkpoint'] === 'false') v['resume_from_checkpoint'] = undefined;
-  if (v['load_best_model_at_end']) {
-    v['metric_for_best_model'] ??= 'loss';
-    if (v['eval_strategy'] === 'no') {
-      errors.push('--load-best-model-at-end needs evaluations: set --eval-strategy to steps or epoch');
-    } else if (v['save_strategy'] !== v['eval_strategy']) {
-      errors.push(
-        `--load-best-model-at-end needs --save-strategy to match --eval-strategy (got save '${v['save_strategy']}', eval '${v['eval_strategy']}')`,
-      );
-    } else if (v['eval_strategy'] === 'steps' && Number(v['save_steps']) % Number(v['eval_steps']) !== 0) {
-      errors.push(
-        `--load-best-model-at-end needs --save-steps (${v['save_steps']}) to be a multiple of --eval-steps (${v['eval_steps']})`,
-      );
-    }
-  }
+  const errors = finishArguments(v, flagName);
   if (v['early_stopping_patience'] !== undefined && !v['load_best_model_at_end']) {
     errors.push(
       '--early-stopping-patience needs --load-best-model-at-end (as HF EarlyStoppingCallback does)',
     );
   }
-  const metric = v['metric_for_best_model'];
-  if (metric !== undefined) v['greater_is_better'] ??= !String(metric).endsWith('loss');
   return errors;
 }
 
@@ -194,7 +226,8 @@ const TRAIN: CommandDef = {
   usage: 'pnpm train [options]',
   summary:
     'Fine-tune a model on a GLUE task and evaluate it, as chapter 3 of the Hugging Face course does with the Trainer. ' +
-    'Every TrainingArguments option is a kebab-case flag; --config reads them from a JSON file and flags override it.',
+    "Every TrainingArguments option is a kebab-case flag (HF's snake_case spellings work too; a boolean flag " +
+    'also takes true or false); --config reads them from a JSON file and flags override it.',
   options: TRAIN_OPTIONS,
   examples: [
     'pnpm train --task mrpc --output-dir artifacts/mrpc',

@@ -1,48 +1,24 @@
 /**
  * The option-table vocabulary: one declarative record per option drives flag parsing, config-file
  * checking and `--help`. Keys are Hugging Face's snake_case `TrainingArguments` names; the flag is the
- * kebab-case spelling of the key.
+ * kebab-case spelling of the key. TrainingArguments' own entries come from @ortrain/trainer's spec.
  */
+import {
+  type ArgumentSpec,
+  type ArgumentType,
+  type ArgumentValue,
+  accepts,
+  expectation as expectationOf,
+} from '@ortrain/trainer';
 
-export type OptionType = 'int' | 'float' | 'string' | 'enum' | 'bool' | 'path';
-export type OptionValue = number | string | boolean;
+export type OptionType = ArgumentType;
+export type OptionValue = ArgumentValue;
 
-/** A numeric constraint, with the wording used in error messages and help (`> 0`, `in [0, 1]`). */
-export interface NumberCheck {
-  readonly ok: (value: number) => boolean;
-  readonly expected: string;
-}
-
-export interface OptionSpec<K extends string = string> {
-  /** snake_case name: the key in the parsed options and in `--config` files. */
-  readonly key: K;
-  readonly type: OptionType;
-  /** Section of `--help` the option is listed under. */
-  readonly group: string;
-  readonly help: string;
-  /** Placeholder in help and commander's flag syntax, e.g. `dir` for `--output-dir <dir>`. */
-  readonly valueName?: string;
-  /** Value when neither a flag nor the config file sets it; absent means "unset" (or `defaultHelp`). */
-  readonly default?: OptionValue;
-  /** Help text for a default computed from other options (e.g. `runs/<task>`). */
-  readonly defaultHelp?: string;
-  readonly choices?: readonly string[];
-  readonly check?: NumberCheck;
+export interface OptionSpec<K extends string = string> extends ArgumentSpec<K> {
   readonly required?: boolean;
   /** Canonicalises a string before the choice check (e.g. `SST-2` -> `sst2`). */
   readonly normalize?: (raw: string) => string;
 }
-
-export const atLeast = (min: number): NumberCheck => ({ ok: (v) => v >= min, expected: `>= ${min}` });
-export const greaterThan = (min: number): NumberCheck => ({ ok: (v) => v > min, expected: `> ${min}` });
-export const within = (min: number, max: number): NumberCheck => ({
-  ok: (v) => v >= min && v <= max,
-  expected: `in [${min}, ${max}]`,
-});
-export const halfOpen = (min: number, max: number): NumberCheck => ({
-  ok: (v) => v >= min && v < max,
-  expected: `in [${min}, ${max})`,
-});
 
 export function kebab(key: string): string {
   return key.replaceAll('_', '-');
@@ -72,22 +48,12 @@ export function placeholderOf(spec: OptionSpec): string {
   return choices !== undefined && choices.length <= 16 ? choices : TYPE_PLACEHOLDER[spec.type];
 }
 
+/** The flag of an option key: `--num-train-epochs`. */
+export const flagName = (key: string): string => `--${kebab(key)}`;
+
 /** What a valid value looks like, for error messages: "an integer >= 1", "one of no, steps, epoch". */
 export function expectation(spec: OptionSpec): string {
-  switch (spec.type) {
-    case 'int':
-      return `an integer${spec.check ? ` ${spec.check.expected}` : ''}`;
-    case 'float':
-      return `a number${spec.check ? ` ${spec.check.expected}` : ''}`;
-    case 'enum':
-      return `one of ${(spec.choices ?? []).join(', ')}`;
-    case 'bool':
-      return 'true or false';
-    case 'path':
-      return 'a non-empty path';
-    case 'string':
-      return 'a non-empty string';
-  }
+  return expectationOf(spec, flagName);
 }
 
 /** Thrown by `coerce` with the expectation only; callers prefix where the value came from. */
@@ -109,31 +75,14 @@ export function coerce(spec: OptionSpec, raw: unknown): OptionValue {
   const fail = (): never => {
     throw new ValueError(`expected ${expectation(spec)}, got ${describe(raw)}`);
   };
-  switch (spec.type) {
-    case 'int':
-    case 'float': {
-      let value: number;
-      if (typeof raw === 'number') value = raw;
-      else if (typeof raw === 'string' && (spec.type === 'int' ? INT_RE : FLOAT_RE).test(raw.trim()))
-        value = Number(raw.trim());
-      else return fail();
-      if (!Number.isFinite(value) || (spec.type === 'int' && !Number.isInteger(value))) return fail();
-      if (spec.check && !spec.check.ok(value)) return fail();
-      return value;
-    }
-    case 'bool':
-      if (typeof raw === 'boolean') return raw;
-      if (raw === 'true' || raw === 'false') return raw === 'true';
-      return fail();
-    case 'enum': {
-      if (typeof raw !== 'string') return fail();
-      const value = spec.normalize ? spec.normalize(raw) : raw;
-      if (!(spec.choices ?? []).includes(value)) return fail();
-      return value;
-    }
-    case 'path':
-    case 'string':
-      if (typeof raw !== 'string' || raw.trim() === '') return fail();
-      return raw;
+  let value: unknown = raw;
+  if (typeof raw === 'string') {
+    const text = raw.trim();
+    if (spec.type === 'int' || spec.type === 'float') {
+      value = (spec.type === 'int' ? INT_RE : FLOAT_RE).test(text) ? Number(text) : undefined;
+    } else if (spec.type === 'bool') value = text === 'true' ? true : text === 'false' ? false : undefined;
+    else if (spec.type === 'enum' && spec.normalize) value = spec.normalize(raw);
   }
+  if (value === null || !accepts(spec, value)) return fail();
+  return value as OptionValue;
 }

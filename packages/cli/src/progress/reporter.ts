@@ -1,5 +1,5 @@
+import type { LogEntry } from '@ortrain/trainer';
 import cliProgress from 'cli-progress';
-import type { LogEntry } from '../log-history.js';
 import { isRunMetric } from '../reports/results.js';
 import {
   formatCount,

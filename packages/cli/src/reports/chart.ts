@@ -1,5 +1,5 @@
-import type { LogEntry } from '../log-history.js';
-import { writeFileAtomic } from './atomic.js';
+import type { LogEntry } from '@ortrain/trainer';
+import { writeFileAtomic } from '@ortrain/trainer';
 import { isRunMetric } from './results.js';
 
 /**
@@ -293,10 +293,6 @@ function renderLegend(series: readonly Series[], right: number, baseline: number
 }
 
 /** Renders and writes the chart atomically (e.g. `<output_dir>/run.svg`). */
-export function writeRunChart(
-  path: string,
-  history: readonly LogEntry[],
-  options: ChartOptions = {},
-): Promise<void> {
-  return writeFileAtomic(path, renderRunChart(history, options));
+export function writeRunChart(path: string, history: readonly LogEntry[], options: ChartOptions = {}): void {
+  writeFileAtomic(path, renderRunChart(history, options));
 }

@@ -1,4 +1,4 @@
-import { writeFileAtomic } from './atomic.js';
+import { writeFileAtomic } from '@ortrain/trainer';
 
 export interface Prediction {
   /** The example's index in its split (GLUE's `index`/`idx` column). */
@@ -92,7 +92,7 @@ export async function writePredictions(
   });
 
   const detailsPath = detailsPathFor(submissionPath);
-  await writeFileAtomic(submissionPath, `${submission.join('\n')}\n`);
-  await writeFileAtomic(detailsPath, `${[header.join('\t'), ...details].join('\n')}\n`);
+  writeFileAtomic(submissionPath, `${submission.join('\n')}\n`);
+  writeFileAtomic(detailsPath, `${[header.join('\t'), ...details].join('\n')}\n`);
   return { submission: submissionPath, details: detailsPath, rows: predictions.length };
 }

@@ -44,7 +44,7 @@ export async function saveMetrics(
   combined = true,
 ): Promise<string[]> {
   const splitPath = join(outputDir, `${split}_results.json`);
-  await writeJsonAtomic(splitPath, metrics);
+  writeJsonAtomic(splitPath, metrics);
   if (!combined) return [splitPath];
   const allPath = join(outputDir, 'all_results.json');
   let all: Record<string, unknown> = {};
@@ -58,6 +58,6 @@ export async function saveMetrics(
   if (all === null || typeof all !== 'object' || Array.isArray(all)) {
     throw new Error(`${allPath}: expected a JSON object of metrics`);
   }
-  await writeJsonAtomic(allPath, { ...all, ...metrics });
+  writeJsonAtomic(allPath, { ...all, ...metrics });
   return [splitPath, allPath];
 }

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import {
   closeSync,
   existsSync,
@@ -12,11 +13,11 @@ import {
 import { basename, dirname, join } from 'node:path';
 
 /**
- * File contents: text, bytes, a sequence of byte chunks written one after another (no concatenation), or a
- * function that writes the file at the path it is given (it is fsynced afterwards). Files are written in
- * the order given.
+ * File contents: text, bytes, a sequence of chunks written one after another (no concatenation; a generator
+ * that throws half-way leaves nothing published), or a function that writes the file at the path it is given
+ * (it is fsynced afterwards). Files are written in the order given.
  */
-export type FileContent = string | Uint8Array | Iterable<Uint8Array> | ((path: string) => void);
+export type FileContent = string | Uint8Array | Iterable<string | Uint8Array> | ((path: string) => void);
 
 /** Prefix of the temporary folders `writeDirAtomic` builds in; they never look like a finished folder. */
 export const TEMP_PREFIX = '.tmp-';
@@ -58,12 +59,22 @@ function writeFileDurable(path: string, content: FileContent): number {
   return size;
 }
 
-/** Writes one file so that `path` holds either its old or its new content: temp sibling, fsync, rename. */
+/**
+ * Writes one file so that `path` holds either its old or its new content: a temporary sibling (removed if
+ * anything fails), fsync, rename, fsync of the folder. Creates the folder when missing.
+ */
 export function writeFileAtomic(path: string, content: FileContent): void {
-  const temp = join(dirname(path), `${TEMP_PREFIX}${basename(path)}`);
-  writeFileDurable(temp, content);
-  renameSync(temp, path);
-  fsyncPath(dirname(path));
+  const dir = dirname(path);
+  mkdirSync(dir, { recursive: true });
+  const temp = join(dir, `${TEMP_PREFIX}${basename(path)}-${process.pid}-${randomBytes(4).toString('hex')}`);
+  try {
+    writeFileDurable(temp, content);
+    renameSync(temp, path);
+  } catch (error) {
+    rmSync(temp, { force: true });
+    throw error;
+  }
+  fsyncPath(dir);
 }
 
 /**

@@ -4,7 +4,7 @@
  */
 import type { TrainingArguments } from './arguments.js';
 import { DefaultFlowCallback, TrainerControl } from './control.js';
-import type { LogEntry, TrainerStateJSON } from './state.js';
+import type { TrainerStateJSON } from './state.js';
 
 type Hook = (args: TrainingArguments, state: TrainerStateJSON, control: TrainerControl) => void;
 type MetricsHook = (
@@ -32,7 +32,12 @@ export interface TrainerCallback {
   /** After a checkpoint is saved. */
   onSave?: Hook;
   /** After `logs` were appended to the log history. */
-  onLog?: (args: TrainingArguments, state: TrainerStateJSON, control: TrainerControl, logs: LogEntry) => void;
+  onLog?: (
+    args: TrainingArguments,
+    state: TrainerStateJSON,
+    control: TrainerControl,
+    logs: Record<string, number>,
+  ) => void;
   /** After each batch of an evaluation or prediction pass. */
   onPredictionStep?: Hook;
 }
@@ -99,7 +104,7 @@ export class CallbackHandler {
     this.each('onSave');
   }
 
-  logged(logs: LogEntry): void {
+  logged(logs: Record<string, number>): void {
     this.control.should_log = false;
     for (const cb of this.callbacks) cb.onLog?.(this.args, this.state(), this.control, logs);
   }

@@ -1,4 +1,4 @@
-import type { SchedulerType } from './arguments.js';
+import type { SchedulerType } from './argument-spec.js';
 
 /**
  * Learning-rate schedules exactly as transformers' `get_scheduler` builds them: a LambdaLR whose multiplier

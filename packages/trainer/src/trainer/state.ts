@@ -1,5 +1,13 @@
-/** One entry of `log_history`: a training log, an evaluation or the final summary, as HF writes them. */
-export type LogEntry = Record<string, number>;
+/**
+ * One entry of Hugging Face's `TrainerState.log_history` (trainer_state.json): a training log
+ * `{loss, grad_norm, learning_rate, epoch, step}`, an evaluation `{eval_loss, eval_accuracy, ...}`, or
+ * the final `{train_runtime, train_loss, ...}`. `epoch` is absent before any training, as HF's is None then.
+ */
+export interface LogEntry {
+  step: number;
+  epoch?: number;
+  [metric: string]: number | undefined;
+}
 
 /** Hugging Face's TrainerState, serialized as trainer_state.json with the same keys. */
 export interface TrainerStateJSON {

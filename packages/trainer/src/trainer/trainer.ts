@@ -311,10 +311,9 @@ export class Trainer extends EventEmitter<TrainerEvents> {
 
   /** HF's `log`: adds epoch and step, appends to log_history, emits `log`. */
   log(logs: Record<string, number>): void {
-    const withEpoch: LogEntry = { ...logs };
     const epoch = this.currentEpoch();
-    if (epoch !== undefined) withEpoch['epoch'] = epoch;
-    const entry = { ...withEpoch, step: this.state.global_step };
+    const withEpoch = { ...logs, ...(epoch !== undefined && { epoch }) };
+    const entry: LogEntry = { ...withEpoch, step: this.state.global_step };
     this.state.log_history.push(entry);
     this.emit('log', entry);
     this.callbackHandler.logged(withEpoch);
