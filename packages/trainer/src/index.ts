@@ -1,4 +1,4 @@
-export { type FileContent, writeDirAtomic } from './checkpoint/atomic.js';
+export { type FileContent, writeDirAtomic } from '@ortrain/artifacts';
 export {
   CHECKPOINT_PREFIX,
   type CheckpointContent,
@@ -13,16 +13,9 @@ export {
   saveCheckpoint,
   validateCheckpoint,
 } from './checkpoint/checkpoints.js';
-export { buildMultiStepModel } from './runtime/loop.js';
-export { type Device, type ProviderChoice, type SessionConfig, selectProvider } from './runtime/provider.js';
-export {
-  type EvalResult,
-  type RuntimeOptions,
-  readManifest,
-  type StepResult,
-  TrainingSession,
-} from './runtime/session.js';
-export { StateBuffers } from './runtime/state.js';
+export { type StateArray, StateBuffers } from './runtime/buffers.js';
+export { type Device, type ProviderChoice, type SessionConfig, selectProvider } from './runtime/device.js';
+export { type EvalResult, Replica, type ReplicaOptions, type StepResult } from './runtime/replica.js';
 export {
   type DeviceOption,
   type IntervalStrategy,
@@ -31,10 +24,17 @@ export {
   TrainingArgumentsError,
   type TrainingArgumentsInit,
 } from './trainer/arguments.js';
+export {
+  COMPILED_DIR,
+  compileOptionsFor,
+  downloadHubModel,
+  HUB_PROBE_TIMEOUT_MS,
+  isHubId,
+  type ModelSource,
+} from './trainer/model.js';
 export { LRScheduler, warmupStepsFor } from './trainer/scheduler.js';
 export type { LogEntry, TrainerStateJSON } from './trainer/state.js';
 export {
-  type ModelSource,
   type PredictionOutput,
   type StepEvent,
   Trainer,
