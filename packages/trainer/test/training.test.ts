@@ -313,6 +313,42 @@ describe('evaluate and predict', () => {
   });
 });
 
+describe('the model', () => {
+  it('a source is compiled into output_dir/training, where pnpm predict finds it', async () => {
+    const args = argsFor({ max_steps: 1 });
+    await train(args, undefined, { source: join(FIXTURES, 'bert_cls_opset14.onnx') });
+    expect(existsSync(join(args.output_dir, 'training', 'manifest.json'))).toBe(true);
+    expect(existsSync(join(args.output_dir, 'artifacts'))).toBe(false);
+  });
+
+  it('a compiled model in memory trains as its folder does', async () => {
+    const compiled = compileArtifacts(join(FIXTURES, 'bert_cls_opset14.onnx'), {
+      name: 'in-memory',
+      outDir: tmp,
+      dropout: { hidden: 0, attention: 0, classifier: 0 },
+      optimizer: { weightDecay: 0.01 },
+    });
+    const fromMemory = await train(argsFor({ max_steps: 4 }), undefined, compiled);
+    const fromFolder = await train(argsFor({ max_steps: 4 }), undefined, compiled.dir);
+    expect(fromMemory.steps.map((s) => s.loss)).toEqual(fromFolder.steps.map((s) => s.loss));
+  });
+
+  it('a replica refuses state of another type or shape, naming it', async () => {
+    const replica = await Replica.open(artifacts, { provider: await selectProvider('cpu') });
+    const [w] = replica.weights();
+    expect(() =>
+      replica.load([{ ...w!, dataType: 'float16', data: new Uint16Array(w!.data.length) }], 'f'),
+    ).toThrow(`f: '${w!.name}' is float16, expected float32`);
+    expect(() => replica.load([{ ...w!, dims: [1] }], 'f')).toThrow(
+      `f: '${w!.name}' is [1], expected [${w!.dims}]`,
+    );
+    expect(() => replica.load([{ ...w!, name: 'nope' }], 'f')).toThrow(
+      "f: 'nope' is not a parameter or moment of this model",
+    );
+    await replica.release();
+  });
+});
+
 describe('errors', () => {
   it('stops on a non-finite loss naming the step', async () => {
     const source = { source: join(FIXTURES, 'bert_cls_opset14.onnx') };
