@@ -10,15 +10,8 @@ async function doubling(): Promise<ort.InferenceSession> {
   b.addInput({ name: 'x', type: { dataType: 'float16', shape: [3] } });
   b.op('Add', ['x', 'x'], {}, { outputs: ['x.new'] });
   b.addOutput({ name: 'x.new', type: { dataType: 'float16', shape: [3] } });
-  const model = encodeModel({
-    irVersion: 8,
-    opsets: new Map([['', 17]]),
-    producerName: 'ortrain-test',
-    producerVersion: '0',
-    graph: g,
-    metadata: {},
-  });
-  return ort.InferenceSession.create(model);
+  const about = { irVersion: 8, producerName: 'ortrain-test', producerVersion: '0', metadata: {} };
+  return ort.InferenceSession.create(encodeModel({ ...about, opsets: new Map([['', 17]]), graph: g }));
 }
 
 // IEEE half precision bit patterns.
