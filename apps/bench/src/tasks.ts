@@ -4,7 +4,7 @@
  */
 import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import { compileArtifacts, exportInference, readSafetensors } from '@ortrain/artifacts';
+import { compileArtifacts, exportInference, readManifest, readSafetensors } from '@ortrain/artifacts';
 import {
   type Batch,
   DataCollatorWithPadding,
@@ -15,8 +15,8 @@ import {
   type TokenizedDataset,
   tokenizeDataset,
 } from '@ortrain/data';
-import { emptyGraph, encodeModel, GraphBuilder } from '@ortrain/graph';
-import { readManifest, TrainingSession } from '@ortrain/trainer';
+import { emptyGraph, encodeModel, GraphBuilder, numel } from '@ortrain/graph';
+import { Replica, selectProvider } from '@ortrain/trainer';
 import * as ort from 'onnxruntime-node';
 import { batchesFile, evenlySpaced, syntheticBatch } from './batches.js';
 import { writeRandomBert } from './checkpoint.js';
@@ -34,7 +34,7 @@ export interface CompileFigures {
   dir: string;
   /** Writing the random HF checkpoint (not part of ortrain's cost; shown for context). */
   checkpointMs: number;
-  /** compileArtifacts: import, head, dropout, loss, gradients, optimizer, five ONNX files and weights. */
+  /** compileArtifacts: import, head, dropout, loss, gradients, optimizer, six ONNX files and weights. */
   compileMs: number;
   artifactBytes: number;
   peakRssMiB: number;
@@ -47,7 +47,12 @@ export async function compileTask(a: CompileArgs): Promise<CompileFigures> {
   await writeRandomBert(source, a.geometry);
   const checkpointMs = performance.now() - t0;
   t0 = performance.now();
-  const { dir } = compileArtifacts(source, { name: key, outDir: join(a.workDir, 'artifacts') });
+  // With the K-step graph: trainTask also times steps_per_run.
+  const { dir } = compileArtifacts(source, {
+    name: key,
+    outDir: join(a.workDir, 'artifacts'),
+    multiStep: true,
+  });
   const compileMs = performance.now() - t0;
   const artifactBytes = readdirSync(dir).reduce((s, f) => s + statSync(join(dir, f)).size, 0);
   return { dir, checkpointMs, compileMs, artifactBytes, peakRssMiB: peakRssMiB() };
@@ -74,7 +79,7 @@ export interface ShapeFigures extends Shape {
 }
 
 export interface TrainFigures {
-  /** TrainingSession.open: manifest and weights into state buffers. */
+  /** Replica.open: manifest and weights into state buffers. */
   openMs: number;
   /** The first session run (a step, or stepsPerRun of them), which also creates the ONNX Runtime session. */
   firstStepMs: number;
@@ -86,7 +91,10 @@ export interface TrainFigures {
 
 export async function trainTask(a: TrainArgs): Promise<TrainFigures> {
   let t0 = performance.now();
-  const session = await TrainingSession.open(a.dir, { device: 'cpu', numThreads: a.threads ?? 0 });
+  const session = await Replica.open(a.dir, {
+    provider: await selectProvider('cpu'),
+    numThreads: a.threads ?? 0,
+  });
   const openMs = performance.now() - t0;
   let step = 0;
   const lr = 2e-5;
@@ -134,7 +142,7 @@ export interface EvalFigures {
 }
 
 export async function evalTask(a: EvalArgs): Promise<EvalFigures> {
-  const session = await TrainingSession.open(a.dir, { device: 'cpu' });
+  const session = await Replica.open(a.dir, { provider: await selectProvider('cpu') });
   const batch = syntheticBatch(a.batch, a.seq);
   const initialLoss = (await session.evalBatch(batch)).loss ?? Number.NaN;
   const ms = summarize(await timeRuns(() => session.evalBatch(batch), a));
@@ -252,7 +260,7 @@ export async function mrpcTask(a: MrpcArgs): Promise<MrpcFigures> {
   const warmup = Array.from({ length: a.warmup }, (_, i) => epoch[epoch.length - 1 - i]!);
   if (a.batchesOut) writeFileSync(a.batchesOut, JSON.stringify(batchesFile([...warmup, ...picked])));
 
-  const session = await TrainingSession.open(a.dir, { device: 'cpu' });
+  const session = await Replica.open(a.dir, { provider: await selectProvider('cpu') });
   let step = 0;
   for (const b of warmup) await session.step(b, 2e-5, ++step);
   const times: number[] = [];
@@ -369,11 +377,11 @@ export async function profileTask(a: ProfileArgs): Promise<ProfileFigures> {
     learning_rate: new ort.Tensor('float32', Float32Array.of(2e-5), []),
     step: new ort.Tensor('float32', Float32Array.of(1), []),
   };
-  for (const p of manifest.parameters) {
-    const w = weights.get(p.name)!.data as Float32Array;
-    values[p.name] = new ort.Tensor('float32', w, p.shape);
-    for (const m of ['exp_avg', 'exp_avg_sq'])
-      values[`${p.name}.${m}`] = new ort.Tensor('float32', new Float32Array(w.length), p.shape);
+  // The state the train graph reads, from the manifest: parameters from the weights, the rest zeros.
+  const trainState = manifest.state.filter((e) => e.readBy.includes('train'));
+  for (const e of trainState) {
+    const w = weights.get(e.name)?.data as Float32Array | undefined;
+    values[e.name] = new ort.Tensor('float32', w ?? new Float32Array(numel(e.shape)), e.shape);
   }
   const io = manifest.graphs.train;
   const feeds = Object.fromEntries(
@@ -389,12 +397,11 @@ export async function profileTask(a: ProfileArgs): Promise<ProfileFigures> {
     enableProfiling: true,
     profileFilePrefix: join(a.workDir, 'ort-profile'),
   });
-  // Parameters and moments are written into pre-allocated buffers, as TrainingSession does: a fresh output
-  // each run would add page faults that training never pays.
-  const fetches: Record<string, ort.Tensor | null> = {};
-  for (const out of io.outputs) {
-    const state = out.endsWith('.new') ? values[out.slice(0, -4)] : undefined;
-    fetches[out] = state ? new ort.Tensor('float32', new Float32Array(state.size), state.dims) : null;
+  // Parameters and moments are written into pre-allocated buffers, as the Replica does: a fresh output each
+  // run would add page faults that training never pays.
+  const fetches: Record<string, ort.Tensor | null> = Object.fromEntries(io.outputs.map((o) => [o, null]));
+  for (const e of trainState.filter((x) => x.writtenBy.includes('train'))) {
+    fetches[e.update] = new ort.Tensor('float32', new Float32Array(numel(e.shape)), e.shape);
   }
   const run = () => session.run(feeds, fetches as ort.InferenceSession.FetchesType);
   for (let i = 0; i < a.warmup; i++) await run();

@@ -10,13 +10,12 @@ import {
   DataError,
   type GlueTask,
   type HubOptions,
-  hubDownload,
-  hubDownloadOptional,
   loadDataFile,
   loadGlueFromDir,
   loadGlueFromHub,
   type TextDataset,
 } from '@ortrain/data';
+import { downloadHubModel, isHubId } from '@ortrain/trainer';
 
 /** A problem with what the user named (a path, a folder's contents): exit code 1 with the message. */
 export class InputError extends Error {
@@ -28,13 +27,6 @@ export class HubUnavailable extends Error {
   override name = 'HubUnavailable';
 }
 
-export const TOKENIZER_FILES = [
-  'tokenizer.json',
-  'tokenizer_config.json',
-  'special_tokens_map.json',
-  'vocab.txt',
-];
-
 export interface ResolvedModel {
   /** What the compiler reads: an ONNX file or an HF checkpoint folder. */
   source: string;
@@ -45,8 +37,6 @@ export interface ResolvedModel {
   /** How the user named it, for messages. */
   name: string;
 }
-
-const HUB_ID = /^[\w.-]+(\/[\w.-]+)?$/;
 
 const hasTokenizer = (dir: string) =>
   existsSync(join(dir, 'tokenizer.json')) || existsSync(join(dir, 'vocab.txt'));
@@ -97,9 +87,6 @@ export function resolveLocalModel(model: string): ResolvedModel {
   return { source, tokenizerDir: tokenizerIn(model, [path]), name: model, ...(configFile && { configFile }) };
 }
 
-/** A short per-request timeout for the small files, so an unreachable hub is known in seconds. */
-export const HUB_PROBE_TIMEOUT_MS = 5_000;
-
 function hubFailure(what: string, error: unknown): HubUnavailable {
   const why = (error as Error).message;
   return new HubUnavailable(`${what}: ${why}`, { cause: error });
@@ -107,26 +94,21 @@ function hubFailure(what: string, error: unknown): HubUnavailable {
 
 /** A hub model id: config, weights and tokenizer files into the cache (or from it). */
 export async function resolveHubModel(id: string, hub: HubOptions = {}): Promise<ResolvedModel> {
-  if (!HUB_ID.test(id)) {
+  if (!isHubId(id)) {
     throw new InputError(`--model ${id}: no such file or folder, and not a Hugging Face hub id`);
   }
-  let config: string;
+  let dir: string;
   try {
-    config = await hubDownload(id, 'config.json', { timeoutMs: HUB_PROBE_TIMEOUT_MS, ...hub });
+    dir = await downloadHubModel(id, hub);
   } catch (e) {
     throw hubFailure(`model ${id}`, e);
   }
-  try {
-    // bert-base-uncased's weights are 440 MB: the timeout covers the whole download.
-    await hubDownload(id, 'model.safetensors', { timeoutMs: 30 * 60_000, ...hub });
-    for (const f of TOKENIZER_FILES) {
-      await hubDownloadOptional(id, f, { timeoutMs: HUB_PROBE_TIMEOUT_MS, ...hub });
-    }
-  } catch (e) {
-    throw hubFailure(`model ${id}`, e);
-  }
-  const dir = dirname(config);
-  return { source: dir, tokenizerDir: tokenizerIn(id, [dir]), configFile: config, name: id };
+  return {
+    source: dir,
+    tokenizerDir: tokenizerIn(id, [dir]),
+    configFile: join(dir, 'config.json'),
+    name: id,
+  };
 }
 
 export function resolveModel(model: string, hub: HubOptions = {}): Promise<ResolvedModel> {

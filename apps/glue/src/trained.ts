@@ -5,12 +5,12 @@
  */
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import type { ArtifactManifest } from '@ortrain/artifacts';
+import { type ArtifactManifest, readManifest } from '@ortrain/artifacts';
 import { OUTPUT_FILES, type PredictOptions, type ProgressReporter } from '@ortrain/cli';
 import { type GlueTask, glueTask, type TokenizedDataset } from '@ortrain/data';
 import { loadModel, type Tensor } from '@ortrain/graph';
 import { glueComputeMetrics, type GlueTask as MetricTask } from '@ortrain/metrics';
-import { loadCheckpoint, readManifest, Trainer, TrainingArguments } from '@ortrain/trainer';
+import { COMPILED_DIR, loadCheckpoint, Trainer, TrainingArguments } from '@ortrain/trainer';
 import { reportEvaluations } from './reporting.js';
 import { checkDataDir, InputError, loadSplit } from './resolve.js';
 
@@ -35,7 +35,7 @@ export function openTrained(dir: string): TrainedModel {
     throw new InputError(`--model ${dir}: no such folder`);
   const checkpoint = isCheckpoint(dir);
   const runDir = checkpoint ? dirname(dir) : dir;
-  const artifactsDir = join(runDir, 'training');
+  const artifactsDir = join(runDir, COMPILED_DIR);
   const onnx = join(dir, 'onnx', 'model.onnx');
   if (!existsSync(join(artifactsDir, 'manifest.json')) || (!checkpoint && !existsSync(onnx))) {
     throw new InputError(
@@ -87,10 +87,7 @@ export function taskFor(model: TrainedModel, requested: string | undefined): Glu
   return task;
 }
 
-/**
- * A Trainer over the model's compiled graphs with its trained weights loaded, for evaluate/predict. The
- * arguments repeat the compiled optimizer settings, which the Trainer checks a precompiled folder against.
- */
+/** A Trainer over the model's compiled graphs with its trained weights loaded, for evaluate/predict. */
 export async function trainerFor(
   model: TrainedModel,
   task: GlueTask,
@@ -98,15 +95,9 @@ export async function trainerFor(
   reporter: ProgressReporter,
   splitOf: (ds: TokenizedDataset) => string,
 ): Promise<Trainer> {
-  const opt = model.manifest.optimizer;
   const args = new TrainingArguments({
     output_dir: model.runDir,
     per_device_eval_batch_size: o.per_device_eval_batch_size,
-    adam_beta1: opt.beta1,
-    adam_beta2: opt.beta2,
-    adam_epsilon: opt.epsilon,
-    weight_decay: opt.weightDecay,
-    max_grad_norm: Math.max(0, opt.maxGradNorm),
     device: o.device,
     num_threads: o.num_threads,
   });
@@ -119,10 +110,10 @@ export async function trainerFor(
     reporter,
     splitOf,
   );
-  const session = await trainer.getSession();
-  session.load(model.weights(), model.dir);
+  const replica = await trainer.getReplica();
+  replica.load(model.weights(), model.dir);
   reporter.message(
-    `Model:  ${model.dir} (${session.provider.device.toUpperCase()}: ${session.provider.reason})`,
+    `Model:  ${model.dir} (${replica.provider.device.toUpperCase()}: ${replica.provider.reason})`,
   );
   return trainer;
 }

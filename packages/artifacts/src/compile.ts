@@ -1,4 +1,3 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   buildGradients,
@@ -12,12 +11,26 @@ import {
   type Tensor,
   type ValueInfo,
 } from '@ortrain/graph';
+import { type FileContent, writeDirAtomic } from './atomic.js';
+import type { CompiledModel } from './compiled.js';
 import type { BertConfig } from './config.js';
 import { findDropoutSites, insertDropout } from './dropout/dropout.js';
 import { attachClassifier } from './head/attach.js';
 import { importSource, type SourceOptions } from './import/source.js';
 import { addCrossEntropy, addMse } from './loss/loss.js';
-import type { ArtifactManifest, DropoutInfo, GraphIO, OptimizerInfo, ParameterInfo } from './manifest.js';
+import {
+  type ArtifactManifest,
+  type DropoutInfo,
+  type FloatType,
+  type GraphIO,
+  type GraphKind,
+  MANIFEST_VERSION,
+  type OptimizerInfo,
+  type ParameterInfo,
+  type StateEntry,
+  type StateRole,
+} from './manifest.js';
+import { buildMultiStepModel } from './multistep.js';
 import { addClipAndAdamW, momentInputs, optimizerOutputs } from './optimizer/adamw.js';
 import { type PackReport, packTokens } from './packing/pack.js';
 import { writeSafetensors } from './safetensors.js';
@@ -47,6 +60,8 @@ export interface CompileOptions extends SourceOptions {
    * same; false keeps the padded graphs. The predict graph (and so the inference export) is never packed.
    */
   packing?: boolean;
+  /** Also compile the K-step graph (`graphs.multistep`, see ArtifactManifest) (default false). */
+  multiStep?: boolean;
 }
 
 export interface CompileReport {
@@ -61,9 +76,8 @@ export interface CompileReport {
   messages: string[];
 }
 
-export interface CompileResult {
-  dir: string;
-  manifest: ArtifactManifest;
+/** The compiled folder, with the initial weights still in memory so the runtime need not read them back. */
+export interface CompileResult extends CompiledModel {
   report: CompileReport;
 }
 
@@ -71,7 +85,8 @@ const LABELS: ValueInfo = { name: 'labels' };
 
 /**
  * Compiles a BERT export or checkpoint into `<outDir>/<name>/`: train.onnx, gradient.onnx, optimizer.onnx,
- * eval.onnx, predict.onnx, weights.safetensors, config.json and manifest.json (see {@link ArtifactManifest}).
+ * eval.onnx, predict.onnx (multistep.onnx on request), weights.safetensors, config.json and manifest.json (see
+ * {@link ArtifactManifest}). The folder is written atomically: it is either the previous one or complete.
  */
 export function compileArtifacts(source: string, options: CompileOptions): CompileResult {
   const numLabels = options.numLabels ?? 2;
@@ -100,7 +115,7 @@ export function compileArtifacts(source: string, options: CompileOptions): Compi
   const parameters: ParameterInfo[] = weights
     .map((t) => ({
       name: t.name,
-      dataType: 'float32' as const,
+      dataType: t.dataType as FloatType,
       shape: t.dims,
       trainable: !frozen(t.name),
       weightDecay: t.dims.length > 1,
@@ -111,8 +126,13 @@ export function compileArtifacts(source: string, options: CompileOptions): Compi
   if (trainable.length === 0) throw new Error('every parameter is frozen; nothing to train');
   const paramInputs: ValueInfo[] = parameters.map((p) => ({
     name: p.name,
-    type: { dataType: 'float32', shape: p.shape },
+    type: { dataType: p.dataType, shape: p.shape },
   }));
+  // Moments and accumulators take their parameter's type.
+  const stateType = (p: string) => {
+    const info = parameters.find((x) => x.name === p)!;
+    return { dataType: info.dataType, shape: info.shape };
+  };
   const labelType: ValueInfo = {
     ...LABELS,
     type: { dataType: regression ? 'float32' : 'int64', shape: ['batch_size'] },
@@ -149,7 +169,7 @@ export function compileArtifacts(source: string, options: CompileOptions): Compi
   const evalModel = fresh('eval');
   pack(evalModel.graph);
   withLoss(evalModel.graph);
-  setOutputs(evalModel.graph, ['logits', 'loss']);
+  prune(evalModel.graph, ['logits', 'loss']);
 
   // train: forward with dropout, loss, gradients, clipping, AdamW.
   const train = trainingForward('train');
@@ -157,9 +177,7 @@ export function compileArtifacts(source: string, options: CompileOptions): Compi
     const g = train.model.graph;
     const grads = buildGradients(g, { loss: 'loss', wrt: trainable });
     const b = new GraphBuilder(g);
-    for (const p of trainable)
-      for (const m of momentInputs(p))
-        b.addInput({ name: m, type: { dataType: 'float32', shape: shapeOf(parameters, p) } });
+    for (const p of trainable) for (const m of momentInputs(p)) b.addInput({ name: m, type: stateType(p) });
     b.addInput(scalarInput('learning_rate'));
     b.addInput(scalarInput('step'));
     addClipAndAdamW(
@@ -169,7 +187,7 @@ export function compileArtifacts(source: string, options: CompileOptions): Compi
       'learning_rate',
       'step',
     );
-    setOutputs(g, ['loss', 'grad_norm', ...trainable.flatMap(optimizerOutputs)]);
+    prune(g, ['loss', 'grad_norm', ...trainable.flatMap(optimizerOutputs)]);
   }
 
   // gradient: forward with dropout, loss, gradients scaled by grad_scale and added to the accumulators.
@@ -181,7 +199,7 @@ export function compileArtifacts(source: string, options: CompileOptions): Compi
     const scaled = b.op1('Mul', ['loss', 'grad_scale'], {}, { name: '/loss/grad_scale' });
     const grads = buildGradients(g, { loss: scaled, wrt: trainable });
     for (const p of trainable) {
-      b.addInput({ name: `${p}.grad`, type: { dataType: 'float32', shape: shapeOf(parameters, p) } });
+      b.addInput({ name: `${p}.grad`, type: stateType(p) });
       b.op(
         'Add',
         [`${p}.grad`, grads.get(p)!],
@@ -189,7 +207,7 @@ export function compileArtifacts(source: string, options: CompileOptions): Compi
         { name: b.fresh(`/accumulate/${p}`), outputs: [`${p}.grad.new`] },
       );
     }
-    setOutputs(g, ['loss', ...trainable.map((p) => `${p}.grad.new`)]);
+    prune(g, ['loss', ...trainable.map((p) => `${p}.grad.new`)]);
   }
 
   // optimizer: clipping + AdamW from the accumulated gradients.
@@ -197,7 +215,7 @@ export function compileArtifacts(source: string, options: CompileOptions): Compi
   {
     const b = new GraphBuilder(opt.graph);
     for (const p of trainable) {
-      const type = { dataType: 'float32' as const, shape: shapeOf(parameters, p) };
+      const type = stateType(p);
       b.addInput({ name: p, type });
       b.addInput({ name: `${p}.grad`, type });
       for (const m of momentInputs(p)) b.addInput({ name: m, type });
@@ -211,16 +229,38 @@ export function compileArtifacts(source: string, options: CompileOptions): Compi
       'learning_rate',
       'step',
     );
-    setOutputs(opt.graph, ['grad_norm', ...trainable.flatMap(optimizerOutputs)]);
+    prune(opt.graph, ['grad_norm', ...trainable.flatMap(optimizerOutputs)]);
   }
 
-  const dir = join(options.outDir ?? 'artifacts', options.name);
-  mkdirSync(dir, { recursive: true });
-  const graphs = { train: train.model, gradient: gradient.model, optimizer: opt, eval: evalModel, predict };
-  const io = {} as Record<keyof typeof graphs, GraphIO>;
-  for (const [key, model] of Object.entries(graphs) as [keyof typeof graphs, Model][]) {
+  const graphs: Partial<Record<GraphKind, Model>> = {
+    train: train.model,
+    gradient: gradient.model,
+    optimizer: opt,
+    eval: evalModel,
+    predict,
+  };
+  const stateNames: [string, StateRole, string][] = [
+    ...parameters.map((p): [string, StateRole, string] => [p.name, 'parameter', p.name]),
+    ...trainable.flatMap((p) => momentInputs(p).map((m): [string, StateRole, string] => [m, 'moment', p])),
+    ...trainable.map((p): [string, StateRole, string] => [`${p}.grad`, 'gradient', p]),
+  ];
+  const entries = () => stateNames.map(([name, role, p]) => stateEntry(name, role, stateType(p), graphs));
+  if (options.multiStep) {
+    const written = entries().filter((e) => e.writtenBy.includes('train'));
+    const perStep = [...enc.inputs, 'labels', 'learning_rate', 'step'];
+    graphs.multistep = buildMultiStepModel(
+      train.model,
+      perStep,
+      new Map(written.map((e) => [e.name, e.update])),
+    );
+  }
+  const state = entries();
+
+  const files: Record<string, FileContent> = {};
+  const io: Partial<Record<GraphKind, GraphIO>> = {};
+  for (const [key, model] of Object.entries(graphs) as [GraphKind, Model][]) {
     const file = `${key}.onnx`;
-    saveModel(model, join(dir, file));
+    files[file] = (path) => saveModel(model, path);
     io[key] = {
       file,
       inputs: model.graph.inputs.map((v) => v.name),
@@ -228,19 +268,13 @@ export function compileArtifacts(source: string, options: CompileOptions): Compi
     };
   }
   const order = new Map(weights.map((t) => [t.name, t]));
-  writeSafetensors(
-    join(dir, 'weights.safetensors'),
-    parameters.map((p) => order.get(p.name)!),
-    { format: 'pt' },
-  );
-  writeFileSync(
-    join(dir, 'config.json'),
-    `${JSON.stringify(hfConfig(config, numLabels, options.labelNames), null, 2)}\n`,
-  );
+  const initial = parameters.map((p) => order.get(p.name)!);
+  files['weights.safetensors'] = (path) => writeSafetensors(path, initial, { format: 'pt' });
+  files['config.json'] = `${JSON.stringify(hfConfig(config, numLabels, options.labelNames), null, 2)}\n`;
 
   const manifest: ArtifactManifest = {
     format: 'ortrain-artifacts',
-    version: 1,
+    version: MANIFEST_VERSION,
     name: options.name,
     model: {
       architecture: 'bert',
@@ -257,13 +291,16 @@ export function compileArtifacts(source: string, options: CompileOptions): Compi
     inputs: enc.inputs,
     labels: { name: 'labels', dataType: regression ? 'float32' : 'int64' },
     parameters,
+    state,
     weights: 'weights.safetensors',
     optimizer,
     dropout,
     newlyInitialized: cls.newlyInitialized,
-    graphs: io,
+    graphs: io as ArtifactManifest['graphs'],
   };
-  writeFileSync(join(dir, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`);
+  files['manifest.json'] = `${JSON.stringify(manifest, null, 2)}\n`;
+  const dir = join(options.outDir ?? 'artifacts', options.name);
+  writeDirAtomic(dir, files);
 
   const messages: string[] = [];
   if (enc.unusedWeights && enc.unusedWeights.length > 0) {
@@ -279,6 +316,7 @@ export function compileArtifacts(source: string, options: CompileOptions): Compi
   return {
     dir,
     manifest,
+    weights: order,
     report: {
       newlyInitialized: cls.newlyInitialized,
       frozen: parameters.filter((p) => !p.trainable).map((p) => p.name),
@@ -342,19 +380,29 @@ function takeParameters(g: Graph): Tensor[] {
   return out;
 }
 
-function shapeOf(parameters: ParameterInfo[], name: string): number[] {
-  return parameters.find((p) => p.name === name)!.shape;
+/** A state entry, with the graphs that read it and write it (as `<name>.new`) found in their inputs and outputs. */
+function stateEntry(
+  name: string,
+  role: StateRole,
+  type: { dataType: FloatType; shape: number[] },
+  graphs: Partial<Record<GraphKind, Model>>,
+): StateEntry {
+  const update = `${name}.new`;
+  const kinds = Object.entries(graphs) as [GraphKind, Model][];
+  return {
+    name,
+    role,
+    ...type,
+    readBy: kinds.filter(([, m]) => m.graph.inputs.some((v) => v.name === name)).map(([k]) => k),
+    writtenBy: kinds.filter(([, m]) => m.graph.outputs.some((v) => v.name === update)).map(([k]) => k),
+    update,
+  };
 }
 
 function optimizerParams(parameters: ParameterInfo[], grad: (p: string) => string) {
   return parameters
     .filter((p) => p.trainable)
     .map((p) => ({ name: p.name, grad: grad(p.name), weightDecay: p.weightDecay }));
-}
-
-/** Sets the graph outputs and drops what they do not need. */
-function setOutputs(g: Graph, outputs: string[]): void {
-  prune(g, outputs);
 }
 
 /** config.json for the inference export: the source config plus the classification fields HF writes. */

@@ -42,7 +42,7 @@ export class ArtifactRunner {
   }
 
   private async run(graph: keyof ArtifactManifest['graphs'], extra: Record<string, ort.Tensor>) {
-    const io = this.manifest.graphs[graph];
+    const io = this.manifest.graphs[graph]!;
     let s = this.sessions.get(graph);
     if (s === undefined) this.sessions.set(graph, (s = await session(join(this.dir, io.file))));
     const shapes = new Map(this.manifest.parameters.map((p) => [p.name, p.shape]));

@@ -1,4 +1,4 @@
-export { type FileContent, writeDirAtomic, writeFileAtomic } from './checkpoint/atomic.js';
+export { type FileContent, writeDirAtomic, writeFileAtomic } from '@ortrain/artifacts';
 export {
   CHECKPOINT_PREFIX,
   type CheckpointContent,
@@ -13,16 +13,9 @@ export {
   saveCheckpoint,
   validateCheckpoint,
 } from './checkpoint/checkpoints.js';
-export { buildMultiStepModel } from './runtime/loop.js';
-export { type Device, type ProviderChoice, type SessionConfig, selectProvider } from './runtime/provider.js';
-export {
-  type EvalResult,
-  type RuntimeOptions,
-  readManifest,
-  type StepResult,
-  TrainingSession,
-} from './runtime/session.js';
-export { StateBuffers } from './runtime/state.js';
+export { type StateArray, StateBuffers } from './runtime/buffers.js';
+export { type Device, type ProviderChoice, type SessionConfig, selectProvider } from './runtime/device.js';
+export { type EvalResult, Replica, type ReplicaOptions, type StepResult } from './runtime/replica.js';
 export {
   type ArgumentGroup,
   type ArgumentSpec,
@@ -60,6 +53,14 @@ export {
 } from './trainer/callbacks.js';
 export { DefaultFlowCallback, TrainerControl } from './trainer/control.js';
 export { EarlyStoppingCallback, type EarlyStoppingOptions } from './trainer/early-stopping.js';
+export {
+  COMPILED_DIR,
+  compileOptionsFor,
+  downloadHubModel,
+  HUB_PROBE_TIMEOUT_MS,
+  isHubId,
+  type ModelSource,
+} from './trainer/model.js';
 export { LRScheduler, warmupStepsFor } from './trainer/scheduler.js';
 export type { LogEntry, TrainerStateJSON } from './trainer/state.js';
 export {
@@ -69,7 +70,6 @@ export {
   stepRunnerFor,
 } from './trainer/steps.js';
 export {
-  type ModelSource,
   type PredictionOutput,
   type PredictionProgress,
   type StepEvent,

@@ -199,7 +199,7 @@ describe('EarlyStoppingCallback', () => {
       callbacks: [new EarlyStoppingCallback({ early_stopping_patience: 2 })],
     });
     const out = await trainer.train();
-    const weights = (await trainer.getSession()).weights();
+    const weights = (await trainer.getReplica()).weights();
     await trainer.close();
     // 0.5 sets the best, 0.6 improves, 0.6 and 0.55 do not: the second miss (step 4) stops the run.
     expect(out.globalStep).toBe(4);

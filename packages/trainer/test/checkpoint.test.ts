@@ -2,8 +2,8 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
+import { writeDirAtomic } from '@ortrain/artifacts';
 import { afterAll, describe, expect, it, onTestFinished } from 'vitest';
-import { writeDirAtomic } from '../src/checkpoint/atomic.js';
 import {
   type CheckpointContent,
   latestValidCheckpoint,

@@ -104,7 +104,7 @@ describe('Trainer vs PyTorch (the artifacts parity fixture, dropout 0)', () => {
       trainDataset: datasetOf(ref.train_batches, ref.regression_labels),
     });
     // Start from torch's head (the compiler initializes a new one with its own seed).
-    const session = await trainer.getSession();
+    const session = await trainer.getReplica();
     const shapes = new Map(session.manifest.parameters.map((p) => [p.name, p.shape]));
     session.load(
       Object.entries(ref.regression_head).map(([name, t]) => ({

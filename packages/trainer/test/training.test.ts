@@ -6,7 +6,8 @@ import { DataCollatorWithPadding } from '@ortrain/data';
 import { glueComputeMetrics } from '@ortrain/metrics';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadCheckpoint } from '../src/checkpoint/checkpoints.js';
-import { TrainingSession } from '../src/runtime/session.js';
+import { selectProvider } from '../src/runtime/device.js';
+import { Replica } from '../src/runtime/replica.js';
 import { TrainingArguments, type TrainingArgumentsInit } from '../src/trainer/arguments.js';
 import type { LogEntry } from '../src/trainer/state.js';
 import { type StepEvent, Trainer, type TrainerOptions, TrainingInterrupted } from '../src/trainer/trainer.js';
@@ -26,7 +27,7 @@ const compileTiny = (name: string, options: Partial<CompileOptions> = {}) =>
     ...options,
   }).dir;
 beforeAll(() => {
-  artifacts = compileTiny('tiny', { optimizer: { weightDecay: 0.01 } });
+  artifacts = compileTiny('tiny', { optimizer: { weightDecay: 0.01 }, multiStep: true });
 });
 
 let runs = 0;
@@ -61,7 +62,7 @@ async function train(
     if (!(e instanceof TrainingInterrupted)) throw e;
     interrupted = e;
   }
-  const session = await trainer.getSession();
+  const session = await trainer.getReplica();
   const weights = session.weights();
   await trainer.close();
   return { trainer, steps, weights, interrupted };
@@ -69,7 +70,7 @@ async function train(
 
 describe('zero-copy state', () => {
   it('with clipping, steps update parameters and moments in place: one buffer each, nothing allocated', async () => {
-    const session = await TrainingSession.open(artifacts, { device: 'cpu' });
+    const session = await Replica.open(artifacts, { provider: await selectProvider('cpu') });
     expect(session.manifest.optimizer.maxGradNorm).toBeGreaterThan(0);
     const batch = new DataCollatorWithPadding().collate(trainSet, [0, 1, 2, 3]);
     const name = session.manifest.parameters[0]!.name;
@@ -89,7 +90,7 @@ describe('zero-copy state', () => {
     // No clipping: an update need not wait for every gradient, so a parameter could be overwritten before the
     // backward pass reads it; the session keeps two buffers.
     const noClip = compileTiny('no-clip', { optimizer: { maxGradNorm: 0 } });
-    const session = await TrainingSession.open(noClip, { device: 'cpu' });
+    const session = await Replica.open(noClip, { provider: await selectProvider('cpu') });
     const batch = new DataCollatorWithPadding().collate(trainSet, [0, 1, 2, 3]);
     const name = session.manifest.parameters[0]!.name;
     const moment = `${name}.exp_avg`;
@@ -112,8 +113,8 @@ describe('zero-copy state', () => {
     // maxGradNorm 1e9 keeps the clip (so the in-place path) without ever scaling: the same math as no clipping.
     const compile = (name: string, maxGradNorm: number) =>
       compileTiny(name, { optimizer: { maxGradNorm, weightDecay: 0.01 } });
-    const inPlace = await TrainingSession.open(compile('huge-clip', 1e9), { device: 'cpu' });
-    const swapped = await TrainingSession.open(compile('no-clip-2', 0), { device: 'cpu' });
+    const inPlace = await Replica.open(compile('huge-clip', 1e9), { provider: await selectProvider('cpu') });
+    const swapped = await Replica.open(compile('no-clip-2', 0), { provider: await selectProvider('cpu') });
     const collator = new DataCollatorWithPadding();
     for (let i = 0; i < 3; i++) {
       const batch = collator.collate(trainSet, [4 * i, 4 * i + 1, 4 * i + 2, 4 * i + 3]);
@@ -141,10 +142,10 @@ describe('multi-step (device-resident) runs', () => {
     // Different lengths: the Loop pads them to a common one.
     expect(new Set(batches.map((b) => b.dims[1])).size).toBeGreaterThan(1);
     const lrs = [1e-3, 2e-3, 1.5e-3, 5e-4];
-    const single = await TrainingSession.open(artifacts, { device: 'cpu' });
+    const single = await Replica.open(artifacts, { provider: await selectProvider('cpu') });
     const one = [];
     for (let i = 0; i < 4; i++) one.push(await single.step(batches[i]!, lrs[i]!, i + 1));
-    const multi = await TrainingSession.open(artifacts, { device: 'cpu' });
+    const multi = await Replica.open(artifacts, { provider: await selectProvider('cpu') });
     const many = await multi.multiStep(batches, lrs, 1);
     expect(many.map((r) => r.loss)).toHaveLength(4);
     for (let i = 0; i < 4; i++) {
@@ -164,11 +165,11 @@ describe('multi-step (device-resident) runs', () => {
   });
 
   it('frozen parameters stay fixed in single and multi-step runs', async () => {
-    const frozen = compileTiny('frozen', { freeze: ['bert.embeddings.'] });
+    const frozen = compileTiny('frozen', { freeze: ['bert.embeddings.'], multiStep: true });
     const collator = new DataCollatorWithPadding();
     const batches = [0, 1].map((b) => collator.collate(trainSet, [4 * b, 4 * b + 1, 4 * b + 2, 4 * b + 3]));
-    const single = await TrainingSession.open(frozen, { device: 'cpu' });
-    const multi = await TrainingSession.open(frozen, { device: 'cpu' });
+    const single = await Replica.open(frozen, { provider: await selectProvider('cpu') });
+    const multi = await Replica.open(frozen, { provider: await selectProvider('cpu') });
     const emb = 'bert.embeddings.word_embeddings.weight';
     const head = 'classifier.weight';
     const [emb0, head0] = [single.view(emb).slice(), single.view(head).slice()];
@@ -310,6 +311,42 @@ describe('evaluate and predict', () => {
       () =>
         new Trainer({ model: artifacts, args: argsFor({ eval_strategy: 'epoch' }), trainDataset: trainSet }),
     ).toThrow('TrainingArguments.eval_strategy is "epoch" but no evalDataset was given');
+  });
+});
+
+describe('the model', () => {
+  it('a source is compiled into output_dir/training, where pnpm predict finds it', async () => {
+    const args = argsFor({ max_steps: 1 });
+    await train(args, undefined, { source: join(FIXTURES, 'bert_cls_opset14.onnx') });
+    expect(existsSync(join(args.output_dir, 'training', 'manifest.json'))).toBe(true);
+    expect(existsSync(join(args.output_dir, 'artifacts'))).toBe(false);
+  });
+
+  it('a compiled model in memory trains as its folder does', async () => {
+    const compiled = compileArtifacts(join(FIXTURES, 'bert_cls_opset14.onnx'), {
+      name: 'in-memory',
+      outDir: tmp,
+      dropout: { hidden: 0, attention: 0, classifier: 0 },
+      optimizer: { weightDecay: 0.01 },
+    });
+    const fromMemory = await train(argsFor({ max_steps: 4 }), undefined, compiled);
+    const fromFolder = await train(argsFor({ max_steps: 4 }), undefined, compiled.dir);
+    expect(fromMemory.steps.map((s) => s.loss)).toEqual(fromFolder.steps.map((s) => s.loss));
+  });
+
+  it('a replica refuses state of another type or shape, naming it', async () => {
+    const replica = await Replica.open(artifacts, { provider: await selectProvider('cpu') });
+    const [w] = replica.weights();
+    expect(() =>
+      replica.load([{ ...w!, dataType: 'float16', data: new Uint16Array(w!.data.length) }], 'f'),
+    ).toThrow(`f: '${w!.name}' is float16, expected float32`);
+    expect(() => replica.load([{ ...w!, dims: [1] }], 'f')).toThrow(
+      `f: '${w!.name}' is [1], expected [${w!.dims}]`,
+    );
+    expect(() => replica.load([{ ...w!, name: 'nope' }], 'f')).toThrow(
+      "f: 'nope' is not a parameter or moment of this model",
+    );
+    await replica.release();
   });
 });
 

@@ -5,7 +5,7 @@
  */
 import { existsSync, mkdirSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import { compileArtifacts, readBertConfig } from '@ortrain/artifacts';
+import { readBertConfig } from '@ortrain/artifacts';
 import {
   createReporter,
   type EventLog,
@@ -261,30 +261,14 @@ async function run(
 ): Promise<number> {
   const { reporter, events, task } = c;
   const labelNames = task.isRegression ? undefined : [...task.labelNames];
-  const compiled = compileArtifacts(inputs.model.source, {
-    name: 'training',
-    outDir: o.output_dir,
-    numLabels: task.numLabels,
-    ...(labelNames && { labelNames }),
-    ...(o.dropout !== undefined && {
-      dropout: { hidden: o.dropout, attention: o.dropout, classifier: o.dropout },
-    }),
-    optimizer: {
-      beta1: o.adam_beta1,
-      beta2: o.adam_beta2,
-      epsilon: o.adam_epsilon,
-      weightDecay: o.weight_decay,
-      maxGradNorm: o.max_grad_norm,
-    },
-    seed: o.seed,
-  });
-  // The newly-initialized warning is part of the summary; other notes (unused weights) are printed as they are.
-  for (const m of compiled.report.messages) {
-    if (!m.includes('newly initialized')) reporter.message(m);
-  }
   const trainer = reportEvaluations(
     new Trainer({
-      model: compiled.dir,
+      // The Trainer compiles it with the arguments' settings into output_dir/training.
+      model: {
+        source: inputs.model.source,
+        numLabels: task.numLabels,
+        ...(labelNames && { labelNames }),
+      },
       args,
       trainDataset: splits.train,
       ...(splits.eval && { evalDataset: splits.eval }),
@@ -302,10 +286,15 @@ async function run(
     reporter,
     (ds) => splits.names.get(ds) ?? 'data',
   );
+  trainer.on('message', (text) => {
+    events.append('message', { text });
+    // The device line and the newly-initialized warning are in the summary already.
+    if (!text.startsWith('Running on') && !text.includes('newly initialized')) reporter.message(text);
+  });
   try {
-    const session = await trainer.getSession();
-    const m = compiled.manifest;
-    const totalParameters = m.parameters.reduce((n, p) => n + p.shape.reduce((a, d) => a * d, 1), 0);
+    const replica = await trainer.getReplica();
+    const m = replica.manifest;
+    const count = (ps: typeof m.parameters) => ps.reduce((n, p) => n + p.shape.reduce((a, d) => a * d, 1), 0);
 
     trainer.on('train_begin', (info) => {
       const step = trainer.state.global_step;
@@ -328,10 +317,10 @@ async function run(
           vocabSize: m.model.vocabSize,
           maxPositions: m.model.maxPositionEmbeddings,
         },
-        totalParameters,
-        trainableParameters: compiled.report.trainableParameters,
-        device: session.provider.device.toUpperCase(),
-        deviceReason: session.provider.reason,
+        totalParameters: count(m.parameters),
+        trainableParameters: count(m.parameters.filter((p) => p.trainable)),
+        device: replica.provider.device.toUpperCase(),
+        deviceReason: replica.provider.reason,
         ...(o.num_threads > 0 && { threads: o.num_threads }),
         newlyInitialized: m.newlyInitialized,
         numExamples: info.numExamples,
@@ -357,11 +346,6 @@ async function run(
       // The last step is saved for max_steps and again at the epoch's end: one line is enough.
       if (step !== lastSaved) reporter.checkpointSaved(info.checkpoint, step);
       lastSaved = step;
-    });
-    trainer.on('message', (text) => {
-      events.append('message', { text });
-      // The device line is in the summary already.
-      if (!text.startsWith('Running on')) reporter.message(text);
     });
 
     let output: Awaited<ReturnType<Trainer['train']>>;

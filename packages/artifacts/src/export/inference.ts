@@ -1,7 +1,7 @@
-import { copyFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadModel, numel, saveModel } from '@ortrain/graph';
-import type { ArtifactManifest } from '../manifest.js';
+import { readManifest } from '../compiled.js';
 import { readSafetensors } from '../safetensors.js';
 
 export interface InferenceExportOptions {
@@ -11,7 +11,13 @@ export interface InferenceExportOptions {
   tokenizerDir?: string;
 }
 
-const TOKENIZER_FILES = ['tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json', 'vocab.txt'];
+/** The tokenizer files a model folder may hold (copied next to an exported model, fetched with a hub model). */
+export const TOKENIZER_FILES = [
+  'tokenizer.json',
+  'tokenizer_config.json',
+  'special_tokens_map.json',
+  'vocab.txt',
+];
 
 /**
  * Writes a model folder that `@huggingface/transformers` loads with `pipeline('text-classification', folder)`:
@@ -23,7 +29,7 @@ export function exportInference(
   outDir: string,
   options: InferenceExportOptions = {},
 ): string {
-  const manifest = JSON.parse(readFileSync(join(artifactsDir, 'manifest.json'), 'utf8')) as ArtifactManifest;
+  const manifest = readManifest(artifactsDir);
   const model = loadModel(join(artifactsDir, manifest.graphs.predict.file));
   const g = model.graph;
   const stored = options.weights ? undefined : readSafetensors(join(artifactsDir, manifest.weights));
@@ -37,7 +43,7 @@ export function exportInference(
       throw new Error(
         `exportInference: '${p.name}' has ${data.length} values, shape [${p.shape}] needs ${n}`,
       );
-    g.initializers.set(p.name, { name: p.name, dataType: 'float32', dims: p.shape, data });
+    g.initializers.set(p.name, { name: p.name, dataType: p.dataType, dims: p.shape, data });
   }
   const params = new Set(manifest.parameters.map((p) => p.name));
   g.inputs = g.inputs.filter((v) => !params.has(v.name));

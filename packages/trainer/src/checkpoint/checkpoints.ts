@@ -1,8 +1,7 @@
 import { existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { readSafetensors, writeSafetensors } from '@ortrain/artifacts';
+import { readSafetensors, TEMP_PREFIX, writeDirAtomic, writeSafetensors } from '@ortrain/artifacts';
 import type { Tensor } from '@ortrain/graph';
-import { TEMP_PREFIX, writeDirAtomic } from './atomic.js';
 
 /** Hugging Face's checkpoint folder prefix: `output_dir/checkpoint-<global_step>`. */
 export const CHECKPOINT_PREFIX = 'checkpoint-';

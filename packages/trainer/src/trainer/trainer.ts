@@ -1,21 +1,24 @@
 import { EventEmitter } from 'node:events';
 import { existsSync, mkdirSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { compileArtifacts, exportInference } from '@ortrain/artifacts';
+import { join } from 'node:path';
+import {
+  type CompiledModel,
+  compileArtifacts,
+  exportInference,
+  openCompiled,
+  writeFileAtomic,
+} from '@ortrain/artifacts';
 import {
   type BatchSampler,
   DataCollatorWithPadding,
   GroupByLengthSampler,
   type HubOptions,
-  hubDownload,
-  hubDownloadOptional,
   RandomSampler,
   SequentialSampler,
   type TokenizedDataset,
 } from '@ortrain/data';
 import type { Tensor } from '@ortrain/graph';
 import type { EvalPrediction } from '@ortrain/metrics';
-import { writeFileAtomic } from '../checkpoint/atomic.js';
 import {
   checkpointDir,
   latestValidCheckpoint,
@@ -24,8 +27,8 @@ import {
   rotateCheckpoints,
   saveCheckpoint,
 } from '../checkpoint/checkpoints.js';
-import type { ProviderChoice } from '../runtime/provider.js';
-import { readManifest, TrainingSession } from '../runtime/session.js';
+import { type Device, type ProviderChoice, selectProvider } from '../runtime/device.js';
+import { Replica } from '../runtime/replica.js';
 import type { TrainingArguments } from './arguments.js';
 import {
   CallbackHandler,
@@ -34,25 +37,25 @@ import {
   type TrainerCallbackClass,
 } from './callbacks.js';
 import { nextFlowStep, type TrainerControl } from './control.js';
+import {
+  checkCompiledSettings,
+  compileOptionsFor,
+  isCompiled,
+  type ModelSource,
+  resolveModelSource,
+  tokenizerFolderOf,
+} from './model.js';
 import { LRScheduler, warmupStepsFor } from './scheduler.js';
 import { SigintWatch } from './signals.js';
 import { initialState, type LogEntry, type TrainerStateJSON } from './state.js';
 import { BatchQueue, checkFinite, type StepOutcome, type StepRunner, stepRunnerFor } from './steps.js';
 
-/** A model to compile before training: an ONNX export, an HF checkpoint folder, or a hub id. */
-export interface ModelSource {
-  source: string;
-  /** Number of labels (default 2); 1 is regression. */
-  numLabels?: number;
-  /** id2label names for the exported config.json. */
-  labelNames?: string[];
-  /** Parameters to freeze (name prefixes or patterns). */
-  freeze?: (string | RegExp)[];
-}
-
 export interface TrainerOptions {
-  /** A compiled artifacts folder (with manifest.json), or a model source compiled with the args' settings. */
-  model: string | ModelSource;
+  /**
+   * A compiled model (compileArtifacts' result, or its folder with manifest.json), or a model source (a path or
+   * hub id, or a ModelSource) that the Trainer compiles with the args' settings into output_dir/training.
+   */
+  model: string | ModelSource | CompiledModel;
   args: TrainingArguments;
   trainDataset?: TokenizedDataset;
   evalDataset?: TokenizedDataset;
@@ -174,9 +177,8 @@ const round = (v: number, digits: number) => Math.round(v * 10 ** digits) / 10 *
 export class Trainer extends EventEmitter<TrainerEvents> {
   readonly args: TrainingArguments;
   state: TrainerStateJSON = initialState();
-  private session?: TrainingSession;
+  private replica?: Replica;
   private readonly collator: DataCollatorWithPadding;
-  private artifactsDir?: string;
   private readonly callbackHandler: CallbackHandler;
   /** Tokenizer files for the export: the `tokenizer` option, else those next to the model source. */
   private tokenizerDir: string | undefined;
@@ -224,72 +226,34 @@ export class Trainer extends EventEmitter<TrainerEvents> {
     this.callbackHandler.pop(callback);
   }
 
-  /** The runtime session, compiling the model first when it is a source. */
-  async getSession(): Promise<TrainingSession> {
-    if (this.session) return this.session;
+  /** The replica the model runs on, compiling the model first when it is a source. */
+  async getReplica(): Promise<Replica> {
+    if (this.replica) return this.replica;
     const a = this.args;
-    const m = this.options.model;
-    let dir: string;
-    if (typeof m === 'string' && existsSync(join(m, 'manifest.json'))) {
-      dir = m;
-      this.checkCompiledSettings(dir);
-    } else {
-      const src = typeof m === 'string' ? { source: m } : m;
-      const source = await resolveSource(src.source, this.options.hub);
-      this.tokenizerDir ??= tokenizerFolderOf(source);
-      const result = compileArtifacts(source, {
-        name: 'artifacts',
-        outDir: a.output_dir,
-        ...(src.numLabels !== undefined && { numLabels: src.numLabels }),
-        ...(src.labelNames && { labelNames: src.labelNames }),
-        ...(src.freeze && { freeze: src.freeze }),
-        ...(a.dropout !== null && {
-          dropout: { hidden: a.dropout, attention: a.dropout, classifier: a.dropout },
-        }),
-        optimizer: {
-          beta1: a.adam_beta1,
-          beta2: a.adam_beta2,
-          epsilon: a.adam_epsilon,
-          weightDecay: a.weight_decay,
-          maxGradNorm: a.max_grad_norm,
-        },
-        seed: a.seed,
-      });
-      for (const msg of result.report.messages) this.emit('message', msg);
-      dir = result.dir;
-    }
-    this.artifactsDir = dir;
-    this.session = await TrainingSession.open(dir, { device: a.device, numThreads: a.num_threads });
-    this.emit(
-      'message',
-      `Running on ${this.session.provider.device.toUpperCase()}: ${this.session.provider.reason}`,
-    );
-    return this.session;
+    const provider = await selectProvider(a.device);
+    const model = await this.compiledModel(provider.device);
+    this.replica = await Replica.open(model, { provider, numThreads: a.num_threads });
+    this.emit('message', `Running on ${provider.device.toUpperCase()}: ${provider.reason}`);
+    return this.replica;
   }
 
-  /** A precompiled folder bakes optimizer and dropout settings in; refuse arguments that disagree. */
-  private checkCompiledSettings(dir: string): void {
-    const m = readManifest(dir);
-    const a = this.args;
-    const pairs: [string, number, number][] = [
-      ['adam_beta1', a.adam_beta1, m.optimizer.beta1],
-      ['adam_beta2', a.adam_beta2, m.optimizer.beta2],
-      ['adam_epsilon', a.adam_epsilon, m.optimizer.epsilon],
-      ['weight_decay', a.weight_decay, m.optimizer.weightDecay],
-      ['max_grad_norm', a.max_grad_norm, Math.max(0, m.optimizer.maxGradNorm)],
-    ];
-    if (a.dropout !== null) {
-      pairs.push(['dropout', a.dropout, m.dropout.hidden], ['dropout', a.dropout, m.dropout.attention]);
-      pairs.push(['dropout', a.dropout, m.dropout.classifier]);
+  /**
+   * The model given compiled (checked against the arguments when this Trainer trains: evaluation and
+   * prediction do not use the optimizer settings), or the source compiled with the arguments' settings.
+   */
+  private async compiledModel(device: Device): Promise<CompiledModel> {
+    const m = this.options.model;
+    if (isCompiled(m) || (typeof m === 'string' && existsSync(join(m, 'manifest.json')))) {
+      const compiled = isCompiled(m) ? m : openCompiled(m);
+      if (this.options.trainDataset) checkCompiledSettings(this.args, compiled.manifest, compiled.dir);
+      return compiled;
     }
-    for (const [key, want, have] of pairs) {
-      if (Math.abs(want - have) > 1e-12 * Math.max(1, Math.abs(want))) {
-        throw new Error(
-          `TrainingArguments.${key} is ${want} but the artifacts in ${dir} were compiled with ${have}; ` +
-            'recompile them with that setting, or pass the model source ({ source }) so the Trainer compiles it',
-        );
-      }
-    }
+    const src = typeof m === 'string' ? { source: m } : m;
+    const source = await resolveModelSource(src.source, this.options.hub);
+    this.tokenizerDir ??= tokenizerFolderOf(source);
+    const result = compileArtifacts(source, compileOptionsFor(this.args, src, device));
+    for (const msg of result.report.messages) this.emit('message', msg);
+    return result;
   }
 
   private sampler(ds: TokenizedDataset, train: boolean): BatchSampler {
@@ -323,11 +287,11 @@ export class Trainer extends EventEmitter<TrainerEvents> {
     const a = this.args;
     const dataset = this.options.trainDataset;
     if (!dataset) throw new Error('Trainer.train() needs a trainDataset');
-    const session = await this.getSession();
+    const replica = await this.getReplica();
     const sampler = this.sampler(dataset, true);
     if (sampler.numBatches === 0)
       throw new Error(`the training set (${dataset.numRows} rows) gives no batch`);
-    const runner = stepRunnerFor(session, a, session.provider.device);
+    const runner = stepRunnerFor(replica, a, replica.provider.device);
     this.state = this.planSteps(sampler.numBatches);
     const { max_steps: maxSteps, num_train_epochs: numTrainEpochs } = this.state;
     const scheduler = new LRScheduler(
@@ -336,18 +300,18 @@ export class Trainer extends EventEmitter<TrainerEvents> {
       warmupStepsFor(maxSteps, a.warmup_steps, a.warmup_ratio),
       maxSteps,
     );
-    const run: TrainingRun = { replica: session, runner, scheduler, sampler, dataset, lastSaved: -1 };
+    const run: TrainingRun = { replica: replica, runner, scheduler, sampler, dataset, lastSaved: -1 };
 
     this.acc = freshAccumulators();
     removeStaleTemps(a.output_dir);
     const resume = this.resolveResume(options.resumeFromCheckpoint);
-    const position = resume ? this.restore(session, resume, scheduler) : { epoch: 0, batch: 0 };
+    const position = resume ? this.restore(replica, resume, scheduler) : { epoch: 0, batch: 0 };
 
     this.emit('train_begin', {
       maxSteps,
       numTrainEpochs,
       numExamples: dataset.numRows,
-      device: session.provider,
+      device: replica.provider,
     });
     this.callbackHandler.trainBegin();
     const control = this.control;
@@ -631,9 +595,9 @@ export class Trainer extends EventEmitter<TrainerEvents> {
 
   /** Runs every batch of `ds` through the eval graph (or the predict graph when it has no labels). */
   private async predictionPass(ds: TokenizedDataset, pass: PredictionProgress['pass']) {
-    const session = await this.getSession();
+    const replica = await this.getReplica();
     const sampler = this.sampler(ds, false);
-    const numLabels = session.manifest.model.numLabels;
+    const numLabels = replica.manifest.model.numLabels;
     const logits = new Float32Array(ds.numRows * numLabels);
     const progress: PredictionProgress = { pass, dataset: ds, done: 0, batches: sampler.numBatches };
     this.emit('prediction_step', { ...progress });
@@ -642,7 +606,7 @@ export class Trainer extends EventEmitter<TrainerEvents> {
     let lossRows = 0;
     let offset = 0;
     for (const rows of sampler.batches(0)) {
-      const r = await session.evalBatch(this.collator.collate(ds, rows));
+      const r = await replica.evalBatch(this.collator.collate(ds, rows));
       logits.set(r.logits, offset);
       offset += r.logits.length;
       if (r.loss !== undefined) {
@@ -716,20 +680,20 @@ export class Trainer extends EventEmitter<TrainerEvents> {
    * id2label/label2id, onnx/model.onnx and the tokenizer files.
    */
   saveModel(dir = this.args.output_dir): string {
-    if (!this.session || !this.artifactsDir) throw new Error('saveModel: the model is not loaded yet');
+    const replica = this.replica;
+    if (!replica) throw new Error('saveModel: the model is not loaded yet');
     mkdirSync(dir, { recursive: true });
     // Live views, no copies: the export writes them out before any further step can change them.
-    const session = this.session;
-    const weights = new Map(session.manifest.parameters.map((p) => [p.name, session.view(p.name)]));
-    return exportInference(this.artifactsDir, dir, {
+    const weights = new Map(replica.manifest.parameters.map((p) => [p.name, replica.view(p.name)]));
+    return exportInference(replica.dir, dir, {
       weights,
       ...(this.tokenizerDir !== undefined && { tokenizerDir: this.tokenizerDir }),
     });
   }
 
   async close(): Promise<void> {
-    await this.session?.release();
-    this.session = undefined;
+    await this.replica?.release();
+    this.replica = undefined;
   }
 }
 
@@ -737,34 +701,4 @@ function pick<T extends object, K extends keyof T>(o: T, keys: K[]): Pick<T, K> 
   const out = {} as Pick<T, K>;
   for (const k of keys) if (k in o) out[k] = o[k];
   return out;
-}
-
-const TOKENIZER_FILES = ['tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json', 'vocab.txt'];
-
-/**
- * A local path as is; otherwise a hub id, whose config, weights and (optional) tokenizer files are downloaded
- * into the cache, or read from it offline.
- */
-async function resolveSource(source: string, hub: HubOptions = {}): Promise<string> {
-  if (existsSync(source)) return resolve(source);
-  if (!/^[\w.-]+(\/[\w.-]+)?$/.test(source)) {
-    throw new Error(`model source '${source}' is neither a local path nor a hub id`);
-  }
-  try {
-    const config = await hubDownload(source, 'config.json', hub);
-    await hubDownload(source, 'model.safetensors', hub);
-    for (const f of TOKENIZER_FILES) await hubDownloadOptional(source, f, hub);
-    return dirname(config);
-  } catch (e) {
-    const why = (e as Error).message;
-    throw new Error(`model '${source}': not a local path, and the hub copy is unavailable: ${why}`, {
-      cause: e,
-    });
-  }
-}
-
-/** The folder holding a model source's tokenizer files, when it has them. */
-function tokenizerFolderOf(source: string): string | undefined {
-  const dir = existsSync(source) && !source.endsWith('.onnx') ? source : dirname(source);
-  return TOKENIZER_FILES.some((f) => existsSync(join(dir, f))) ? dir : undefined;
 }

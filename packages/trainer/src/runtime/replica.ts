@@ -1,17 +1,21 @@
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { ArtifactManifest, GraphIO } from '@ortrain/artifacts';
-import { readSafetensors } from '@ortrain/artifacts';
+import {
+  type ArtifactManifest,
+  type CompiledModel,
+  type GraphIO,
+  type GraphKind,
+  openCompiled,
+  type StateEntry,
+} from '@ortrain/artifacts';
 import type { Batch } from '@ortrain/data';
-import { encodeModel, loadModel, type Tensor } from '@ortrain/graph';
+import type { Tensor } from '@ortrain/graph';
 import * as ort from 'onnxruntime-node';
-import { buildMultiStepModel } from './loop.js';
-import { type Device, type ProviderChoice, selectProvider, sessionOptions } from './provider.js';
-import { StateBuffers } from './state.js';
+import { StateBuffers } from './buffers.js';
+import { type ProviderChoice, sessionOptions } from './device.js';
 
-export interface RuntimeOptions {
-  /** Default `auto`: CUDA when it loads, else CPU. */
-  device?: 'auto' | Device;
+export interface ReplicaOptions {
+  /** The device its sessions run on (see selectProvider). */
+  provider: ProviderChoice;
   /** ONNX Runtime intra-op threads; 0 (default) keeps its default. */
   numThreads?: number;
 }
@@ -29,44 +33,38 @@ export interface EvalResult {
   loss?: number;
 }
 
-type GraphKind = keyof ArtifactManifest['graphs'];
 const SCALARS = ['learning_rate', 'step', 'grad_scale'] as const;
 type Scalar = (typeof SCALARS)[number];
 
-/** One ONNX Runtime session over a graph, with its feeds and pre-allocated state outputs resolved once. */
+/**
+ * One ONNX Runtime session over a graph, bound to the state once: which inputs are state, which state it
+ * writes (its new value fetched straight into the state's buffer), which accumulators it consumes.
+ */
 class BoundGraph {
-  /** State names whose `.new` output this graph writes (in place, or swapped after each run). */
-  readonly writes: string[];
-  /** Inputs split once into state entries and per-run feeds, so a step only looks tensors up. */
   private readonly stateInputs: string[];
   private readonly extraInputs: string[];
+  /** State entries this graph writes, with the output holding each new value. */
+  private readonly writes: StateEntry[];
+  /** Gradient accumulators it reads without writing: spent by this run, zeroed after it. */
+  private readonly consumes: string[];
   /** Outputs fetched into fresh tensors (everything but the state it writes). */
   private readonly plainOutputs: string[];
 
-  private constructor(
-    readonly name: string,
+  constructor(
+    readonly name: GraphKind,
     private readonly session: ort.InferenceSession,
     io: GraphIO,
+    entries: ReadonlyMap<string, StateEntry>,
     private readonly state: StateBuffers,
   ) {
-    this.writes = io.outputs
-      .filter((o) => o.endsWith('.new') && state.has(o.slice(0, -4)))
-      .map((o) => o.slice(0, -4));
-    this.stateInputs = io.inputs.filter((i) => state.has(i));
-    this.extraInputs = io.inputs.filter((i) => !state.has(i));
-    const written = new Set(this.writes.map((s) => `${s}.new`));
+    this.stateInputs = io.inputs.filter((i) => entries.has(i));
+    this.extraInputs = io.inputs.filter((i) => !entries.has(i));
+    this.writes = [...entries.values()].filter((e) => e.writtenBy.includes(name));
+    this.consumes = [...entries.values()]
+      .filter((e) => e.role === 'gradient' && e.readBy.includes(name) && !e.writtenBy.includes(name))
+      .map((e) => e.name);
+    const written = new Set(this.writes.map((e) => e.update));
     this.plainOutputs = io.outputs.filter((o) => !written.has(o));
-  }
-
-  static async create(
-    name: string,
-    model: string | Uint8Array,
-    io: GraphIO,
-    state: StateBuffers,
-    config: { device: Device; numThreads: number },
-  ): Promise<BoundGraph> {
-    const session = await ort.InferenceSession.create(model as string, sessionOptions(config));
-    return new BoundGraph(name, session, io, state);
   }
 
   /** Runs with `extra` feeds for everything that is not state; returns the non-state outputs. */
@@ -80,12 +78,13 @@ class BoundGraph {
     }
     const fetches: Record<string, ort.Tensor | null> = {};
     for (const out of this.plainOutputs) fetches[out] = null;
-    for (const s of this.writes) fetches[`${s}.new`] = this.state.target(s);
+    for (const e of this.writes) fetches[e.update] = this.state.target(e.name);
     const results = (await this.session.run(feeds, fetches as ort.InferenceSession.FetchesType)) as Record<
       string,
       ort.Tensor
     >;
-    this.state.swap(this.writes);
+    this.state.swap(this.writes.map((e) => e.name));
+    for (const name of this.consumes) this.state.get(name).fill(0);
     return results;
   }
 
@@ -95,79 +94,71 @@ class BoundGraph {
 }
 
 /**
- * Runs the compiled graphs of an artifacts folder (manifest.json) on ONNX Runtime. Parameters and optimizer
- * state live in typed arrays fed zero-copy, with outputs written into pre-allocated buffers: the same ones in
- * place when the optimizer clips, else a second set swapped after each run (see StateBuffers).
+ * A compiled model's sessions and state on one device: parameters, optimizer moments and accumulators live in
+ * typed arrays fed zero-copy, allocated and bound from the manifest's state section (the replica knows roles,
+ * not optimizers), with outputs written into pre-allocated buffers: the same ones in place when the optimizer
+ * clips, else a second set swapped after each run (see StateBuffers). A trainer can hold several.
  */
-export class TrainingSession {
-  private readonly graphs = new Map<string, Promise<BoundGraph>>();
+export class Replica {
+  private readonly graphs = new Map<GraphKind, Promise<BoundGraph>>();
   private readonly scalars = new Map<Scalar, ort.Tensor>(
     SCALARS.map((s) => [s, new ort.Tensor('float32', new Float32Array(1), [])]),
   );
-  private readonly trainable: string[];
-  private gradsReady = false;
+  private readonly entries: ReadonlyMap<string, StateEntry>;
+  private readonly state: StateBuffers;
+  readonly manifest: ArtifactManifest;
+  readonly dir: string;
+  readonly provider: ProviderChoice;
+  private readonly numThreads: number;
 
-  private constructor(
-    readonly dir: string,
-    readonly manifest: ArtifactManifest,
-    readonly provider: ProviderChoice,
-    private readonly numThreads: number,
-    private readonly state: StateBuffers,
-  ) {
-    this.trainable = manifest.parameters.filter((p) => p.trainable).map((p) => p.name);
-  }
-
-  /** Opens the artifacts in `dir` (manifest.json, the graphs and the initial weights). */
-  static async open(dir: string, options: RuntimeOptions = {}): Promise<TrainingSession> {
-    const manifest = readManifest(dir);
-    const provider = await selectProvider(options.device ?? 'auto');
+  private constructor(model: CompiledModel, options: ReplicaOptions) {
+    this.dir = model.dir;
+    this.manifest = model.manifest;
+    this.provider = options.provider;
+    this.numThreads = options.numThreads ?? 0;
+    this.entries = new Map(model.manifest.state.map((e) => [e.name, e]));
     // In place when the optimizer clips: see StateOptions.inPlace for why that makes it safe.
-    const state = new StateBuffers({ inPlace: manifest.optimizer.maxGradNorm > 0 });
-    const weightsPath = join(dir, manifest.weights);
-    const weights = readSafetensors(weightsPath);
-    for (const p of manifest.parameters) {
-      const w = weights.get(p.name);
-      if (!w) throw new Error(`${weightsPath}: parameter '${p.name}' is missing`);
-      if (!(w.data instanceof Float32Array) || w.dims.join() !== p.shape.join()) {
-        throw new Error(
-          `${weightsPath}: '${p.name}' is ${w.dataType} [${w.dims}], the manifest says float32 [${p.shape}]`,
-        );
-      }
-      state.add(p.name, p.shape, w.data, p.trainable);
-      if (p.trainable) {
-        state.add(`${p.name}.exp_avg`, p.shape);
-        state.add(`${p.name}.exp_avg_sq`, p.shape);
-      }
+    this.state = new StateBuffers({ inPlace: model.manifest.optimizer.maxGradNorm > 0 });
+    for (const e of model.manifest.state) {
+      if (e.role === 'parameter') this.allocate(e, model.weights.get(e.name)!.data as ArrayLike<number>);
     }
-    return new TrainingSession(dir, manifest, provider, options.numThreads ?? 0, state);
   }
 
-  private graph(kind: GraphKind | 'multistep'): Promise<BoundGraph> {
+  /** A replica of a compiled model (in memory, or a compiled folder) with its initial weights. */
+  static async open(model: CompiledModel | string, options: ReplicaOptions): Promise<Replica> {
+    return new Replica(typeof model === 'string' ? openCompiled(model) : model, options);
+  }
+
+  private allocate(e: StateEntry, init?: ArrayLike<number>): void {
+    this.state.add(e.name, e, init, e.writtenBy.length > 0);
+  }
+
+  /** The entry named `name`, allocated (zeros) on first use: accumulators exist only once a graph needs them. */
+  private entry(name: string, what: string): StateEntry {
+    const e = this.entries.get(name);
+    if (!e) throw new Error(`${what}: '${name}' is not a parameter or moment of this model`);
+    if (!this.state.has(name)) this.allocate(e);
+    return e;
+  }
+
+  private graph(kind: GraphKind): Promise<BoundGraph> {
     let g = this.graphs.get(kind);
     if (!g) {
-      const config = { device: this.provider.device, numThreads: this.numThreads };
-      if (kind === 'multistep') {
-        const io = this.manifest.graphs.train;
-        const perStep = [...this.manifest.inputs, 'labels', 'learning_rate', 'step'].filter((n) =>
-          io.inputs.includes(n),
+      const io = this.manifest.graphs[kind];
+      if (!io) {
+        throw new Error(
+          `${this.dir}: compiled without the ${kind} graph (compile with multiStep: true; the Trainer does ` +
+            'when steps_per_run can exceed 1)',
         );
-        const model = buildMultiStepModel(loadModel(join(this.dir, io.file)), perStep);
-        g = BoundGraph.create(kind, encodeModel(model), io, this.state, config);
-      } else {
-        const io = this.manifest.graphs[kind];
-        // Before binding: the graph resolves its state inputs (the accumulators among them) once.
-        if (kind === 'gradient' || kind === 'optimizer') this.ensureGrads();
-        g = BoundGraph.create(kind, join(this.dir, io.file), io, this.state, config);
       }
+      for (const i of io.inputs) if (this.entries.has(i)) this.entry(i, kind);
+      const config = { device: this.provider.device, numThreads: this.numThreads };
+      g = ort.InferenceSession.create(join(this.dir, io.file), sessionOptions(config)).then(
+        (session) => new BoundGraph(kind, session, io, this.entries, this.state),
+      );
       this.graphs.set(kind, g);
     }
     return g;
-  }
-
-  private ensureGrads(): void {
-    if (this.gradsReady) return;
-    for (const name of this.trainable) this.state.add(`${name}.grad`, this.state.shape(name));
-    this.gradsReady = true;
   }
 
   private setScalar(name: Scalar, v: number): ort.Tensor {
@@ -238,7 +229,6 @@ export class TrainingSession {
       learning_rate: this.setScalar('learning_rate', learningRate),
       step: this.setScalar('step', step),
     });
-    for (const name of this.trainable) this.state.get(`${name}.grad`).fill(0);
     return scalar(out, 'grad_norm');
   }
 
@@ -301,45 +291,51 @@ export class TrainingSession {
   }
 
   /**
-   * The live array holding a parameter's or moment's current values (no copy). Steps write into the other
-   * buffer of the pair and swap, so the view belongs to the state only until the next step.
+   * The live array holding a float32 parameter's or moment's current values (no copy). Steps write into the
+   * other buffer of the pair and swap, so the view belongs to the state only until the next step.
    */
   view(name: string): Float32Array {
-    return this.state.get(name);
+    const e = this.entry(name, 'view');
+    const data = this.state.get(name);
+    if (!(data instanceof Float32Array)) throw new Error(`view: '${name}' is ${e.dataType}, not float32`);
+    return data;
+  }
+
+  /** Copies of the entries with a role (parameters, moments), in manifest order. */
+  private copies(role: StateEntry['role']): Tensor[] {
+    return this.manifest.state
+      .filter((e) => e.role === role)
+      .map((e) => {
+        this.entry(e.name, role);
+        return {
+          name: e.name,
+          dataType: e.dataType,
+          dims: [...e.shape],
+          data: this.state.get(e.name).slice(),
+        };
+      });
   }
 
   /** Copies of the current parameters, in manifest order. */
   weights(): Tensor[] {
-    return this.manifest.parameters.map((p) => ({
-      name: p.name,
-      dataType: 'float32',
-      dims: [...p.shape],
-      data: this.state.get(p.name).slice(),
-    }));
+    return this.copies('parameter');
   }
 
-  /** The AdamW moments (`p.exp_avg`, `p.exp_avg_sq`), copied. */
+  /** The optimizer moments (for AdamW `p.exp_avg`, `p.exp_avg_sq`), copied. */
   optimizerState(): Tensor[] {
-    return this.trainable.flatMap((n) =>
-      [`${n}.exp_avg`, `${n}.exp_avg_sq`].map((m) => ({
-        name: m,
-        dataType: 'float32' as const,
-        dims: [...this.state.shape(m)],
-        data: this.state.get(m).slice(),
-      })),
-    );
+    return this.copies('moment');
   }
 
-  /** Loads parameters (and moments, when given) by name; every name must be known and every shape match. */
+  /** Loads state (parameters, moments) by name; every name must be known and every type and shape match. */
   load(tensors: Iterable<Tensor>, what = 'state'): void {
     for (const t of tensors) {
-      if (!this.state.has(t.name))
-        throw new Error(`${what}: '${t.name}' is not a parameter or moment of this model`);
-      if (!(t.data instanceof Float32Array)) throw new Error(`${what}: '${t.name}' is not float32`);
-      if (t.dims.join() !== this.state.shape(t.name).join()) {
-        throw new Error(`${what}: '${t.name}' is [${t.dims}], expected [${this.state.shape(t.name)}]`);
+      const e = this.entry(t.name, what);
+      if (t.dataType !== e.dataType)
+        throw new Error(`${what}: '${t.name}' is ${t.dataType}, expected ${e.dataType}`);
+      if (t.dims.join() !== e.shape.join()) {
+        throw new Error(`${what}: '${t.name}' is [${t.dims}], expected [${e.shape}]`);
       }
-      this.state.set(t.name, t.data);
+      this.state.set(t.name, t.data as ArrayLike<number>);
     }
   }
 
@@ -366,18 +362,4 @@ function scalar(out: Record<string, ort.Tensor>, name: string): number {
   const t = out[name];
   if (!t) throw new Error(`graph output '${name}' is missing`);
   return Number((t.data as Float32Array)[0]);
-}
-
-export function readManifest(dir: string): ArtifactManifest {
-  const path = join(dir, 'manifest.json');
-  let m: ArtifactManifest;
-  try {
-    m = JSON.parse(readFileSync(path, 'utf8'));
-  } catch (e) {
-    throw new Error(`${path}: cannot read the artifacts manifest (${(e as Error).message})`);
-  }
-  if (m.format !== 'ortrain-artifacts' || m.version !== 1) {
-    throw new Error(`${path}: not an ortrain artifacts manifest (format ${m.format}, version ${m.version})`);
-  }
-  return m;
 }

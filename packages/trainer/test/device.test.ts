@@ -1,10 +1,8 @@
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { selectProvider } from '../src/runtime/provider.js';
-import { readManifest } from '../src/runtime/session.js';
+import { selectProvider } from '../src/runtime/device.js';
 
 const ortDir = dirname(createRequire(import.meta.url).resolve('onnxruntime-node'));
 const cudaInstalled = existsSync(
@@ -29,19 +27,16 @@ describe('execution provider selection', () => {
   });
 });
 
-describe('artifacts manifest', () => {
-  it('names the file when it is missing or not a manifest', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'ortrain-manifest-'));
-    try {
-      expect(() => readManifest(dir)).toThrow(
-        `${join(dir, 'manifest.json')}: cannot read the artifacts manifest`,
+describe('WebGPU', () => {
+  it('is used only when requested, and says why when it cannot load', async () => {
+    // onnxruntime-node bundles the WebGPU provider; whether it loads depends on a GPU adapter being there.
+    const choice = await selectProvider('webgpu').catch((e: Error) => e);
+    if (choice instanceof Error) {
+      expect(choice.message).toMatch(
+        /^device "webgpu" was requested but the WebGPU execution provider failed to load \(.+\); it needs a GPU adapter/s,
       );
-      writeFileSync(join(dir, 'manifest.json'), '{"format":"other","version":3}');
-      expect(() => readManifest(dir)).toThrow(
-        /not an ortrain artifacts manifest \(format other, version 3\)/,
-      );
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
+    } else {
+      expect(choice).toEqual({ device: 'webgpu', reason: 'device "webgpu" was requested' });
     }
   });
 });

@@ -4,7 +4,12 @@ import { dirname, join } from 'node:path';
 import { emptyGraph, encodeModel, GraphBuilder } from '@ortrain/graph';
 import * as ort from 'onnxruntime-node';
 
-export type Device = 'cpu' | 'cuda';
+/**
+ * Device selection: which ONNX Runtime execution provider a replica's sessions run on, and why. It knows the
+ * CPU (always there), CUDA (an optional library installed by `pnpm setup:cuda`) and WebGPU (bundled with
+ * onnxruntime-node, used only when asked for: it needs a GPU adapter, and state does not stay on the device yet).
+ */
+export type Device = 'cpu' | 'cuda' | 'webgpu';
 
 export interface ProviderChoice {
   device: Device;
@@ -65,12 +70,31 @@ async function cudaUnavailable(): Promise<string | null> {
   }
 }
 
+/** Tries to load the WebGPU execution provider; returns why it cannot be used, or null when it works. */
+async function webgpuUnavailable(): Promise<string | null> {
+  if (!ort.listSupportedBackends().some((b) => b.name === 'webgpu')) {
+    return 'this build of onnxruntime-node has no WebGPU execution provider';
+  }
+  try {
+    const s = await ort.InferenceSession.create(probeModel(), { executionProviders: ['webgpu'] });
+    await s.release();
+    return null;
+  } catch (e) {
+    return `the WebGPU execution provider failed to load (${(e as Error).message.trim()}); it needs a GPU adapter (Vulkan, Metal or Direct3D 12)`;
+  }
+}
+
 /**
- * Resolves `auto` | `cpu` | `cuda` to a device: `auto` takes CUDA when it loads, else CPU, and says why;
- * `cuda` fails with the reason when CUDA cannot be used.
+ * Resolves `auto` | `cpu` | `cuda` | `webgpu` to a device: `auto` takes CUDA when it loads, else CPU, and says
+ * why; `cuda` and `webgpu` fail with the reason when they cannot be used.
  */
 export async function selectProvider(requested: 'auto' | Device): Promise<ProviderChoice> {
   if (requested === 'cpu') return { device: 'cpu', reason: 'device "cpu" was requested' };
+  if (requested === 'webgpu') {
+    const why = await webgpuUnavailable();
+    if (why !== null) throw new Error(`device "webgpu" was requested but ${why}`);
+    return { device: 'webgpu', reason: 'device "webgpu" was requested' };
+  }
   const why = await cudaUnavailable();
   if (requested === 'cuda') {
     if (why !== null) throw new Error(`device "cuda" was requested but ${why}`);

@@ -1,24 +1,30 @@
 import { attr, type Graph, type Model, type Node, type ValueInfo } from '@ortrain/graph';
 
 /**
- * Builds the device-resident multi-step model: one ONNX Loop whose body is the train graph, with the state it
- * rewrites (parameters and moments) as loop-carried values and the per-step inputs (batch tensors stacked to
- * [K, ...], `learning_rate` and `step` as [K]) sliced by the iteration number. Inputs and outputs keep the
- * train graph's names, so the same state buffers feed both; `loss` and `grad_norm` come back as [K].
+ * The multi-step pass: one ONNX Loop whose body is the train graph, with the state it rewrites (`carried`:
+ * input name to the output holding its new value) as loop-carried values and the per-step inputs (batch
+ * tensors stacked to [K, ...], `learning_rate` and `step` as [K]) sliced by the iteration number, so K
+ * optimizer steps run on the device without copying state in and out. Inputs and outputs keep the train
+ * graph's names, so the same state buffers feed both; the other outputs (`loss`, `grad_norm`) come back as [K].
  *
  * The body's own values are renamed under a prefix so no name shadows one of the outer graph (ONNX requires
  * unique names across nested scopes); references to the outer scope (frozen parameters) are left as they are.
  */
-export function buildMultiStepModel(train: Model, perStep: readonly string[]): Model {
+export function buildMultiStepModel(
+  train: Model,
+  perStep: readonly string[],
+  carriedState: ReadonlyMap<string, string>,
+): Model {
   const g = train.graph;
-  const outputs = new Set(g.outputs.map((o) => o.name));
-  const carried = g.inputs.map((i) => i.name).filter((n) => outputs.has(`${n}.new`));
+  const carried = g.inputs.map((i) => i.name).filter((n) => carriedState.has(n));
+  const updated = (n: string) => carriedState.get(n)!;
   const perStepSet = new Set(perStep);
   for (const n of perStep) {
     if (!g.inputs.some((i) => i.name === n))
       throw new Error(`train graph has no input '${n}' to run per step`);
   }
-  const scanned = g.outputs.map((o) => o.name).filter((n) => !n.endsWith('.new'));
+  const updates = new Set(carriedState.values());
+  const scanned = g.outputs.map((o) => o.name).filter((n) => !updates.has(n));
 
   const P = 'loop/';
   const defined = new Set<string>([
@@ -59,7 +65,7 @@ export function buildMultiStepModel(train: Model, perStep: readonly string[]): M
     ],
     outputs: [
       { name: condOut, type: { dataType: 'bool', shape: [] } },
-      ...carried.map((n) => ({ ...outputInfo(g, `${n}.new`), name: rn(`${n}.new`) })),
+      ...carried.map((n) => ({ ...outputInfo(g, updated(n)), name: rn(updated(n)) })),
       ...scanned.map((n) => ({ ...outputInfo(g, n), name: rn(n) })),
     ],
     initializers: new Map([...g.initializers].map(([k, t]) => [rn(k), { ...t, name: rn(k) }])),
@@ -77,7 +83,7 @@ export function buildMultiStepModel(train: Model, perStep: readonly string[]): M
     name: `${g.name}_multistep`,
     inputs: g.inputs.map((i) => (perStepSet.has(i.name) ? stacked(i) : i)),
     outputs: [
-      ...carried.map((n) => outputInfo(g, `${n}.new`)),
+      ...carried.map((n) => outputInfo(g, updated(n))),
       ...scanned.map((n) => stacked(outputInfo(g, n))),
     ],
     initializers: new Map([
@@ -106,7 +112,7 @@ export function buildMultiStepModel(train: Model, perStep: readonly string[]): M
         opType: 'Loop',
         domain: '',
         inputs: ['loop_trip_count', 'loop_cond_true', ...carried],
-        outputs: [...carried.map((n) => `${n}.new`), ...scanned],
+        outputs: [...carried.map(updated), ...scanned],
         attributes: { body: attr.graph(body) },
       },
     ],
