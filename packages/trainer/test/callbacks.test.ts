@@ -23,6 +23,7 @@ beforeAll(() => {
     name: 'tiny',
     outDir: tmp,
     dropout: { hidden: 0, attention: 0, classifier: 0 },
+    multiStep: true,
   }).dir;
 });
 
