@@ -2,6 +2,8 @@ export { type CompileOptions, type CompileReport, type CompileResult, compileArt
 export { type BertConfig, parseBertConfig, readBertConfig } from './config.js';
 export { exportInference, type InferenceExportOptions } from './export/inference.js';
 export { hfStateDict } from './export/state-dict.js';
+export type { ModelFamily } from './family/family.js';
+export { familyOf } from './family/registry.js';
 export type { AttachPoint, ImportedEncoder } from './import/encoder.js';
 export { importSource, type SourceOptions } from './import/source.js';
 export type * from './manifest.js';

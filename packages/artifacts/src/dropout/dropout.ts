@@ -15,11 +15,17 @@ export interface DropoutSite {
  *   before a LayerNorm (attention output, feed-forward output);
  * - attention: each Softmax output (attention probabilities);
  * - classifier: the classifier input.
+ * `attentionOutputDropout` false (DistilBERT) leaves out the attention-output sites.
  */
-export function findDropoutSites(g: Graph, classifierInput: string): DropoutSite[] {
+export function findDropoutSites(
+  g: Graph,
+  classifierInput: string,
+  attentionOutputDropout = true,
+): DropoutSite[] {
   const prod = producers(g);
   const cons = consumers(g);
   const sites: DropoutSite[] = [];
+  let residuals = 0;
   const isDense = (value: string): boolean => {
     const n = prod.get(value);
     if (n?.opType === 'Gemm') return true;
@@ -36,8 +42,12 @@ export function findDropoutSites(g: Graph, classifierInput: string): DropoutSite
     } else if (n.opType === 'LayerNormalization') {
       const residual = prod.get(n.inputs[0]!);
       const dense = residual?.opType === 'Add' ? residual.inputs.find(isDense) : undefined;
-      if (dense !== undefined) sites.push({ value: dense, kind: 'hidden', readers: [residual!] });
-      else if (!sites.some((s) => s.kind === 'hidden')) {
+      if (dense !== undefined) {
+        // Residual blocks alternate attention output, feed-forward output; DistilBERT drops out the latter only.
+        residuals++;
+        if (attentionOutputDropout || residuals % 2 === 0)
+          sites.push({ value: dense, kind: 'hidden', readers: [residual!] });
+      } else if (residuals === 0 && !sites.some((s) => s.kind === 'hidden')) {
         // The first LayerNorm not closing a residual block normalizes the embeddings.
         sites.push({ value: n.outputs[0]!, kind: 'hidden', readers: cons.get(n.outputs[0]!) ?? [] });
       }

@@ -1,0 +1,17 @@
+import { bert } from './bert.js';
+import { distilbert } from './distilbert.js';
+import type { ModelFamily } from './family.js';
+
+/** The supported families by model_type. */
+const FAMILIES: ReadonlyMap<string, ModelFamily> = new Map([bert, distilbert].map((f) => [f.modelType, f]));
+
+/** The family of a config.json's model_type; an unknown one is refused with the list of supported ones. */
+export function familyOf(modelType: string, where = 'config.json'): ModelFamily {
+  const family = FAMILIES.get(modelType);
+  if (family === undefined) {
+    throw new Error(
+      `${where}: model_type '${modelType}' is not supported (supported: ${[...FAMILIES.keys()].join(', ')})`,
+    );
+  }
+  return family;
+}

@@ -1,0 +1,143 @@
+import { attr, type Graph, GraphBuilder, type Tensor } from '@ortrain/graph';
+import type { BertConfig } from '../config.js';
+import { transpose2d } from '../tensors.js';
+
+/** The parameter names of one post-LayerNorm transformer layer (a family's module tree), without `.weight`. */
+export interface LayerNames {
+  query: string;
+  key: string;
+  value: string;
+  attentionOutput: string;
+  attentionNorm: string;
+  intermediate: string;
+  output: string;
+  outputNorm: string;
+}
+
+/**
+ * Builds a forward graph from checkpoint tensors, the way HF's modeling code computes it: parameters are taken
+ * from the checkpoint by HF name with their shapes checked, Linear weights stored [in, out] for MatMul.
+ */
+export class CheckpointGraph {
+  readonly b: GraphBuilder;
+  readonly transposed = new Set<string>();
+
+  constructor(
+    readonly g: Graph,
+    readonly weights: ReadonlyMap<string, Tensor>,
+    readonly config: BertConfig,
+    readonly file: string,
+  ) {
+    this.b = new GraphBuilder(g);
+  }
+
+  has(name: string): boolean {
+    return this.weights.has(name);
+  }
+
+  /** A checkpoint tensor as a parameter; `transpose` stores a Linear weight [out, in] as [in, out]. */
+  param(name: string, dims: number[], transpose = false): string {
+    const t = this.weights.get(name);
+    if (t === undefined) throw new Error(`${this.file}: missing tensor '${name}'`);
+    if (t.dataType !== 'float32')
+      throw new Error(`${this.file}: tensor '${name}' is ${t.dataType}, expected float32`);
+    if (t.dims.join() !== dims.join())
+      throw new Error(`${this.file}: tensor '${name}' has shape [${t.dims}], config.json implies [${dims}]`);
+    // MatMul reads Linear weights as [in, out]; transposing once here spares a Transpose op per step.
+    this.g.initializers.set(name, transpose ? transpose2d(t) : t);
+    if (transpose) this.transposed.add(name);
+    return name;
+  }
+
+  linear(x: string, prefix: string, inF: number, outF: number): string {
+    const { b } = this;
+    const w = this.param(`${prefix}.weight`, [outF, inF], true);
+    const mm = b.op1('MatMul', [x, w], {}, { name: `/${prefix}/MatMul` });
+    return b.op1('Add', [mm, this.param(`${prefix}.bias`, [outF])], {}, { name: `/${prefix}/Add` });
+  }
+
+  layerNorm(x: string, prefix: string, size = this.config.hiddenSize): string {
+    return this.b.op1(
+      'LayerNormalization',
+      [x, this.param(`${prefix}.weight`, [size]), this.param(`${prefix}.bias`, [size])],
+      { axis: attr.int(-1), epsilon: attr.float(this.config.layerNormEps) },
+    );
+  }
+
+  /** `table[arange(seq_len)]`: HF's position_ids buffer sliced to the sequence, plus `offset`. Range (not a
+   * Slice of the table) keeps the sequence length's symbol through shape inference, which spares the
+   * gradients Shape nodes that would hold activations alive; a sequence past the table fails in Gather. */
+  positions(table: string, offset = 0): string {
+    const { b } = this;
+    const oneI = b.scalar(1, 'int64');
+    const seqLen = b.op1('Gather', [b.op1('Shape', ['input_ids']), oneI], { axis: attr.int(0) });
+    const start = b.scalar(offset, 'int64');
+    const end = offset === 0 ? seqLen : b.op1('Add', [seqLen, start]);
+    return b.op1('Gather', [table, b.op1('Range', [start, end, oneI])]);
+  }
+
+  /** HF get_extended_attention_mask: (1 - mask[:, None, None, :]) * finfo(float32).min, added to scores. */
+  extendedMask(): string {
+    const { b } = this;
+    const mask4 = b.op1('Unsqueeze', ['attention_mask', b.ints([1, 2])]);
+    const maskF = b.op1('Cast', [mask4], { to: attr.int(1) });
+    return b.op1('Mul', [
+      b.op1('Sub', [b.scalar(1, 'float32'), maskF]),
+      b.scalar(-3.4028234663852886e38, 'float32'),
+    ]);
+  }
+
+  /** The activations HF's ACT2FN names, as torch exports them. */
+  activation(x: string, act: string): string {
+    const { b } = this;
+    const c = (v: number) => b.scalar(v, 'float32');
+    if (act === 'relu') return b.op1('Relu', [x]);
+    if (act === 'gelu_new') {
+      // 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))
+      const cube = b.op1('Mul', [b.op1('Mul', [x, x]), x]);
+      const inner = b.op1('Mul', [
+        b.op1('Add', [x, b.op1('Mul', [cube, c(0.044715)])]),
+        c(Math.sqrt(2 / Math.PI)),
+      ]);
+      return b.op1('Mul', [b.op1('Mul', [x, c(0.5)]), b.op1('Add', [b.op1('Tanh', [inner]), c(1)])]);
+    }
+    // Exact GELU as torch exports it: x * 0.5 * (1 + erf(x / sqrt(2))).
+    const erf = b.op1('Erf', [b.op1('Div', [x, c(Math.SQRT2)])]);
+    return b.op1('Mul', [b.op1('Mul', [x, b.op1('Add', [erf, c(1)])]), c(0.5)]);
+  }
+
+  /**
+   * One post-LayerNorm transformer layer (BERT's and its descendants'): self-attention with the additive
+   * `mask`, residual + LayerNorm, feed-forward with the config's activation, residual + LayerNorm.
+   * `scaleQuery` divides the queries by sqrt(head_size) before the product (DistilBERT) instead of the scores.
+   */
+  layer(h: string, names: LayerNames, mask: string, scaleQuery = false): string {
+    const { b, config: cfg } = this;
+    const H = cfg.hiddenSize;
+    const heads = cfg.numAttentionHeads;
+    const headSize = H / heads;
+    const headsShape = b.ints([0, 0, heads, headSize]);
+    const hiddenShape = b.ints([0, 0, H]);
+    const scale = b.scalar(Math.sqrt(headSize), 'float32');
+    const split = (x: string, perm: number[]) =>
+      b.op1('Transpose', [b.op1('Reshape', [x, headsShape])], { perm: attr.ints(perm) });
+    let q = split(this.linear(h, names.query, H, H), [0, 2, 1, 3]);
+    const k = split(this.linear(h, names.key, H, H), [0, 2, 3, 1]); // K^T directly
+    const v = split(this.linear(h, names.value, H, H), [0, 2, 1, 3]);
+    if (scaleQuery) q = b.op1('Div', [q, scale]);
+    const product = b.op1('MatMul', [q, k]);
+    const scores = b.op1('Add', [scaleQuery ? product : b.op1('Div', [product, scale]), mask]);
+    const probs = b.op1('Softmax', [scores], { axis: attr.int(-1) });
+    const context = b.op1('Reshape', [
+      b.op1('Transpose', [b.op1('MatMul', [probs, v])], { perm: attr.ints([0, 2, 1, 3]) }),
+      hiddenShape,
+    ]);
+    const attended = this.layerNorm(
+      b.op1('Add', [this.linear(context, names.attentionOutput, H, H), h]),
+      names.attentionNorm,
+    );
+    const x = this.linear(attended, names.intermediate, H, cfg.intermediateSize);
+    const ffn = this.linear(this.activation(x, cfg.hiddenAct), names.output, cfg.intermediateSize, H);
+    return this.layerNorm(b.op1('Add', [ffn, attended]), names.outputNorm);
+  }
+}
