@@ -71,13 +71,15 @@ def write_checkpoint(cls, make_cls, folder, config, batch):
     return diff
 
 
-def reference(cls, make_cls_no_dropout, config, head_prefixes):
+def reference(cls, make_cls_no_dropout, config, head_prefixes, pad_token_id=0):
     """The classification run of make_fixtures.py (8 AdamW steps, warmup 2, clipping 1, decay 0.01; lr 1e-2 so that the tiny heads move) on the
     same batches, decay skipped for 1-D parameters (HF's param groups: biases and LayerNorm weights)."""
     gen = torch.Generator().manual_seed(99)
     train_batches = base.make_batches(gen, [4] * 8, [9, 12, 7, 10, 12, 8, 11, 9])
     eval_batch = base.make_batches(gen, [5], [12])[0]
     labels = [torch.randint(0, 2, (4,), generator=gen) for _ in train_batches]
+    for b in train_batches + [eval_batch]:  # padding with the family's own pad id (RoBERTa: 1)
+        b['input_ids'][b['attention_mask'] == 0] = pad_token_id
     init = {k: v.clone() for k, v in cls.state_dict().items()}
     model = make_cls_no_dropout()
 

@@ -36,6 +36,16 @@ const FAMILIES: Record<string, { sources: string[]; inputs: string[]; className:
     inputs: ['input_ids', 'attention_mask'],
     className: 'DistilBertForSequenceClassification',
   },
+  roberta: {
+    sources: ['cls_opset14', 'fe_opset17', 'hf_checkpoint'],
+    inputs: ['input_ids', 'attention_mask'],
+    className: 'RobertaForSequenceClassification',
+  },
+  'xlm-roberta': {
+    sources: ['cls_opset14', 'fe_opset17', 'hf_checkpoint'],
+    inputs: ['input_ids', 'attention_mask'],
+    className: 'XLMRobertaForSequenceClassification',
+  },
 };
 
 const noDropout = { hidden: 0, attention: 0, classifier: 0 };

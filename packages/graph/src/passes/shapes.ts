@@ -333,7 +333,9 @@ function inferNode(n: Node, types: Map<string, TensorType>, values: Map<string, 
     else if (start === 0 && delta === 1 && typeof limit === 'string') length = limit;
     set(typeOf(0), [length]);
   } else if (op === 'Expand') {
-    const target = valueAt(1);
+    // A computed target shape of known length still fixes the output's rank (torch's expand(batch, seq)).
+    const length = shapeOf(1)?.[0];
+    const target = valueAt(1) ?? (typeof length === 'number' ? Array<Dim>(length).fill(null) : undefined);
     set(typeOf(0), x && target ? broadcastShapes([x, target.map((d) => (d === -1 ? null : d))]) : undefined);
   } else if (op === 'ConstantOfShape') {
     set('float32', valueAt(0));
