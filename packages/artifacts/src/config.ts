@@ -8,6 +8,8 @@ export interface BertConfig {
   modelType: string;
   vocabSize: number;
   hiddenSize: number;
+  /** Width of the embeddings (ELECTRA's and ALBERT's embedding_size), projected to hiddenSize when it differs. */
+  embeddingSize: number;
   numHiddenLayers: number;
   numAttentionHeads: number;
   intermediateSize: number;

@@ -46,6 +46,11 @@ const FAMILIES: Record<string, { sources: string[]; inputs: string[]; className:
     inputs: ['input_ids', 'attention_mask'],
     className: 'XLMRobertaForSequenceClassification',
   },
+  electra: {
+    sources: ['cls_opset14', 'fe_opset17', 'hf_checkpoint'],
+    inputs: ['input_ids', 'attention_mask', 'token_type_ids'],
+    className: 'ElectraForSequenceClassification',
+  },
 };
 
 const noDropout = { hidden: 0, attention: 0, classifier: 0 };

@@ -41,6 +41,7 @@ export function parseBertStyleConfig(
       modelType,
       vocabSize: num('vocab_size'),
       hiddenSize: num('hidden_size'),
+      embeddingSize: num(merged['embedding_size'] === undefined ? 'hidden_size' : 'embedding_size'),
       numHiddenLayers: num('num_hidden_layers'),
       numAttentionHeads: num('num_attention_heads'),
       intermediateSize: num('intermediate_size'),

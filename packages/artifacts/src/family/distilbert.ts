@@ -35,6 +35,7 @@ function parseConfig(raw: Record<string, unknown>, where: string): BertConfig {
       modelType: 'distilbert',
       vocabSize: num('vocab_size'),
       hiddenSize: num('dim'),
+      embeddingSize: num('dim'),
       numHiddenLayers: num('n_layers'),
       numAttentionHeads: num('n_heads'),
       intermediateSize: num('hidden_dim'),

@@ -1,5 +1,6 @@
 import { attr, type Graph, GraphBuilder, type Tensor } from '@ortrain/graph';
 import type { BertConfig } from '../config.js';
+import { addActivation } from '../family/activation.js';
 import { transpose2d } from '../tensors.js';
 
 /** The parameter names of one post-LayerNorm transformer layer (a family's module tree), without `.weight`. */
@@ -87,25 +88,6 @@ export class CheckpointGraph {
     ]);
   }
 
-  /** The activations HF's ACT2FN names, as torch exports them. */
-  activation(x: string, act: string): string {
-    const { b } = this;
-    const c = (v: number) => b.scalar(v, 'float32');
-    if (act === 'relu') return b.op1('Relu', [x]);
-    if (act === 'gelu_new') {
-      // 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))
-      const cube = b.op1('Mul', [b.op1('Mul', [x, x]), x]);
-      const inner = b.op1('Mul', [
-        b.op1('Add', [x, b.op1('Mul', [cube, c(0.044715)])]),
-        c(Math.sqrt(2 / Math.PI)),
-      ]);
-      return b.op1('Mul', [b.op1('Mul', [x, c(0.5)]), b.op1('Add', [b.op1('Tanh', [inner]), c(1)])]);
-    }
-    // Exact GELU as torch exports it: x * 0.5 * (1 + erf(x / sqrt(2))).
-    const erf = b.op1('Erf', [b.op1('Div', [x, c(Math.SQRT2)])]);
-    return b.op1('Mul', [b.op1('Mul', [x, b.op1('Add', [erf, c(1)])]), c(0.5)]);
-  }
-
   /**
    * One post-LayerNorm transformer layer (BERT's and its descendants'): self-attention with the additive
    * `mask`, residual + LayerNorm, feed-forward with the config's activation, residual + LayerNorm.
@@ -137,7 +119,7 @@ export class CheckpointGraph {
       names.attentionNorm,
     );
     const x = this.linear(attended, names.intermediate, H, cfg.intermediateSize);
-    const ffn = this.linear(this.activation(x, cfg.hiddenAct), names.output, cfg.intermediateSize, H);
+    const ffn = this.linear(addActivation(b, x, cfg.hiddenAct), names.output, cfg.intermediateSize, H);
     return this.layerNorm(b.op1('Add', [ffn, attended]), names.outputNorm);
   }
 }
