@@ -51,6 +51,11 @@ const FAMILIES: Record<string, { sources: string[]; inputs: string[]; className:
     inputs: ['input_ids', 'attention_mask', 'token_type_ids'],
     className: 'ElectraForSequenceClassification',
   },
+  albert: {
+    sources: ['cls_opset14', 'fe_opset17', 'hf_checkpoint'],
+    inputs: ['input_ids', 'attention_mask', 'token_type_ids'],
+    className: 'AlbertForSequenceClassification',
+  },
 };
 
 const noDropout = { hidden: 0, attention: 0, classifier: 0 };

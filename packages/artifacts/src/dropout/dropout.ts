@@ -1,4 +1,5 @@
 import { consumers, type Graph, GraphBuilder, type Node, producers, topoSort } from '@ortrain/graph';
+import type { ResidualDropout } from '../family/family.js';
 import type { DropoutInfo } from '../manifest.js';
 
 export interface DropoutSite {
@@ -15,12 +16,12 @@ export interface DropoutSite {
  *   before a LayerNorm (attention output, feed-forward output);
  * - attention: each Softmax output (attention probabilities);
  * - classifier: the classifier input.
- * `attentionOutputDropout` false (DistilBERT) leaves out the attention-output sites.
+ * `residualDropout` says which of the two residual sites of a layer the family drops out.
  */
 export function findDropoutSites(
   g: Graph,
   classifierInput: string,
-  attentionOutputDropout = true,
+  residualDropout: ResidualDropout = { attention: true, feedForward: true },
 ): DropoutSite[] {
   const prod = producers(g);
   const cons = consumers(g);
@@ -43,9 +44,9 @@ export function findDropoutSites(
       const residual = prod.get(n.inputs[0]!);
       const dense = residual?.opType === 'Add' ? residual.inputs.find(isDense) : undefined;
       if (dense !== undefined) {
-        // Residual blocks alternate attention output, feed-forward output; DistilBERT drops out the latter only.
+        // Residual blocks alternate attention output, feed-forward output (families skip one or the other).
         residuals++;
-        if (attentionOutputDropout || residuals % 2 === 0)
+        if (residuals % 2 === 1 ? residualDropout.attention : residualDropout.feedForward)
           sites.push({ value: dense, kind: 'hidden', readers: [residual!] });
       } else if (residuals === 0 && !sites.some((s) => s.kind === 'hidden')) {
         // The first LayerNorm not closing a residual block normalizes the embeddings.

@@ -114,5 +114,5 @@ export const bert: ModelFamily = {
     ['classifier.weight', [numLabels, cfg.hiddenSize]],
     ['classifier.bias', [numLabels]],
   ],
-  attentionOutputDropout: true,
+  residualDropout: { attention: true, feedForward: true },
 };

@@ -104,5 +104,5 @@ export const distilbert: ModelFamily = {
     ['classifier.weight', [numLabels, cfg.hiddenSize]],
     ['classifier.bias', [numLabels]],
   ],
-  attentionOutputDropout: false,
+  residualDropout: { attention: false, feedForward: true },
 };

@@ -32,9 +32,17 @@ export interface ModelFamily {
   addHead(b: GraphBuilder, sequenceOutput: string, logits: string): string;
   /** The head's parameters, [name, shape] for `numLabels`, initialized like HF when the source lacks them. */
   headParameters(config: BertConfig, numLabels: number): [string, number[]][];
-  /** Whether HF applies the hidden dropout to the attention output before its residual Add (BERT does,
-   * DistilBERT does not). */
-  attentionOutputDropout: boolean;
+  /** Where HF applies the hidden dropout before a residual Add: the attention output (not in DistilBERT), the
+   * feed-forward output (not in ALBERT). */
+  residualDropout: ResidualDropout;
+  /** One set of layer parameters read by several layers (ALBERT): an export's folded copies of a shared
+   * weight stay one parameter. */
+  sharedLayers?: boolean;
+}
+
+export interface ResidualDropout {
+  attention: boolean;
+  feedForward: boolean;
 }
 
 /** Reads a config.json object over a family's defaults: `num(key)` insists on a finite number. */

@@ -1,3 +1,4 @@
+import { albert } from './albert.js';
 import { bert } from './bert.js';
 import { distilbert } from './distilbert.js';
 import { electra } from './electra.js';
@@ -6,7 +7,7 @@ import { roberta, xlmRoberta } from './roberta.js';
 
 /** The supported families by model_type. */
 const FAMILIES: ReadonlyMap<string, ModelFamily> = new Map(
-  [bert, distilbert, roberta, xlmRoberta, electra].map((f) => [f.modelType, f]),
+  [bert, distilbert, roberta, xlmRoberta, electra, albert].map((f) => [f.modelType, f]),
 );
 
 /** The family of a config.json's model_type; an unknown one is refused with the list of supported ones. */

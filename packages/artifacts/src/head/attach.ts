@@ -57,8 +57,6 @@ export function attachClassifier(enc: ImportedEncoder, numLabels: number, seed: 
   };
   let classifierInput: string;
   if (attach.kind === 'pooled') {
-    if (family.modelType !== 'bert')
-      throw new Error(`a pooled output is BERT's; ${family.className} reads the last hidden state`);
     add(
       [
         ['classifier.weight', [numLabels, config.hiddenSize]],

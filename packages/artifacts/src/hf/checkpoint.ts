@@ -53,8 +53,10 @@ export class CheckpointGraph {
   linear(x: string, prefix: string, inF: number, outF: number): string {
     const { b } = this;
     const w = this.param(`${prefix}.weight`, [outF, inF], true);
-    const mm = b.op1('MatMul', [x, w], {}, { name: `/${prefix}/MatMul` });
-    return b.op1('Add', [mm, this.param(`${prefix}.bias`, [outF])], {}, { name: `/${prefix}/Add` });
+    // Fresh node names: a shared layer (ALBERT) applies the same Linear several times.
+    const mm = b.op1('MatMul', [x, w], {}, { name: b.fresh(`/${prefix}/MatMul`) });
+    const bias = this.param(`${prefix}.bias`, [outF]);
+    return b.op1('Add', [mm, bias], {}, { name: b.fresh(`/${prefix}/Add`) });
   }
 
   layerNorm(x: string, prefix: string, size = this.config.hiddenSize): string {

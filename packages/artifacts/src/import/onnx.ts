@@ -61,7 +61,7 @@ export function importOnnx(path: string, options: OnnxImportOptions = {}): Impor
   if (!inputs.includes('input_ids')) throw new Error(`${path}: the graph has no 'input_ids' input`);
 
   const attach = findAttachPoint(g, path, options.encoderOutput);
-  untieDeduplicatedInitializers(g);
+  untieDeduplicatedInitializers(g, family.sharedLayers ?? false);
   eliminateIdentities(g);
   prune(g, [attach.value]);
   fuseLayerNorms(g);
@@ -142,12 +142,15 @@ function findAttachPoint(g: Graph, path: string, encoderOutput: string | undefin
  * other parameters. Those were distinct parameters (they diverge once trained), so each Identity of a float
  * initializer becomes its own copy; the remaining Identities are then eliminated.
  */
-function untieDeduplicatedInitializers(g: Graph): void {
+function untieDeduplicatedInitializers(g: Graph, sharedLayers: boolean): void {
   g.nodes = g.nodes.filter((n) => {
     const source = n.opType === 'Identity' ? g.initializers.get(n.inputs[0]!) : undefined;
     if (source === undefined || !isFloat(source.dataType) || g.outputs.some((o) => o.name === n.outputs[0]))
       return true;
     const name = n.outputs[0]!;
+    // With shared layers (ALBERT), constant folding transposes a shared weight once per layer and the copies
+    // are deduplicated under anonymous names: those are one parameter, left tied.
+    if (sharedLayers && name.startsWith('onnx::')) return true;
     g.initializers.set(name, { ...source, name, data: source.data.slice() as Tensor['data'] });
     return false;
   });
