@@ -9,3 +9,4 @@ export { importSource, type SourceOptions } from './import/source.js';
 export type * from './manifest.js';
 export type { PackReport } from './packing/pack.js';
 export { readSafetensors, writeSafetensors } from './safetensors.js';
+export { transpose2d } from './tensors.js';

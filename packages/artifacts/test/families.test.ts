@@ -175,6 +175,15 @@ describe('bad input', () => {
     );
   });
 
+  it('DeBERTa is refused with what is missing', () => {
+    const dir = copy((c) => {
+      c['model_type'] = 'deberta-v2';
+    });
+    expect(() => importSource(dir)).toThrow(
+      /model_type 'deberta-v2' is not supported: DeBERTa's disentangled attention .* \(supported: bert, distilbert, roberta, xlm-roberta, electra, albert\)/,
+    );
+  });
+
   it('a config that does not match the weights names the tensor and both shapes', () => {
     const dir = copy((c) => {
       c['hidden_dim'] = 48;

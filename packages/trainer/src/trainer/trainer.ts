@@ -564,6 +564,7 @@ export class Trainer extends EventEmitter<TrainerEvents> {
     const gs = this.state.global_step;
     const dir = saveCheckpoint(a.output_dir, gs, {
       weights: session.weights(),
+      transposed: session.manifest.parameters.filter((p) => p.transposed).map((p) => p.name),
       optimizer: session.optimizerState(),
       scheduler: {
         type: scheduler.type,
