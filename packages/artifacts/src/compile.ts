@@ -138,7 +138,7 @@ export function compileArtifacts(source: string, options: CompileOptions): Compi
     (options.packing ?? true) ? packTokens(g) : { packed: 0, firstTokenOnly: 0 };
   const trainingForward = (name: string) => {
     const m = fresh(name);
-    const sites = findDropoutSites(m.graph, cls.classifierInput, family.residualDropout);
+    const sites = findDropoutSites(m.graph, cls.classifierInput, family.dropoutAt);
     const dropoutNodes = insertDropout(m.graph, sites, dropout);
     const packing = pack(m.graph);
     withLoss(m.graph);

@@ -103,6 +103,6 @@ export const albert: ModelFamily = {
     ['classifier.weight', [numLabels, cfg.hiddenSize]],
     ['classifier.bias', [numLabels]],
   ],
-  residualDropout: { attention: true, feedForward: false },
+  dropoutAt: { attention: true, feedForward: false },
   sharedLayers: true,
 };

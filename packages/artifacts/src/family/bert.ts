@@ -114,5 +114,5 @@ export const bert: ModelFamily = {
     ['classifier.weight', [numLabels, cfg.hiddenSize]],
     ['classifier.bias', [numLabels]],
   ],
-  residualDropout: { attention: true, feedForward: true },
+  dropoutAt: { attention: true, feedForward: true },
 };

@@ -104,5 +104,5 @@ export const distilbert: ModelFamily = {
     ['classifier.weight', [numLabels, cfg.hiddenSize]],
     ['classifier.bias', [numLabels]],
   ],
-  residualDropout: { attention: false, feedForward: true },
+  dropoutAt: { attention: false, feedForward: true },
 };

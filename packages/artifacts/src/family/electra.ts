@@ -59,5 +59,5 @@ export const electra: ModelFamily = {
     ['classifier.out_proj.weight', [numLabels, cfg.hiddenSize]],
     ['classifier.out_proj.bias', [numLabels]],
   ],
-  residualDropout: { attention: true, feedForward: true },
+  dropoutAt: { attention: true, feedForward: true, headDense: true },
 };

@@ -32,17 +32,19 @@ export interface ModelFamily {
   addHead(b: GraphBuilder, sequenceOutput: string, logits: string): string;
   /** The head's parameters, [name, shape] for `numLabels`, initialized like HF when the source lacks them. */
   headParameters(config: BertConfig, numLabels: number): [string, number[]][];
-  /** Where HF applies the hidden dropout before a residual Add: the attention output (not in DistilBERT), the
-   * feed-forward output (not in ALBERT). */
-  residualDropout: ResidualDropout;
+  /** Where HF applies dropout beyond BERT's common sites: the hidden dropout before each residual Add (the
+   * attention output: not in DistilBERT; the feed-forward output: not in ALBERT), the head's dense input. */
+  dropoutAt: DropoutPlaces;
   /** One set of layer parameters read by several layers (ALBERT): an export's folded copies of a shared
    * weight stay one parameter. */
   sharedLayers?: boolean;
 }
 
-export interface ResidualDropout {
+export interface DropoutPlaces {
   attention: boolean;
   feedForward: boolean;
+  /** The head drops out its dense layer's input too (RoBERTa's and ELECTRA's classification heads). */
+  headDense?: boolean;
 }
 
 /** Reads a config.json object over a family's defaults: `num(key)` insists on a finite number. */

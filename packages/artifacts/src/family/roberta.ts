@@ -68,7 +68,7 @@ function robertaFamily(modelType: string, className: string): ModelFamily {
       ['classifier.out_proj.weight', [numLabels, cfg.hiddenSize]],
       ['classifier.out_proj.bias', [numLabels]],
     ],
-    residualDropout: { attention: true, feedForward: true },
+    dropoutAt: { attention: true, feedForward: true, headDense: true },
   };
 }
 
