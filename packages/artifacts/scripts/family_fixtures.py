@@ -12,8 +12,35 @@ import struct
 
 import numpy as np
 import torch
+from torch import nn
 
 import make_fixtures as base
+
+
+def extended_mask(attention_mask):
+    """HF get_extended_attention_mask: 0 where attended, the dtype's minimum where masked."""
+    ext = attention_mask[:, None, None, :].to(torch.float32)
+    return (1.0 - ext) * torch.finfo(torch.float32).min
+
+
+class FactorizedEmbeddings(nn.Module):
+    """ElectraEmbeddings / AlbertEmbeddings: BERT's embeddings at embedding_size (word + token type +
+    position from the position_ids buffer, LayerNorm, dropout)."""
+
+    def __init__(self, c):
+        super().__init__()
+        self.word_embeddings = nn.Embedding(c.vocab_size, c.embedding_size, padding_idx=c.pad_token_id)
+        self.position_embeddings = nn.Embedding(c.max_position_embeddings, c.embedding_size)
+        self.token_type_embeddings = nn.Embedding(c.type_vocab_size, c.embedding_size)
+        self.LayerNorm = nn.LayerNorm(c.embedding_size, eps=c.layer_norm_eps)
+        self.dropout = nn.Dropout(c.hidden_dropout_prob)
+        self.register_buffer('position_ids', torch.arange(c.max_position_embeddings).expand((1, -1)), persistent=False)
+
+    def forward(self, input_ids, token_type_ids):
+        position_ids = self.position_ids[:, : input_ids.size(1)]
+        e = self.word_embeddings(input_ids) + self.token_type_embeddings(token_type_ids)
+        e = e + self.position_embeddings(position_ids)
+        return self.dropout(self.LayerNorm(e))
 
 
 def read_safetensors(path):

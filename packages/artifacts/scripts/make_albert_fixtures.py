@@ -53,23 +53,6 @@ def gelu_new(x):
     return 0.5 * x * (1.0 + torch.tanh(math.sqrt(2.0 / math.pi) * (x + 0.044715 * torch.pow(x, 3.0))))
 
 
-class AlbertEmbeddings(nn.Module):
-    def __init__(self, c):
-        super().__init__()
-        self.word_embeddings = nn.Embedding(c.vocab_size, c.embedding_size, padding_idx=c.pad_token_id)
-        self.position_embeddings = nn.Embedding(c.max_position_embeddings, c.embedding_size)
-        self.token_type_embeddings = nn.Embedding(c.type_vocab_size, c.embedding_size)
-        self.LayerNorm = nn.LayerNorm(c.embedding_size, eps=c.layer_norm_eps)
-        self.dropout = nn.Dropout(c.hidden_dropout_prob)
-        self.register_buffer('position_ids', torch.arange(c.max_position_embeddings).expand((1, -1)), persistent=False)
-
-    def forward(self, input_ids, token_type_ids):
-        position_ids = self.position_ids[:, : input_ids.size(1)]
-        e = self.word_embeddings(input_ids) + self.token_type_embeddings(token_type_ids)
-        e = e + self.position_embeddings(position_ids)
-        return self.dropout(self.LayerNorm(e))
-
-
 class AlbertAttention(nn.Module):
     def __init__(self, c):
         super().__init__()
@@ -140,15 +123,13 @@ class AlbertTransformer(nn.Module):
 class AlbertModel(nn.Module):
     def __init__(self, c):
         super().__init__()
-        self.embeddings = AlbertEmbeddings(c)
+        self.embeddings = ff.FactorizedEmbeddings(c)
         self.encoder = AlbertTransformer(c)
         self.pooler = nn.Linear(c.hidden_size, c.hidden_size)
         self.pooler_activation = nn.Tanh()
 
     def forward(self, input_ids, attention_mask, token_type_ids):
-        ext = attention_mask[:, None, None, :].to(torch.float32)
-        ext = (1.0 - ext) * torch.finfo(torch.float32).min
-        h = self.encoder(self.embeddings(input_ids, token_type_ids), ext)
+        h = self.encoder(self.embeddings(input_ids, token_type_ids), ff.extended_mask(attention_mask))
         return h, self.pooler_activation(self.pooler(h[:, 0]))
 
 

@@ -172,25 +172,11 @@ class DistilBertForSequenceClassification(nn.Module):
         return nn.functional.cross_entropy(logits.view(-1, self.num_labels), labels.view(-1))
 
 
-def init_weights(module, c):
-    """HF DistilBertPreTrainedModel._init_weights."""
-    if isinstance(module, nn.Linear):
-        module.weight.data.normal_(mean=0.0, std=c.initializer_range)
-        module.bias.data.zero_()
-    elif isinstance(module, nn.Embedding):
-        module.weight.data.normal_(mean=0.0, std=c.initializer_range)
-        if module.padding_idx is not None:
-            module.weight.data[module.padding_idx].zero_()
-    elif isinstance(module, nn.LayerNorm):
-        module.bias.data.zero_()
-        module.weight.data.fill_(1.0)
-
-
 def main():
     torch.manual_seed(4321)
     c = Cfg(CONFIG)
     cls = DistilBertForSequenceClassification(c)
-    cls.apply(lambda m: init_weights(m, c))
+    cls.apply(lambda m: base.init_weights(m, c))  # DistilBertPreTrainedModel._init_weights is BERT's
     ff.perturb(cls)
     cls_config = {**CONFIG, 'architectures': ['DistilBertForSequenceClassification']}
     ff.export(cls, os.path.join(OUT, 'cls_opset14'), ['input_ids', 'attention_mask'], ['logits'], 14, cls_config)

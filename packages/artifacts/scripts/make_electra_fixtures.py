@@ -45,34 +45,16 @@ CONFIG = {
 }
 
 
-class ElectraEmbeddings(nn.Module):
-    def __init__(self, c):
-        super().__init__()
-        self.word_embeddings = nn.Embedding(c.vocab_size, c.embedding_size, padding_idx=c.pad_token_id)
-        self.position_embeddings = nn.Embedding(c.max_position_embeddings, c.embedding_size)
-        self.token_type_embeddings = nn.Embedding(c.type_vocab_size, c.embedding_size)
-        self.LayerNorm = nn.LayerNorm(c.embedding_size, eps=c.layer_norm_eps)
-        self.dropout = nn.Dropout(c.hidden_dropout_prob)
-        self.register_buffer('position_ids', torch.arange(c.max_position_embeddings).expand((1, -1)), persistent=False)
-
-    def forward(self, input_ids, token_type_ids):
-        position_ids = self.position_ids[:, : input_ids.size(1)]
-        e = self.word_embeddings(input_ids) + self.token_type_embeddings(token_type_ids)
-        e = e + self.position_embeddings(position_ids)
-        return self.dropout(self.LayerNorm(e))
-
-
 class ElectraModel(nn.Module):
     def __init__(self, c):
         super().__init__()
-        self.embeddings = ElectraEmbeddings(c)
+        self.embeddings = ff.FactorizedEmbeddings(c)
         if c.embedding_size != c.hidden_size:
             self.embeddings_project = nn.Linear(c.embedding_size, c.hidden_size)
         self.encoder = base.BertEncoder(c)
 
     def forward(self, input_ids, attention_mask, token_type_ids):
-        ext = attention_mask[:, None, None, :].to(torch.float32)
-        ext = (1.0 - ext) * torch.finfo(torch.float32).min
+        ext = ff.extended_mask(attention_mask)
         h = self.embeddings(input_ids, token_type_ids)
         if hasattr(self, 'embeddings_project'):
             h = self.embeddings_project(h)

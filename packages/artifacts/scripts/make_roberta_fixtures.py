@@ -74,9 +74,7 @@ class RobertaModel(nn.Module):
         self.encoder = base.BertEncoder(c)
 
     def forward(self, input_ids, attention_mask, token_type_ids=None):
-        ext = attention_mask[:, None, None, :].to(torch.float32)
-        ext = (1.0 - ext) * torch.finfo(torch.float32).min
-        return self.encoder(self.embeddings(input_ids), ext)
+        return self.encoder(self.embeddings(input_ids), ff.extended_mask(attention_mask))
 
 
 class RobertaClassificationHead(nn.Module):

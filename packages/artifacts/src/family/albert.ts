@@ -31,17 +31,10 @@ function groups(raw: Record<string, unknown>): { groups: number; inner: number }
  * set of parameters read by every layer, so the gradient sums over the layers.
  */
 function buildEncoder(ck: CheckpointGraph): string {
-  const { b, config: cfg } = ck;
+  const cfg = ck.config;
   const E = cfg.embeddingSize;
-  const e = 'albert.embeddings';
-  const words = b.op1('Gather', [ck.param(`${e}.word_embeddings.weight`, [cfg.vocabSize, E]), 'input_ids']);
-  const types = b.op1('Gather', [
-    ck.param(`${e}.token_type_embeddings.weight`, [cfg.typeVocabSize, E]),
-    'token_type_ids',
-  ]);
-  const positions = ck.positions(ck.param(`${e}.position_embeddings.weight`, [cfg.maxPositionEmbeddings, E]));
-  let h = ck.layerNorm(b.op1('Add', [b.op1('Add', [words, types]), positions]), `${e}.LayerNorm`, E);
-  h = ck.linear(h, 'albert.encoder.embedding_hidden_mapping_in', E, cfg.hiddenSize);
+  const embedded = ck.embeddings('albert.embeddings', { size: E });
+  let h = ck.linear(embedded, 'albert.encoder.embedding_hidden_mapping_in', E, cfg.hiddenSize);
   const mask = ck.extendedMask();
   const { groups: G, inner } = groups(cfg.raw);
   for (let i = 0; i < cfg.numHiddenLayers; i++) {

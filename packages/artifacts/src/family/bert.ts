@@ -76,16 +76,8 @@ export function bertLayerNames(l: string): LayerNames {
 
 /** HF's BertModel up to the sequence output: word + token type + position embeddings, LayerNorm, layers. */
 function buildEncoder(ck: CheckpointGraph): string {
-  const { b, config: cfg } = ck;
-  const H = cfg.hiddenSize;
-  const e = 'bert.embeddings';
-  const words = b.op1('Gather', [ck.param(`${e}.word_embeddings.weight`, [cfg.vocabSize, H]), 'input_ids']);
-  const types = b.op1('Gather', [
-    ck.param(`${e}.token_type_embeddings.weight`, [cfg.typeVocabSize, H]),
-    'token_type_ids',
-  ]);
-  const positions = ck.positions(ck.param(`${e}.position_embeddings.weight`, [cfg.maxPositionEmbeddings, H]));
-  let h = ck.layerNorm(b.op1('Add', [b.op1('Add', [words, types]), positions]), `${e}.LayerNorm`);
+  const cfg = ck.config;
+  let h = ck.embeddings('bert.embeddings');
   const mask = ck.extendedMask();
   for (let i = 0; i < cfg.numHiddenLayers; i++)
     h = ck.layer(h, bertLayerNames(`bert.encoder.layer.${i}`), mask);

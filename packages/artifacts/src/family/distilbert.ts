@@ -1,6 +1,6 @@
-import { attr, type GraphBuilder } from '@ortrain/graph';
+import type { GraphBuilder } from '@ortrain/graph';
 import type { BertConfig } from '../config.js';
-import { addLinear } from '../head/head.js';
+import { addLinear, firstToken } from '../head/head.js';
 import type { CheckpointGraph } from '../hf/checkpoint.js';
 import { ACTIVATIONS } from './bert.js';
 import { checkedConfig, configFields, type ModelFamily } from './family.js';
@@ -57,12 +57,8 @@ function parseConfig(raw: Record<string, unknown>, where: string): BertConfig {
 /** DistilBertModel: word + position embeddings (no token types), LayerNorm, TransformerBlocks that scale the
  * queries before the product and mask by the dtype minimum. */
 function buildEncoder(ck: CheckpointGraph): string {
-  const { b, config: cfg } = ck;
-  const H = cfg.hiddenSize;
-  const e = 'distilbert.embeddings';
-  const words = b.op1('Gather', [ck.param(`${e}.word_embeddings.weight`, [cfg.vocabSize, H]), 'input_ids']);
-  const positions = ck.positions(ck.param(`${e}.position_embeddings.weight`, [cfg.maxPositionEmbeddings, H]));
-  let h = ck.layerNorm(b.op1('Add', [words, positions]), `${e}.LayerNorm`);
+  const cfg = ck.config;
+  let h = ck.embeddings('distilbert.embeddings'); // no token types (typeVocabSize 0)
   const mask = ck.extendedMask();
   for (let i = 0; i < cfg.numHiddenLayers; i++) {
     const l = `distilbert.transformer.layer.${i}`;
@@ -83,8 +79,7 @@ function buildEncoder(ck: CheckpointGraph): string {
 
 /** DistilBertForSequenceClassification: hidden_state[:, 0] -> pre_classifier -> ReLU -> dropout -> classifier. */
 function addHead(b: GraphBuilder, sequenceOutput: string, logits: string): string {
-  const first = b.op1('Gather', [sequenceOutput, b.scalar(0, 'int64')], { axis: attr.int(1) });
-  const pooled = b.op1('Relu', [addLinear(b, first, 'pre_classifier')]);
+  const pooled = b.op1('Relu', [addLinear(b, firstToken(b, sequenceOutput), 'pre_classifier')]);
   addLinear(b, pooled, 'classifier', logits);
   return pooled;
 }

@@ -1,5 +1,5 @@
-import { attr, type GraphBuilder } from '@ortrain/graph';
-import { addLinear } from '../head/head.js';
+import type { GraphBuilder } from '@ortrain/graph';
+import { addDenseHead, denseHeadParameters } from '../head/head.js';
 import type { CheckpointGraph } from '../hf/checkpoint.js';
 import { addActivation } from './activation.js';
 import { bertLayerNames, parseBertStyleConfig } from './bert.js';
@@ -18,16 +18,9 @@ const DEFAULTS = {
  * sizes differ, then BERT's layers; no pooler.
  */
 function buildEncoder(ck: CheckpointGraph): string {
-  const { b, config: cfg } = ck;
+  const cfg = ck.config;
   const E = cfg.embeddingSize;
-  const e = 'electra.embeddings';
-  const words = b.op1('Gather', [ck.param(`${e}.word_embeddings.weight`, [cfg.vocabSize, E]), 'input_ids']);
-  const types = b.op1('Gather', [
-    ck.param(`${e}.token_type_embeddings.weight`, [cfg.typeVocabSize, E]),
-    'token_type_ids',
-  ]);
-  const positions = ck.positions(ck.param(`${e}.position_embeddings.weight`, [cfg.maxPositionEmbeddings, E]));
-  let h = ck.layerNorm(b.op1('Add', [b.op1('Add', [words, types]), positions]), `${e}.LayerNorm`, E);
+  let h = ck.embeddings('electra.embeddings', { size: E });
   if (E !== cfg.hiddenSize) h = ck.linear(h, 'electra.embeddings_project', E, cfg.hiddenSize);
   const mask = ck.extendedMask();
   for (let i = 0; i < cfg.numHiddenLayers; i++)
@@ -38,10 +31,7 @@ function buildEncoder(ck: CheckpointGraph): string {
 /** ElectraClassificationHead: features[:, 0] -> dense -> gelu -> out_proj (dropout before dense and before
  * out_proj; the compiler inserts the second, at the returned classifier input). */
 function addHead(b: GraphBuilder, sequenceOutput: string, logits: string): string {
-  const first = b.op1('Gather', [sequenceOutput, b.scalar(0, 'int64')], { axis: attr.int(1) });
-  const x = addActivation(b, addLinear(b, first, 'classifier.dense'), 'gelu');
-  addLinear(b, x, 'classifier.out_proj', logits);
-  return x;
+  return addDenseHead(b, sequenceOutput, logits, (x) => addActivation(b, x, 'gelu'));
 }
 
 export const electra: ModelFamily = {
@@ -53,11 +43,6 @@ export const electra: ModelFamily = {
   parseConfig: (raw, where) => parseBertStyleConfig(raw, where, 'electra', DEFAULTS),
   buildEncoder,
   addHead,
-  headParameters: (cfg, numLabels) => [
-    ['classifier.dense.weight', [cfg.hiddenSize, cfg.hiddenSize]],
-    ['classifier.dense.bias', [cfg.hiddenSize]],
-    ['classifier.out_proj.weight', [numLabels, cfg.hiddenSize]],
-    ['classifier.out_proj.bias', [numLabels]],
-  ],
+  headParameters: (cfg, numLabels) => denseHeadParameters(cfg.hiddenSize, numLabels),
   dropoutAt: { attention: true, feedForward: true, headDense: true },
 };

@@ -79,6 +79,30 @@ export class CheckpointGraph {
     return b.op1('Gather', [table, b.op1('Range', [start, end, oneI])]);
   }
 
+  /**
+   * BERT-style embeddings at `size` (embedding_size): word + token type (when the config has types; default
+   * from the `token_type_ids` input) + position (default arange(seq_len)), then LayerNorm, under `prefix`.
+   */
+  embeddings(
+    prefix: string,
+    options: { size?: number; tokenTypeIds?: string; positionIds?: string } = {},
+  ): string {
+    const { b, config: cfg } = this;
+    const size = options.size ?? cfg.hiddenSize;
+    const table = (name: string, rows: number) => this.param(`${prefix}.${name}.weight`, [rows, size]);
+    let sum = b.op1('Gather', [table('word_embeddings', cfg.vocabSize), 'input_ids']);
+    if (cfg.typeVocabSize > 0) {
+      const types = table('token_type_embeddings', cfg.typeVocabSize);
+      sum = b.op1('Add', [sum, b.op1('Gather', [types, options.tokenTypeIds ?? 'token_type_ids'])]);
+    }
+    const positionTable = table('position_embeddings', cfg.maxPositionEmbeddings);
+    const positions =
+      options.positionIds === undefined
+        ? this.positions(positionTable)
+        : b.op1('Gather', [positionTable, options.positionIds]);
+    return this.layerNorm(b.op1('Add', [sum, positions]), `${prefix}.LayerNorm`, size);
+  }
+
   /** HF get_extended_attention_mask: (1 - mask[:, None, None, :]) * finfo(float32).min, added to scores. */
   extendedMask(): string {
     const { b } = this;
