@@ -43,6 +43,22 @@ class FactorizedEmbeddings(nn.Module):
         return self.dropout(self.LayerNorm(e))
 
 
+class DenseClassificationHead(nn.Module):
+    """RobertaClassificationHead / ElectraClassificationHead: features[:, 0] -> dropout -> dense -> activation
+    -> dropout -> out_proj."""
+
+    def __init__(self, c, num_labels, activation):
+        super().__init__()
+        self.dense = nn.Linear(c.hidden_size, c.hidden_size)
+        self.dropout = nn.Dropout(c.hidden_dropout_prob)
+        self.out_proj = nn.Linear(c.hidden_size, num_labels)
+        self.activation = activation
+
+    def forward(self, features):
+        x = self.activation(self.dense(self.dropout(features[:, 0, :])))
+        return self.out_proj(self.dropout(x))
+
+
 def read_safetensors(path):
     with open(path, 'rb') as f:
         n = struct.unpack('<Q', f.read(8))[0]

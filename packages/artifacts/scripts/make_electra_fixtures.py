@@ -61,25 +61,12 @@ class ElectraModel(nn.Module):
         return self.encoder(h, ext)
 
 
-class ElectraClassificationHead(nn.Module):
-    def __init__(self, c, num_labels):
-        super().__init__()
-        self.dense = nn.Linear(c.hidden_size, c.hidden_size)
-        self.dropout = nn.Dropout(c.hidden_dropout_prob)
-        self.out_proj = nn.Linear(c.hidden_size, num_labels)
-
-    def forward(self, features):
-        x = self.dropout(features[:, 0, :])
-        x = nn.functional.gelu(self.dense(x))  # get_activation('gelu')
-        return self.out_proj(self.dropout(x))
-
-
 class ElectraForSequenceClassification(nn.Module):
     def __init__(self, c, num_labels=2):
         super().__init__()
         self.num_labels = num_labels
         self.electra = ElectraModel(c)
-        self.classifier = ElectraClassificationHead(c, num_labels)
+        self.classifier = ff.DenseClassificationHead(c, num_labels, nn.functional.gelu)  # get_activation('gelu')
 
     def forward(self, input_ids, attention_mask, token_type_ids):
         return self.classifier(self.electra(input_ids, attention_mask, token_type_ids))

@@ -77,25 +77,12 @@ class RobertaModel(nn.Module):
         return self.encoder(self.embeddings(input_ids), ff.extended_mask(attention_mask))
 
 
-class RobertaClassificationHead(nn.Module):
-    def __init__(self, c, num_labels):
-        super().__init__()
-        self.dense = nn.Linear(c.hidden_size, c.hidden_size)
-        self.dropout = nn.Dropout(c.hidden_dropout_prob)
-        self.out_proj = nn.Linear(c.hidden_size, num_labels)
-
-    def forward(self, features):
-        x = self.dropout(features[:, 0, :])
-        x = torch.tanh(self.dense(x))
-        return self.out_proj(self.dropout(x))
-
-
 class RobertaForSequenceClassification(nn.Module):
     def __init__(self, c, num_labels=2):
         super().__init__()
         self.num_labels = num_labels
         self.roberta = RobertaModel(c)
-        self.classifier = RobertaClassificationHead(c, num_labels)
+        self.classifier = ff.DenseClassificationHead(c, num_labels, torch.tanh)
 
     def forward(self, input_ids, attention_mask, token_type_ids=None):
         return self.classifier(self.roberta(input_ids, attention_mask))

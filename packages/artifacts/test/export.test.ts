@@ -7,7 +7,7 @@ import { compileArtifacts } from '../src/compile.js';
 import { exportInference } from '../src/export/inference.js';
 import { hfStateDict } from '../src/export/state-dict.js';
 import { readSafetensors, writeSafetensors } from '../src/safetensors.js';
-import { i64, maxAbsDiff, session } from './helpers.js';
+import { i64, maxAbsDiff, session, softmax } from './helpers.js';
 import { ArtifactRunner, type Batch } from './runner.js';
 import { writeTinyTokenizer } from './tokenizer.js';
 
@@ -68,8 +68,7 @@ describe('inference export', async () => {
       attention_mask: ids.map(() => 1),
       token_type_ids: ids.map(() => 0),
     });
-    const exps = Array.from(logits, (x) => Math.exp(x));
-    const probs = exps.map((e) => e / exps.reduce((a, x) => a + x, 0));
+    const probs = softmax(logits);
     const best = probs[0]! > probs[1]! ? 0 : 1;
     expect(result!.label).toBe(['negative', 'positive'][best]);
     expect(Math.abs(result!.score - probs[best]!)).toBeLessThan(1e-5);
