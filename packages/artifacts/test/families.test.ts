@@ -7,7 +7,7 @@ import { compileArtifacts } from '../src/compile.js';
 import { exportInference } from '../src/export/inference.js';
 import { importSource } from '../src/import/source.js';
 import { readSafetensors } from '../src/safetensors.js';
-import { maxAbsDiff, maxRelDiff } from './helpers.js';
+import { maxAbsDiff, maxRelDiff, softmax } from './helpers.js';
 import { ArtifactRunner, type Batch } from './runner.js';
 import { writeTinyTokenizer } from './tokenizer.js';
 
@@ -176,8 +176,7 @@ describe.each(Object.entries(FAMILIES))(
         attention_mask: ids.map(() => 1),
         token_type_ids: ids.map(() => 0),
       });
-      const exps = Array.from(logits, (x) => Math.exp(x));
-      const probs = exps.map((e) => e / exps.reduce((a, x) => a + x, 0));
+      const probs = softmax(logits);
       const scores = Object.fromEntries(result.map((x) => [x.label, x.score]));
       expect(Math.abs(scores['negative']! - probs[0]!)).toBeLessThan(1e-5);
       expect(Math.abs(scores['positive']! - probs[1]!)).toBeLessThan(1e-5);
