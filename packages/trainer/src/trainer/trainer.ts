@@ -670,7 +670,7 @@ export class Trainer extends EventEmitter<TrainerEvents> {
 
   /**
    * Exports the current weights to `dir` (default output_dir) in the transformers.js layout: config.json with
-   * id2label/label2id, onnx/model.onnx and the tokenizer files.
+   * id2label/label2id, onnx/model.onnx, model.safetensors (HF layout) and the tokenizer files.
    */
   saveModel(dir = this.args.output_dir): string {
     if (!this.session || !this.artifactsDir) throw new Error('saveModel: the model is not loaded yet');
