@@ -9,7 +9,7 @@ import { importSource } from '../src/import/source.js';
 import { readSafetensors } from '../src/safetensors.js';
 import { maxAbsDiff, maxRelDiff, softmax } from './helpers.js';
 import { ArtifactRunner, type Batch } from './runner.js';
-import { writeTinyTokenizer } from './tokenizer.js';
+import { writeByteLevelBpeTokenizer, writeTinyTokenizer, writeUnigramTokenizer } from './tokenizer.js';
 
 /** PyTorch reference of one family (scripts/make_<family>_fixtures.py): dropout 0, same batches as BERT's. */
 interface Reference {
@@ -32,12 +32,21 @@ interface Reference {
  * batch inputs its graphs take. */
 const FAMILIES: Record<
   string,
-  { sources: string[]; inputs: string[]; className: string; hiddenSitesPerLayer: number; headSites: number }
+  {
+    sources: string[];
+    inputs: string[];
+    className: string;
+    /** A tiny tokenizer of the family's kind for the pipeline test, a text and the ids it must give. */
+    tokenizer: { write: (dir: string) => void; text: string; ids: number[] };
+    hiddenSitesPerLayer: number;
+    headSites: number;
+  }
 > = {
   distilbert: {
     sources: ['cls_opset14', 'fe_opset17', 'hf_checkpoint'],
     inputs: ['input_ids', 'attention_mask'],
     className: 'DistilBertForSequenceClassification',
+    tokenizer: { write: writeTinyTokenizer, text: 'tok5 tok17 tok99', ids: [2, 5, 17, 99, 3] },
     hiddenSitesPerLayer: 1,
     headSites: 1,
   },
@@ -45,6 +54,7 @@ const FAMILIES: Record<
     sources: ['cls_opset14', 'fe_opset17', 'hf_checkpoint'],
     inputs: ['input_ids', 'attention_mask'],
     className: 'RobertaForSequenceClassification',
+    tokenizer: { write: writeByteLevelBpeTokenizer, text: 'hi you', ids: [0, 12, 13, 4, 29, 19, 25, 2] },
     hiddenSitesPerLayer: 2,
     headSites: 2,
   },
@@ -52,6 +62,11 @@ const FAMILIES: Record<
     sources: ['cls_opset14', 'fe_opset17', 'hf_checkpoint'],
     inputs: ['input_ids', 'attention_mask'],
     className: 'XLMRobertaForSequenceClassification',
+    tokenizer: {
+      write: (dir: string) => writeUnigramTokenizer(dir, 'XLMRobertaTokenizer', '<s>', '</s>'),
+      text: 'hello good day',
+      ids: [2, 4, 6, 7, 3],
+    },
     hiddenSitesPerLayer: 2,
     headSites: 2,
   },
@@ -59,6 +74,7 @@ const FAMILIES: Record<
     sources: ['cls_opset14', 'fe_opset17', 'hf_checkpoint'],
     inputs: ['input_ids', 'attention_mask', 'token_type_ids'],
     className: 'ElectraForSequenceClassification',
+    tokenizer: { write: writeTinyTokenizer, text: 'tok5 tok17 tok99', ids: [2, 5, 17, 99, 3] },
     hiddenSitesPerLayer: 2,
     headSites: 2,
   },
@@ -66,6 +82,11 @@ const FAMILIES: Record<
     sources: ['cls_opset14', 'fe_opset17', 'hf_checkpoint'],
     inputs: ['input_ids', 'attention_mask', 'token_type_ids'],
     className: 'AlbertForSequenceClassification',
+    tokenizer: {
+      write: (dir: string) => writeUnigramTokenizer(dir, 'AlbertTokenizer', '[CLS]', '[SEP]'),
+      text: 'hello world',
+      ids: [2, 4, 5, 3],
+    },
     hiddenSitesPerLayer: 1,
     headSites: 1,
   },
@@ -75,7 +96,7 @@ const noDropout = { hidden: 0, attention: 0, classifier: 0 };
 
 describe.each(Object.entries(FAMILIES))(
   '%s',
-  (family, { sources, inputs, className, hiddenSitesPerLayer, headSites }) => {
+  (family, { sources, inputs, className, tokenizer, hiddenSitesPerLayer, headSites }) => {
     const fixtures = join(import.meta.dirname, 'fixtures', family);
     const ref: Reference = JSON.parse(readFileSync(join(fixtures, 'reference.json'), 'utf8'));
     const run = ref.run;
@@ -160,16 +181,19 @@ describe.each(Object.entries(FAMILIES))(
       const r = runner(dir, manifest.newlyInitialized);
       for (const b of ref.train_batches.slice(0, 3)) await r.trainStep(b, b.labels, 5e-3, 1);
       const tokenizerDir = join(dirname(dir), 'tokenizer');
-      writeTinyTokenizer(tokenizerDir);
+      tokenizer.write(tokenizerDir);
       const out = join(dirname(dir), 'exported');
       exportInference(dir, out, { weights: r.params, tokenizerDir });
       env.allowRemoteModels = false;
       env.localModelPath = dirname(out);
       const classify = await pipeline('text-classification', basename(out));
-      const text = 'tok5 tok17 tok99 tok42';
+      const text = tokenizer.text;
       const result = (await classify(text, { top_k: 2 })) as { label: string; score: number }[];
-      const tokenizer = await AutoTokenizer.from_pretrained(basename(out));
-      const ids = Array.from(tokenizer(text).input_ids.data as BigInt64Array, Number);
+      const ids = Array.from(
+        (await AutoTokenizer.from_pretrained(basename(out)))(text).input_ids.data as BigInt64Array,
+        Number,
+      );
+      expect(ids).toEqual(tokenizer.ids); // the family's special tokens around the text
       const logits = await r.predict({
         shape: [1, ids.length],
         input_ids: ids,
