@@ -1,26 +1,28 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
+/** tokenizer.json's entry for a special token. */
+const addedToken = (content: string, id: number) => ({
+  id,
+  content,
+  single_word: false,
+  lstrip: false,
+  rstrip: false,
+  normalized: false,
+  special: true,
+});
+
 /** A WordPiece tokenizer over the fixture model's 128 ids: [PAD] [UNK] [CLS] [SEP] [MASK] tok5 .. tok127. */
 export function writeTinyTokenizer(dir: string): void {
   const vocab: Record<string, number> = { '[PAD]': 0, '[UNK]': 1, '[CLS]': 2, '[SEP]': 3, '[MASK]': 4 };
   for (let i = 5; i < 128; i++) vocab[`tok${i}`] = i;
-  const special = (content: string, id: number) => ({
-    id,
-    content,
-    single_word: false,
-    lstrip: false,
-    rstrip: false,
-    normalized: false,
-    special: true,
-  });
   const tokenizer = {
     version: '1.0',
     truncation: null,
     padding: null,
     added_tokens: Object.entries(vocab)
       .slice(0, 5)
-      .map(([c, id]) => special(c, id)),
+      .map(([c, id]) => addedToken(c, id)),
     normalizer: {
       type: 'BertNormalizer',
       clean_text: true,
@@ -73,16 +75,6 @@ export function writeTinyTokenizer(dir: string): void {
     }),
   );
 }
-
-const addedToken = (content: string, id: number) => ({
-  id,
-  content,
-  single_word: false,
-  lstrip: false,
-  rstrip: false,
-  normalized: false,
-  special: true,
-});
 
 /** RoBERTa's kind: byte-level BPE over single letters (ids 4..), `<s> A </s>`, tokenizer_class RobertaTokenizer. */
 export function writeByteLevelBpeTokenizer(dir: string): void {
