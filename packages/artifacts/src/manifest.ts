@@ -77,7 +77,8 @@ export interface StateEntry {
 }
 
 export interface ModelInfo {
-  architecture: 'bert';
+  /** The model family, config.json's model_type (`bert`, `distilbert`, ...). */
+  architecture: string;
   numLabels: number;
   problemType: 'single_label_classification' | 'regression';
   hiddenSize: number;

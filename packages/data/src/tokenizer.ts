@@ -241,9 +241,13 @@ export class TextTokenizer {
     this.template = compileTemplate(files.tokenizer.post_processor as Json | null, vocab);
     const limits = [MAX_DEFAULT_LENGTH, config.model_max_length, files.modelConfig?.max_position_embeddings];
     this.modelMaxLength = Math.min(...limits.filter((v): v is number => typeof v === 'number' && v > 0));
-    const padToken = typeof config.pad_token === 'string' ? config.pad_token : '[PAD]';
+    // pad_token is a string or, in older tokenizer_config.json files, an AddedToken object ({ content }).
+    const configured = config.pad_token as string | { content?: string } | undefined;
+    const padToken = (typeof configured === 'object' ? configured?.content : configured) ?? '[PAD]';
     const pad =
-      this.tok.token_to_id(padToken) ?? (files.tokenizer.padding as { pad_id?: number } | null)?.pad_id;
+      this.tok.token_to_id(padToken) ??
+      (files.tokenizer.padding as { pad_id?: number } | null)?.pad_id ??
+      (files.modelConfig?.pad_token_id as number | undefined);
     this.padTokenId = pad ?? 0;
   }
 

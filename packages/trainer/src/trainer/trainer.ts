@@ -2,6 +2,7 @@ import { EventEmitter } from 'node:events';
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import {
+  type ArtifactManifest,
   type CompiledModel,
   compileArtifacts,
   exportInference,
@@ -152,6 +153,7 @@ interface Position {
 
 /** What checkpoints read from and write to a replica. */
 interface CheckpointReplica {
+  readonly manifest: ArtifactManifest;
   weights(): Tensor[];
   optimizerState(): Tensor[];
   load(tensors: Iterable<Tensor>, what?: string): void;
@@ -553,6 +555,7 @@ export class Trainer extends EventEmitter<TrainerEvents> {
     const gs = this.state.global_step;
     const dir = saveCheckpoint(a.output_dir, gs, {
       weights: replica.weights(),
+      transposed: replica.manifest.parameters.filter((p) => p.transposed).map((p) => p.name),
       optimizer: replica.optimizerState(),
       scheduler: {
         type: scheduler.type,
@@ -677,7 +680,7 @@ export class Trainer extends EventEmitter<TrainerEvents> {
 
   /**
    * Exports the current weights to `dir` (default output_dir) in the transformers.js layout: config.json with
-   * id2label/label2id, onnx/model.onnx and the tokenizer files.
+   * id2label/label2id, onnx/model.onnx, model.safetensors (HF layout) and the tokenizer files.
    */
   saveModel(dir = this.args.output_dir): string {
     const replica = this.replica;
