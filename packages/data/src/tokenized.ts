@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { TextDataset } from './dataset.js';
+import type { TextDataset } from './text-dataset.js';
 import type { TextTokenizer } from './tokenizer.js';
 
 export interface TokenizedDataset {

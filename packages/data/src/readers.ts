@@ -1,0 +1,160 @@
+/**
+ * File readers shared by every loader: CSV / TSV (csv-parse), JSON records, JSON lines and parquet
+ * (hyparquet) into rows with their source line. Structural problems a row-skipping loader may skip (ragged
+ * rows, a bad JSON line) are returned in `bad`; problems with the whole file (not UTF-8, empty, unclosed
+ * quote, not records) throw a DataError naming file and line.
+ */
+import { extname } from 'node:path';
+import { parse } from 'csv-parse/sync';
+import { asyncBufferFromFile, parquetReadObjects } from 'hyparquet';
+import type { Row } from './dataset.js';
+import { DataError } from './text-dataset.js';
+import { readUtf8 } from './text-file.js';
+
+export type FileFormat = 'csv' | 'tsv' | 'json' | 'jsonl' | 'parquet';
+
+export interface RawRows {
+  rows: Row[];
+  /** Column names in file order (CSV header, first JSON record's keys, parquet schema). */
+  columns: string[];
+  /** Source line (text files) or row/record (parquet, JSON array) number of each row, 1-based. */
+  lines: number[];
+  unit: 'line' | 'row';
+  /** Rows that could not be read at all. */
+  bad: { line: number; problem: string }[];
+}
+
+const EXTENSIONS: Record<string, FileFormat> = {
+  '.csv': 'csv',
+  '.tsv': 'tsv',
+  '.json': 'json',
+  '.jsonl': 'jsonl',
+  '.ndjson': 'jsonl',
+  '.parquet': 'parquet',
+};
+
+export function formatOf(path: string, format?: FileFormat): FileFormat {
+  if (format) return format;
+  const ext = extname(path).toLowerCase();
+  const f = EXTENSIONS[ext];
+  if (!f) {
+    throw new Error(
+      `${path}: cannot tell the format from "${ext}"; pass format: ${Object.values(EXTENSIONS).join(' | ')}`,
+    );
+  }
+  return f;
+}
+
+async function readParquet(path: string): Promise<RawRows> {
+  let rows: Row[];
+  try {
+    rows = (await parquetReadObjects({ file: await asyncBufferFromFile(path) })) as Row[];
+  } catch (e) {
+    throw new Error(`${path}: not a readable parquet file (${(e as Error).message})`, { cause: e });
+  }
+  const columns = rows[0] ? Object.keys(rows[0]) : [];
+  return { rows, columns, lines: rows.map((_, i) => i + 1), unit: 'row', bad: [] };
+}
+
+async function readJsonl(path: string): Promise<RawRows> {
+  const out: RawRows = { rows: [], columns: [], lines: [], unit: 'line', bad: [] };
+  (await readUtf8(path)).split(/\r?\n/).forEach((line, i) => {
+    if (line.trim() === '') return;
+    try {
+      const v = JSON.parse(line) as unknown;
+      if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new Error('not a JSON object');
+      out.rows.push(v as Row);
+      out.lines.push(i + 1);
+    } catch (e) {
+      out.bad.push({ line: i + 1, problem: `invalid JSON line (${(e as Error).message})` });
+    }
+  });
+  out.columns = out.rows[0] ? Object.keys(out.rows[0]) : [];
+  return out;
+}
+
+/** A JSON file holding an array of record objects (rows are numbered by record). */
+async function readJson(path: string): Promise<RawRows> {
+  let v: unknown;
+  try {
+    v = JSON.parse(await readUtf8(path));
+  } catch (e) {
+    if (e instanceof DataError) throw e;
+    throw new DataError(path, 1, `invalid JSON (${(e as Error).message})`);
+  }
+  if (!Array.isArray(v)) {
+    throw new DataError(
+      path,
+      1,
+      'not a JSON array of records ([{"text": ..., "label": ...}, ...]); JSON lines go in a .jsonl file',
+    );
+  }
+  v.forEach((r, i) => {
+    if (typeof r !== 'object' || r === null || Array.isArray(r)) {
+      throw new DataError(path, i + 1, `record is ${JSON.stringify(r)?.slice(0, 40)}, not an object`, 'row');
+    }
+  });
+  const rows = v as Row[];
+  const columns = rows[0] ? Object.keys(rows[0]) : [];
+  return { rows, columns, lines: rows.map((_, i) => i + 1), unit: 'row', bad: [] };
+}
+
+interface CsvIssue {
+  code: string;
+  lines: number;
+  message: string;
+}
+
+async function readDelimited(path: string, delimiter: ',' | '\t'): Promise<RawRows> {
+  const out: RawRows = { rows: [], columns: [], lines: [], unit: 'line', bad: [] };
+  let lastLine = 0;
+  let records: { record: string[]; info: { lines: number } }[];
+  try {
+    // csv-parse types the result as string[][] even with `info: true`.
+    records = parse(await readUtf8(path), {
+      delimiter,
+      info: true,
+      relax_column_count: true,
+      on_record: (record, context) => {
+        lastLine = context.lines;
+        return record;
+      },
+    }) as unknown as typeof records;
+  } catch (e) {
+    if (e instanceof DataError) throw e;
+    const issue = e as CsvIssue;
+    // An unclosed quote is only noticed at the end of the file: point at the line after the last good record.
+    const line = issue.code === 'CSV_QUOTE_NOT_CLOSED' ? lastLine + 1 : issue.lines;
+    throw new DataError(path, line, `quoting error: ${issue.message.replace(/ at line \d+.*$/, '')}`);
+  }
+  const [head, ...body] = records;
+  out.columns = head!.record;
+  for (const { record, info } of body) {
+    if (record.length !== out.columns.length) {
+      out.bad.push({
+        line: info.lines,
+        problem: `expected ${out.columns.length} fields, got ${record.length}`,
+      });
+      continue;
+    }
+    out.rows.push(Object.fromEntries(out.columns.map((h, i) => [h, record[i]])));
+    out.lines.push(info.lines);
+  }
+  return out;
+}
+
+/** Reads `path` (format from the extension unless given) into rows. */
+export function readRows(path: string, format?: FileFormat): Promise<RawRows> {
+  switch (formatOf(path, format)) {
+    case 'csv':
+      return readDelimited(path, ',');
+    case 'tsv':
+      return readDelimited(path, '\t');
+    case 'json':
+      return readJson(path);
+    case 'jsonl':
+      return readJsonl(path);
+    case 'parquet':
+      return readParquet(path);
+  }
+}
