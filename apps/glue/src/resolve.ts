@@ -5,6 +5,7 @@
  */
 import { existsSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
+import { TOKENIZER_FILES } from '@ortrain/artifacts';
 import {
   checkSplit,
   DataError,
@@ -27,13 +28,6 @@ export class InputError extends Error {
 export class HubUnavailable extends Error {
   override name = 'HubUnavailable';
 }
-
-export const TOKENIZER_FILES = [
-  'tokenizer.json',
-  'tokenizer_config.json',
-  'special_tokens_map.json',
-  'vocab.txt',
-];
 
 export interface ResolvedModel {
   /** What the compiler reads: an ONNX file or an HF checkpoint folder. */

@@ -1,6 +1,6 @@
 export { type CompileOptions, type CompileReport, type CompileResult, compileArtifacts } from './compile.js';
 export { type BertConfig, parseBertConfig, readBertConfig } from './config.js';
-export { exportInference, type InferenceExportOptions } from './export/inference.js';
+export { exportInference, type InferenceExportOptions, TOKENIZER_FILES } from './export/inference.js';
 export { hfStateDict } from './export/state-dict.js';
 export type { AttachPoint, ImportedEncoder } from './import/encoder.js';
 export { importSource, type SourceOptions } from './import/source.js';

@@ -6,7 +6,7 @@
  */
 import { type Column, ColumnBuilder, cell, gather } from './columns.js';
 import { permutation } from './sampler.js';
-import { DataError } from './text-dataset.js';
+import { DataError, type TextDataset } from './text-dataset.js';
 
 /** A class-label feature: column values are ids into `names`. */
 export interface ClassLabel {
@@ -59,6 +59,19 @@ export class Dataset {
       options.features ?? {},
       options.origin ?? null,
     );
+  }
+
+  /** A loaded GLUE split (or any TextDataset) as columns: its text columns, `label` (with names) and `idx`. */
+  static fromTextDataset(text: TextDataset): Dataset {
+    const columns: Record<string, Column> = {};
+    text.textColumns.forEach((c, i) => {
+      columns[c] = text.texts[i]!;
+    });
+    if (text.labels) columns.label = text.labels;
+    columns.idx = text.idx;
+    const features: Record<string, ClassLabel> =
+      text.labels && text.labelSpec.kind === 'classes' ? { label: { names: text.labelSpec.names } } : {};
+    return Dataset.fromDict(columns, { features });
   }
 
   /** A dataset from row objects (`Dataset.from_list`); columns are the union of the rows' keys. */

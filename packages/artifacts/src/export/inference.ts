@@ -11,7 +11,13 @@ export interface InferenceExportOptions {
   tokenizerDir?: string;
 }
 
-const TOKENIZER_FILES = ['tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json', 'vocab.txt'];
+/** The files of a tokenizer folder: what a model folder carries, downloads and copies for its tokenizer. */
+export const TOKENIZER_FILES: readonly string[] = [
+  'tokenizer.json',
+  'tokenizer_config.json',
+  'special_tokens_map.json',
+  'vocab.txt',
+];
 
 /**
  * Writes a model folder that `@huggingface/transformers` loads with `pipeline('text-classification', folder)`:

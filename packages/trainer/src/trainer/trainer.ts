@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { existsSync, mkdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { compileArtifacts, exportInference } from '@ortrain/artifacts';
+import { compileArtifacts, exportInference, TOKENIZER_FILES } from '@ortrain/artifacts';
 import {
   type Batch,
   type BatchSampler,
@@ -702,8 +702,6 @@ function pick<T extends object, K extends keyof T>(o: T, keys: K[]): Pick<T, K> 
   for (const k of keys) if (k in o) out[k] = o[k];
   return out;
 }
-
-const TOKENIZER_FILES = ['tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json', 'vocab.txt'];
 
 /**
  * A local path as is; otherwise a hub id, whose config, weights and (optional) tokenizer files are downloaded
