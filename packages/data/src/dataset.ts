@@ -100,7 +100,9 @@ export class Dataset {
   private raw(name: string): Column {
     const c = this.cols.get(name);
     if (c === undefined) {
-      throw new Error(`no column "${name}" (columns: ${this.columnNames.join(', ')})`);
+      const problem = `no column "${name}" (columns: ${this.columnNames.join(', ')})`;
+      // A file's columns are named on its first line (CSV/TSV header) or by its records.
+      throw this.origin ? new DataError(this.origin.file, 1, problem, this.origin.unit) : new Error(problem);
     }
     return c;
   }

@@ -108,21 +108,24 @@ interface CsvIssue {
 async function readDelimited(path: string, delimiter: ',' | '\t'): Promise<RawRows> {
   const out: RawRows = { rows: [], columns: [], lines: [], unit: 'line', bad: [] };
   let lastLine = 0;
+  const text = await readUtf8(path);
   let records: { record: string[]; info: { lines: number } }[];
   try {
-    // csv-parse types the result as string[][] even with `info: true`.
-    records = parse(await readUtf8(path), {
+    // csv-parse types the result as string[][] even with `info: true`. A quote inside an unquoted field is
+    // literal (as in pandas); a quoted field must still close.
+    records = parse(text, {
       delimiter,
       info: true,
       relax_column_count: true,
+      relax_quotes: true,
       on_record: (record, context) => {
         lastLine = context.lines;
         return record;
       },
     }) as unknown as typeof records;
   } catch (e) {
-    if (e instanceof DataError) throw e;
     const issue = e as CsvIssue;
+    if (typeof issue.code !== 'string' || !issue.code.startsWith('CSV_')) throw e;
     // An unclosed quote is only noticed at the end of the file: point at the line after the last good record.
     const line = issue.code === 'CSV_QUOTE_NOT_CLOSED' ? lastLine + 1 : issue.lines;
     throw new DataError(path, line, `quoting error: ${issue.message.replace(/ at line \d+.*$/, '')}`);

@@ -81,3 +81,16 @@ describe('bad files', () => {
     );
   });
 });
+
+describe('columns', () => {
+  it('a missing column names the file and its header line', async () => {
+    const ds = await loadDatasetFile(f('train.csv'));
+    expect(() => ds.column('sentence')).toThrow(
+      `${f('train.csv')}:1: no column "sentence" (columns: text, label)`,
+    );
+    const json = await loadDatasetFile(f('records.json'));
+    expect(() => json.select([1]).column('premise')).toThrow(
+      `${f('records.json')}:row 1: no column "premise"`,
+    );
+  });
+});
