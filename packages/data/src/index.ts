@@ -6,6 +6,7 @@ export * from './hub.js';
 export * from './load.js';
 export * from './readers.js';
 export * from './sampler.js';
+export * from './stream.js';
 export * from './tasks.js';
 export * from './text-dataset.js';
 export * from './tokenized.js';

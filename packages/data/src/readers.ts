@@ -5,11 +5,12 @@
  * quote, not records) throw a DataError naming file and line.
  */
 import { extname } from 'node:path';
-import { parse } from 'csv-parse/sync';
+import { pipeline, Readable } from 'node:stream';
+import { parse } from 'csv-parse';
 import { asyncBufferFromFile, parquetReadObjects } from 'hyparquet';
 import type { Row } from './dataset.js';
 import { DataError } from './text-dataset.js';
-import { readUtf8 } from './text-file.js';
+import { readUtf8, streamUtf8 } from './text-file.js';
 
 export type FileFormat = 'csv' | 'tsv' | 'json' | 'jsonl' | 'parquet';
 
@@ -105,24 +106,29 @@ interface CsvIssue {
   message: string;
 }
 
-async function readDelimited(path: string, delimiter: ',' | '\t'): Promise<RawRows> {
-  const out: RawRows = { rows: [], columns: [], lines: [], unit: 'line', bad: [] };
+/** One CSV/TSV record with the (last) line it ends on. */
+export interface DelimitedRecord {
+  fields: string[];
+  line: number;
+}
+
+/**
+ * Streams the records of a CSV (or TSV) file, header first. A quote inside an unquoted field is literal (as
+ * in pandas); a quoted field must close. Quoting problems and an empty file throw a DataError.
+ */
+export async function* delimitedRecords(
+  path: string,
+  delimiter: ',' | '\t',
+): AsyncGenerator<DelimitedRecord> {
+  const parser = parse({ delimiter, info: true, relax_column_count: true, relax_quotes: true });
+  // pipeline destroys the parser with a read/decode error, so the loop below throws it.
+  pipeline(Readable.from(streamUtf8(path)), parser, () => {});
   let lastLine = 0;
-  const text = await readUtf8(path);
-  let records: { record: string[]; info: { lines: number } }[];
   try {
-    // csv-parse types the result as string[][] even with `info: true`. A quote inside an unquoted field is
-    // literal (as in pandas); a quoted field must still close.
-    records = parse(text, {
-      delimiter,
-      info: true,
-      relax_column_count: true,
-      relax_quotes: true,
-      on_record: (record, context) => {
-        lastLine = context.lines;
-        return record;
-      },
-    }) as unknown as typeof records;
+    for await (const r of parser as AsyncIterable<{ record: string[]; info: { lines: number } }>) {
+      lastLine = r.info.lines;
+      yield { fields: r.record, line: lastLine };
+    }
   } catch (e) {
     const issue = e as CsvIssue;
     if (typeof issue.code !== 'string' || !issue.code.startsWith('CSV_')) throw e;
@@ -130,18 +136,22 @@ async function readDelimited(path: string, delimiter: ',' | '\t'): Promise<RawRo
     const line = issue.code === 'CSV_QUOTE_NOT_CLOSED' ? lastLine + 1 : issue.lines;
     throw new DataError(path, line, `quoting error: ${issue.message.replace(/ at line \d+.*$/, '')}`);
   }
-  const [head, ...body] = records;
-  out.columns = head!.record;
-  for (const { record, info } of body) {
-    if (record.length !== out.columns.length) {
-      out.bad.push({
-        line: info.lines,
-        problem: `expected ${out.columns.length} fields, got ${record.length}`,
-      });
-      continue;
+  if (lastLine === 0) throw new DataError(path, 1, 'file is empty');
+}
+
+async function readDelimited(path: string, delimiter: ',' | '\t'): Promise<RawRows> {
+  const out: RawRows = { rows: [], columns: [], lines: [], unit: 'line', bad: [] };
+  let header: string[] | null = null;
+  for await (const { fields, line } of delimitedRecords(path, delimiter)) {
+    if (header === null) {
+      header = fields;
+      out.columns = fields;
+    } else if (fields.length !== header.length) {
+      out.bad.push({ line, problem: `expected ${header.length} fields, got ${fields.length}` });
+    } else {
+      out.rows.push(Object.fromEntries(header.map((h, i) => [h, fields[i]])));
+      out.lines.push(line);
     }
-    out.rows.push(Object.fromEntries(out.columns.map((h, i) => [h, record[i]])));
-    out.lines.push(info.lines);
   }
   return out;
 }

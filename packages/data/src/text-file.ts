@@ -2,6 +2,7 @@
  * Reading text files strictly as UTF-8: a byte sequence that is not UTF-8 is an error naming the file and
  * the first bad line, never a silent U+FFFD replacement. A leading BOM is dropped.
  */
+import { createReadStream } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { DataError } from './text-dataset.js';
 
@@ -39,4 +40,20 @@ export async function readUtf8(file: string): Promise<string> {
   const text = decodeUtf8(await readFile(file), file);
   if (text.trim() === '') throw new DataError(file, 1, 'file is empty');
   return text;
+}
+
+/**
+ * Streams a text file as strict UTF-8 string chunks (BOM dropped). On invalid bytes the file is read again
+ * to name the first bad line: only the error path pays for it.
+ */
+export async function* streamUtf8(file: string): AsyncGenerator<string> {
+  const decoder = new TextDecoder('utf-8', { fatal: true });
+  try {
+    for await (const chunk of createReadStream(file)) yield decoder.decode(chunk as Buffer, { stream: true });
+    yield decoder.decode();
+  } catch (e) {
+    if (!(e instanceof TypeError)) throw e;
+    decodeUtf8(await readFile(file), file);
+    throw e;
+  }
 }
