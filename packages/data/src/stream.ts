@@ -35,7 +35,7 @@ async function* csvBatches(path: string, delimiter: ',' | '\t', size: number): A
       throw new DataError(path, line, `expected ${header.length} fields, got ${fields.length}`);
     }
     batch ??= { columns: Object.fromEntries(header.map((h) => [h, []])), lines: [] };
-    header.forEach((h, i) => batch!.columns[h]!.push(fields[i]));
+    for (let i = 0; i < header.length; i++) batch.columns[header[i]!]!.push(fields[i]);
     batch.lines.push(line);
     rows++;
     if (batch.lines.length === size) {
