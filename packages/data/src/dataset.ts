@@ -241,9 +241,8 @@ export class Dataset {
       const v = cell(c, i);
       const id = typeof v === 'number' && label.names[v] !== undefined ? v : ids.get(String(v ?? ''));
       if (id === undefined) {
-        const what =
-          v === null || v === undefined || v === '' ? 'label is empty' : `label "${String(v)}" is not one of`;
-        throw this.rowError(i, name, `${what} the labels [${label.names.join(', ')}]`);
+        const what = v === null || v === undefined || v === '' ? 'label is empty' : `label "${String(v)}"`;
+        throw this.rowError(i, name, `${what}: not one of the labels [${label.names.join(', ')}]`);
       }
       out[i] = id;
     }

@@ -1,3 +1,4 @@
+export * from './classification.js';
 export * from './collator.js';
 export * from './columns.js';
 export * from './dataset.js';

@@ -69,7 +69,7 @@ describe('Dataset', () => {
     );
     const other = Dataset.fromDict({ label: ['neg', 'meh'] });
     expect(() => other.castColumn('label', ds.features.label!)).toThrow(
-      'row 1: column "label": label "meh" is not one of the labels [neg, neutral, pos]',
+      'row 1: column "label": label "meh": not one of the labels [neg, neutral, pos]',
     );
   });
 

@@ -53,7 +53,7 @@ describe('loadDataset', () => {
       `${f('bad-labels.csv')}:3: column "label": label is empty`,
     );
     expect(() => ds.select([2]).castColumn('label', names)).toThrow(
-      `${f('bad-labels.csv')}:4: column "label": label "surprised" is not one of the labels [negative, positive]`,
+      `${f('bad-labels.csv')}:4: column "label": label "surprised": not one of the labels [negative, positive]`,
     );
   });
 });
