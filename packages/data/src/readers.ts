@@ -57,19 +57,48 @@ async function readParquet(path: string): Promise<RawRows> {
   return { rows, columns, lines: rows.map((_, i) => i + 1), unit: 'row', bad: [] };
 }
 
+/** One JSON line: the record, or why it is not one. */
+export type JsonlRecord = { line: number; row: Row } | { line: number; problem: string };
+
+/** Streams the non-blank lines of a JSONL file as records (blank lines are skipped; an empty file throws). */
+export async function* jsonlRecords(path: string): AsyncGenerator<JsonlRecord> {
+  let rest = '';
+  let line = 0;
+  let any = false;
+  const parseLine = (text: string): JsonlRecord | null => {
+    line++;
+    if (text.trim() === '') return null;
+    any = true;
+    try {
+      const v = JSON.parse(text) as unknown;
+      if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new Error('not a JSON object');
+      return { line, row: v as Row };
+    } catch (e) {
+      return { line, problem: `invalid JSON line (${(e as Error).message})` };
+    }
+  };
+  for await (const chunk of streamUtf8(path)) {
+    const parts = (rest + chunk).split('\n');
+    rest = parts.pop()!;
+    for (const p of parts) {
+      const r = parseLine(p.endsWith('\r') ? p.slice(0, -1) : p);
+      if (r) yield r;
+    }
+  }
+  const last = parseLine(rest);
+  if (last) yield last;
+  if (!any) throw new DataError(path, 1, 'file is empty');
+}
+
 async function readJsonl(path: string): Promise<RawRows> {
   const out: RawRows = { rows: [], columns: [], lines: [], unit: 'line', bad: [] };
-  (await readUtf8(path)).split(/\r?\n/).forEach((line, i) => {
-    if (line.trim() === '') return;
-    try {
-      const v = JSON.parse(line) as unknown;
-      if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new Error('not a JSON object');
-      out.rows.push(v as Row);
-      out.lines.push(i + 1);
-    } catch (e) {
-      out.bad.push({ line: i + 1, problem: `invalid JSON line (${(e as Error).message})` });
+  for await (const r of jsonlRecords(path)) {
+    if ('problem' in r) out.bad.push(r);
+    else {
+      out.rows.push(r.row);
+      out.lines.push(r.line);
     }
-  });
+  }
   out.columns = out.rows[0] ? Object.keys(out.rows[0]) : [];
   return out;
 }

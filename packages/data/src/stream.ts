@@ -6,9 +6,8 @@
 import { ColumnBuilder } from './columns.js';
 import { type ColumnBatch, Dataset } from './dataset.js';
 import { loadDatasetFile } from './load.js';
-import { delimitedRecords, type FileFormat, formatOf } from './readers.js';
+import { delimitedRecords, type FileFormat, formatOf, jsonlRecords } from './readers.js';
 import { DataError } from './text-dataset.js';
-import { streamUtf8 } from './text-file.js';
 
 /** Rows of a streamed batch as columns, with the source line of each row. */
 export interface LineBatch {
@@ -48,46 +47,22 @@ async function* csvBatches(path: string, delimiter: ',' | '\t', size: number): A
 }
 
 async function* jsonlBatches(path: string, size: number): AsyncGenerator<LineBatch> {
-  let rest = '';
-  let lineNo = 0;
-  let total = 0;
-  let batch: { rows: Record<string, unknown>[]; lines: number[] } = { rows: [], lines: [] };
+  let rows: Record<string, unknown>[] = [];
+  let lines: number[] = [];
   const flush = (): LineBatch => {
-    const names = [...new Set(batch.rows.flatMap((r) => Object.keys(r)))];
-    const out = {
-      columns: Object.fromEntries(names.map((n) => [n, batch.rows.map((r) => r[n] ?? null)])),
-      lines: batch.lines,
-    };
-    batch = { rows: [], lines: [] };
+    const names = [...new Set(rows.flatMap((r) => Object.keys(r)))];
+    const out = { columns: Object.fromEntries(names.map((n) => [n, rows.map((r) => r[n] ?? null)])), lines };
+    rows = [];
+    lines = [];
     return out;
   };
-  const take = (text: string) => {
-    lineNo++;
-    if (text.trim() === '') return;
-    let v: unknown;
-    try {
-      v = JSON.parse(text);
-    } catch (e) {
-      throw new DataError(path, lineNo, `invalid JSON line (${(e as Error).message})`);
-    }
-    if (typeof v !== 'object' || v === null || Array.isArray(v)) {
-      throw new DataError(path, lineNo, 'invalid JSON line (not a JSON object)');
-    }
-    batch.rows.push(v as Record<string, unknown>);
-    batch.lines.push(lineNo);
-    total++;
-  };
-  for await (const chunk of streamUtf8(path)) {
-    const parts = (rest + chunk).split('\n');
-    rest = parts.pop()!;
-    for (const p of parts) {
-      take(p.endsWith('\r') ? p.slice(0, -1) : p);
-      if (batch.rows.length === size) yield flush();
-    }
+  for await (const r of jsonlRecords(path)) {
+    if ('problem' in r) throw new DataError(path, r.line, r.problem);
+    rows.push(r.row);
+    lines.push(r.line);
+    if (rows.length === size) yield flush();
   }
-  take(rest);
-  if (total === 0) throw new DataError(path, 1, 'file is empty');
-  if (batch.rows.length > 0) yield flush();
+  if (rows.length > 0) yield flush();
 }
 
 /** JSON and parquet have no row stream here: they are loaded whole, then batched. */
