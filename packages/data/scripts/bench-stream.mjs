@@ -47,7 +47,9 @@ const start = performance.now();
 const tokenize = tokenizeBatch(tokenizer, { textColumns: ['text'], maxSeqLength: 128 });
 const mapped = WHOLE
   ? (await loadDatasetFile(file)).map(tokenize, { batched: true, removeColumns: ['text'] })
-  : await IterableDataset.fromFile(file, { batchSize: 1000 }).map(tokenize, { removeColumns: ['text'] }).collect();
+  : await IterableDataset.fromFile(file, { batchSize: 1000 })
+      .map(tokenize, { removeColumns: ['text'] })
+      .collect();
 const ds = mapped.classEncodeColumn('label');
 const tokenized = asTokenized(ds, { maxLength: 128, padTokenId: tokenizer.padTokenId });
 const seconds = (performance.now() - start) / 1000;
