@@ -57,6 +57,13 @@ export interface TrainOptions {
   max_seq_length?: number;
   /** A checkpoint folder, or `true`/`latest` for the newest checkpoint in `output_dir`. */
   resume_from_checkpoint?: string;
+  // Your own files instead of a GLUE task (run_glue's --train_file ...).
+  train_file?: string;
+  validation_file?: string;
+  test_file?: string;
+  text_column: string;
+  text_pair_column?: string;
+  label_column: string;
 }
 
 /** Options of `pnpm predict`. */
@@ -192,6 +199,48 @@ export const TRAIN_OPTIONS = [
     valueName: 'folder',
     defaultHelp: "the task's GLUE data from the hub",
     help: 'a GLUE task folder or your own train/dev/test files',
+  },
+  // Your own files (run_glue's --train_file / --validation_file / --test_file), instead of --task/--data.
+  {
+    key: 'train_file',
+    type: 'path',
+    group: G_INPUT,
+    valueName: 'file',
+    help: 'your training file (CSV, TSV, JSON, JSONL or parquet); labels are inferred from it',
+  },
+  {
+    key: 'validation_file',
+    type: 'path',
+    group: G_INPUT,
+    valueName: 'file',
+    help: 'your validation file (with --train-file)',
+  },
+  {
+    key: 'test_file',
+    type: 'path',
+    group: G_INPUT,
+    valueName: 'file',
+    help: 'your test file, labeled or not (with --train-file)',
+  },
+  {
+    key: 'text_column',
+    type: 'string',
+    group: G_INPUT,
+    default: 'text',
+    help: 'the text column of your files',
+  },
+  {
+    key: 'text_pair_column',
+    type: 'string',
+    group: G_INPUT,
+    help: 'the second text column of your files, for sentence pairs',
+  },
+  {
+    key: 'label_column',
+    type: 'string',
+    group: G_INPUT,
+    default: 'label',
+    help: 'the label column: class names or ids, or float targets for regression',
   },
   {
     key: 'output_dir',
