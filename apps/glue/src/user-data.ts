@@ -79,24 +79,13 @@ export async function loadUserFileFor(file: string, runDir: string, columns: Use
   if (!existsSync(file)) throw new InputError(`--data ${file}: no such file`);
   const config = JSON.parse(readFileSync(join(runDir, 'config.json'), 'utf8')) as {
     id2label?: Record<string, string>;
-    problem_type?: string;
-    num_labels?: number;
   };
   const textColumns = textColumnsOf(columns);
   const names = Object.entries(config.id2label ?? {})
     .sort(([a], [b]) => Number(a) - Number(b))
     .map(([, n]) => n);
   const labels: LabelSpec = names.length > 1 ? { kind: 'classes', names } : { kind: 'regression' };
-  let ds = await loadDatasetFile(file);
-  for (const c of textColumns) ds.column(c);
-  const keep = [...textColumns];
-  if (ds.columnNames.includes(columns.label_column)) {
-    ds = ds.castColumn(columns.label_column, labels.kind === 'classes' ? { names } : 'float32');
-    keep.push(columns.label_column);
-  }
-  ds = ds.removeColumns(ds.columnNames.filter((c) => !keep.includes(c)));
-  if (columns.label_column !== 'label' && keep.includes(columns.label_column)) {
-    ds = ds.renameColumn(columns.label_column, 'label');
-  }
-  return { task: userTask(labels, textColumns), splits: { data: ds } };
+  const dict = new DatasetDict({ data: await loadDatasetFile(file) });
+  const prepared = prepareClassification(dict, { textColumns, labelColumn: columns.label_column, labels });
+  return { task: userTask(labels, textColumns), splits: prepared.splits.splits };
 }

@@ -12,6 +12,8 @@ export interface ClassificationColumns {
   textColumns: readonly string[];
   /** Default `label`. Required in train; a split without it is unlabeled (e.g. test). */
   labelColumn?: string;
+  /** A known label scheme (a trained model's): every split is encoded with it and no train split is needed. */
+  labels?: LabelSpec;
 }
 
 export interface PreparedClassification {
@@ -35,6 +37,12 @@ function isRegression(c: Column): boolean {
   return fractional;
 }
 
+/** run_glue's label set: a regression target, or train's distinct values sorted (numerically when numbers). */
+function inferLabels(train: Dataset, labelColumn: string): LabelSpec {
+  if (isRegression(train.column(labelColumn))) return { kind: 'regression' };
+  return { kind: 'classes', names: train.classEncodeColumn(labelColumn).features[labelColumn]!.names };
+}
+
 function checkTexts(ds: Dataset, textColumns: readonly string[]): void {
   for (const name of textColumns) {
     const c = ds.column(name);
@@ -55,19 +63,14 @@ export function prepareClassification(
   if (textColumns.length < 1 || textColumns.length > 2) {
     throw new Error(`expected 1 or 2 text columns, got ${textColumns.length}`);
   }
-  const train = dict.get('train');
-  train.column(labelColumn);
-  const regression = isRegression(train.column(labelColumn));
-  const encodedTrain = regression
-    ? train.castColumn(labelColumn, 'float32')
-    : train.classEncodeColumn(labelColumn);
-  const names = encodedTrain.features[labelColumn]?.names ?? [];
-  const splits = dict.each((ds, split) => {
+  const labels = columns.labels ?? inferLabels(dict.get('train'), labelColumn);
+  const names = labels.kind === 'classes' ? labels.names : [];
+  const splits = dict.each((ds) => {
     checkTexts(ds, textColumns);
     const keep = [...textColumns, ...(ds.columnNames.includes(labelColumn) ? [labelColumn] : [])];
-    let out = split === 'train' ? encodedTrain : ds;
-    if (split !== 'train' && keep.includes(labelColumn)) {
-      out = regression ? ds.castColumn(labelColumn, 'float32') : ds.castColumn(labelColumn, { names });
+    let out = ds;
+    if (keep.includes(labelColumn)) {
+      out = ds.castColumn(labelColumn, labels.kind === 'regression' ? 'float32' : { names });
     }
     out = out.removeColumns(out.columnNames.filter((c) => !keep.includes(c)));
     return labelColumn === 'label' || !keep.includes(labelColumn)
@@ -76,7 +79,7 @@ export function prepareClassification(
   });
   return {
     splits,
-    labels: regression ? { kind: 'regression' } : { kind: 'classes', names },
+    labels,
     id2label: Object.fromEntries(names.map((n, i) => [String(i), n])),
     label2id: Object.fromEntries(names.map((n, i) => [n, i])),
   };

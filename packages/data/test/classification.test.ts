@@ -28,6 +28,19 @@ describe('prepareClassification (run_glue with your own files)', () => {
     expect(train.column('label')).toEqual(Float32Array.of(4.2, 0.5, 3));
   });
 
+  it('encodes with a known label scheme (a trained model), without a train split', async () => {
+    const dict = await loadDataset('csv', { dataFiles: { data: f('dev.csv') } });
+    const labels = { kind: 'classes', names: ['negative', 'positive'] } as const;
+    const p = prepareClassification(dict, { textColumns: ['text'], labels });
+    expect(p.splits.get('data').column('label')).toEqual(Int32Array.of(1, 0));
+    expect(() =>
+      prepareClassification(dict, {
+        textColumns: ['text'],
+        labels: { kind: 'classes', names: ['positive'] },
+      }),
+    ).toThrow(`${f('dev.csv')}:3: column "label": label "negative": not one of the labels [positive]`);
+  });
+
   it('integer labels stay classes, sorted numerically', () => {
     const dict = new DatasetDict({ train: Dataset.fromDict({ text: ['a', 'b', 'c'], label: [10, 2, 2] }) });
     expect(prepareClassification(dict, { textColumns: ['text'] }).labels).toEqual({
