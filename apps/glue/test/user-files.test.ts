@@ -95,6 +95,49 @@ describe('your own CSV files', () => {
     }
   });
 
+  it('takes fractional numeric labels as a regression target (scored like STS-B) and predicts scores', () => {
+    const toScores = (file: string) => {
+      const [head, ...rows] = readFileSync(file, 'utf8').trim().split('\n');
+      const scored = rows.map((r, i) =>
+        r.replace(/,(same|differs)$/, (_, g) => `,${g === 'same' ? 4.5 - (i % 3) / 4 : 0.5}`),
+      );
+      const out = file.replace(/\.csv$/, '-scores.csv');
+      writeFileSync(out, `${[head, ...scored].join('\n')}\n`);
+      return out;
+    };
+    const reg = join(root, 'regression');
+    const r = cli([
+      'train',
+      '--model',
+      modelDir,
+      '--train-file',
+      toScores(csv.train!),
+      '--validation-file',
+      toScores(csv.validation!),
+      ...COLUMNS,
+      '--output-dir',
+      reg,
+      ...FLAGS,
+    ]);
+    expect(r.code, `${r.stdout}\n${r.stderr}`).toBe(0);
+    const evalResults = JSON.parse(readFileSync(join(reg, 'eval_results.json'), 'utf8'));
+    expect(Object.keys(evalResults)).toContain('eval_pearson');
+    const p = cli([
+      'predict',
+      '--model',
+      reg,
+      '--data',
+      toScores(csv.test!),
+      '--output',
+      join(root, 'scores.tsv'),
+    ]);
+    expect(p.code, `${p.stdout}\n${p.stderr}`).toBe(0);
+    const lines = readFileSync(join(root, 'scores.tsv'), 'utf8').trim().split('\n');
+    expect(lines[0]).toBe('index\tprediction');
+    expect(lines).toHaveLength(25);
+    for (const l of lines.slice(1)) expect(Number.isFinite(Number(l.split('\t')[1]))).toBe(true);
+  });
+
   it('refuses bad files by file, line and column, writing nothing', () => {
     const bad = (name: string, text: string | Buffer) => {
       const p = join(root, name);
