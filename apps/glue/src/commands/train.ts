@@ -21,6 +21,7 @@ import {
   writeRunChart,
 } from '@ortrain/cli';
 import {
+  type Dataset,
   type GlueTask,
   glueTask,
   hubOfflineFromEnv,
@@ -54,6 +55,7 @@ import {
   testSplit,
   validationSplit,
 } from '../resolve.js';
+import { loadUserFiles, type UserData } from '../user-data.js';
 import { writeSplitPredictions } from './predict.js';
 
 /** Where the embedded default's generated model and data go (git-ignored). */
@@ -161,6 +163,7 @@ interface Splits {
 
 async function loadSplits(
   data: DataSource,
+  user: UserData | undefined,
   tokenizer: TextTokenizer,
   maxLength: number,
   needEval: boolean,
@@ -169,17 +172,24 @@ async function loadSplits(
   const names = new Map<TokenizedDataset, string>();
   const sizes: Record<string, number> = {};
   const load = async (split: string): Promise<TokenizedDataset> => {
-    const raw: TextDataset = await loadSplit(data, split);
-    const ds = tokenizeDataset(raw, tokenizer, { maxSeqLength: maxLength });
+    const raw: TextDataset | Dataset = user ? user.splits[split]! : await loadSplit(data, split);
+    const ds = tokenizeDataset(raw, tokenizer, {
+      maxSeqLength: maxLength,
+      textColumns: data.task.textColumns,
+    });
     names.set(ds, split);
     sizes[split] = raw.numRows;
     return ds;
   };
+  const has = (split: string) => (user ? user.splits[split] !== undefined : hasSplit(data, split));
+  if (user && needEval && !has('validation')) {
+    throw new InputError('--train-file: evaluation needs --validation-file (or --eval-strategy no)');
+  }
   const train = await load('train');
   const validation = validationSplit(data.task);
-  const evalDs = needEval || hasSplit(data, validation) ? await load(validation) : undefined;
+  const evalDs = needEval || has(validation) ? await load(validation) : undefined;
   const test = testSplit(data.task);
-  const testDs = wantTest && test !== undefined && hasSplit(data, test) ? await load(test) : undefined;
+  const testDs = (wantTest || user) && test !== undefined && has(test) ? await load(test) : undefined;
   return {
     train,
     names,
@@ -204,8 +214,9 @@ export async function train(argv: readonly string[]): Promise<number> {
   }
   const o: TrainOptions = { ...parsed.options };
   const isSet = (k: keyof TrainOptions) => parsed.sources[k] !== 'default';
-  const task = glueTask(o.task);
-  const isDefault = !isSet('model') && !isSet('data') && task.name === 'mrpc';
+  const user = o.train_file !== undefined ? await loadUserFiles(o) : undefined;
+  const task = user?.task ?? glueTask(o.task);
+  const isDefault = !isSet('model') && !isSet('data') && !user && task.name === 'mrpc';
 
   const say = (s: string) => process.stdout.write(`${s}\n`);
   const inputs = await resolveInputs(o, isDefault, task, say);
@@ -215,13 +226,15 @@ export async function train(argv: readonly string[]): Promise<number> {
     o.data = inputs.data.dir;
   }
   if (!isSet('output_dir')) {
-    o.output_dir = join('artifacts', `${task.name}-${modelShortName(inputs.model, inputs.embedded)}`);
+    const dataName = user ? basename(o.train_file!).replace(/\.[^.]*$/, '') : task.name;
+    o.output_dir = join('artifacts', `${dataName}-${modelShortName(inputs.model, inputs.embedded)}`);
   }
   const resume = resumePoint(o);
   const tokenizer = await TextTokenizer.fromPretrained(inputs.model.tokenizerDir);
   const maxLength = maxSeqLength(o, inputs.model, tokenizer);
   const splits = await loadSplits(
     inputs.data,
+    user,
     tokenizer,
     maxLength,
     o.eval_strategy !== 'no',
@@ -381,7 +394,7 @@ async function run(
     }
     files.push(OUTPUT_FILES.allResults);
 
-    if (inputs.embedded && splits.test) {
+    if (splits.test) {
       const test = splits.names.get(splits.test) ?? 'test';
       const written = await writeSplitPredictions(trainer, splits.test, {
         task,

@@ -13,8 +13,8 @@ export interface InferenceExportOptions {
   tokenizerDir?: string;
 }
 
-/** The tokenizer files a model folder may hold (copied next to an exported model, fetched with a hub model). */
-export const TOKENIZER_FILES = [
+/** The files of a tokenizer folder: what a model folder carries, downloads and copies for its tokenizer. */
+export const TOKENIZER_FILES: readonly string[] = [
   'tokenizer.json',
   'tokenizer_config.json',
   'special_tokens_map.json',
