@@ -5,7 +5,6 @@
  */
 import { existsSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
-import { TOKENIZER_FILES } from '@ortrain/artifacts';
 import {
   checkSplit,
   DataError,

@@ -2,7 +2,6 @@ import { copyFileSync, existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadModel, numel, saveModel } from '@ortrain/graph';
 import { readManifest } from '../compiled.js';
-import type { ArtifactManifest } from '../manifest.js';
 import { readSafetensors, writeSafetensors } from '../safetensors.js';
 import { hfStateDict } from './state-dict.js';
 
