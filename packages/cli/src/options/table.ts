@@ -7,7 +7,18 @@ import { atLeast, greaterThan, halfOpen, type NumberCheck, type OptionSpec, with
 
 export const GLUE_TASKS = ['cola', 'sst2', 'mrpc', 'qqp', 'stsb', 'mnli', 'qnli', 'rte', 'wnli'] as const;
 export type GlueTaskName = (typeof GLUE_TASKS)[number];
-export const LR_SCHEDULERS = ['linear', 'constant', 'constant_with_warmup', 'cosine'] as const;
+export const LR_SCHEDULERS = [
+  'linear',
+  'constant',
+  'constant_with_warmup',
+  'cosine',
+  'cosine_with_restarts',
+  'polynomial',
+  'inverse_sqrt',
+  'cosine_with_min_lr',
+  'warmup_stable_decay',
+  'reduce_lr_on_plateau',
+] as const;
 export type LrSchedulerType = (typeof LR_SCHEDULERS)[number];
 export const INTERVAL_STRATEGIES = ['no', 'steps', 'epoch'] as const;
 export type IntervalStrategy = (typeof INTERVAL_STRATEGIES)[number];

@@ -3,8 +3,15 @@
  * plus ortrain's own options. Unknown keys are rejected so a typo never silently falls back to a default.
  */
 
+import {
+  SCHEDULER_TYPES,
+  type SchedulerKwargs,
+  type SchedulerType,
+  schedulerKwargsError,
+} from './scheduler.js';
+
+export type { SchedulerType };
 export type IntervalStrategy = 'no' | 'steps' | 'epoch';
-export type SchedulerType = 'linear' | 'constant' | 'constant_with_warmup' | 'cosine';
 export type DeviceOption = 'auto' | 'cpu' | 'cuda';
 
 export interface TrainingArgumentsInit {
@@ -56,7 +63,28 @@ export interface TrainingArgumentsInit {
    * kept on the device (for CUDA). Default: 1 on CPU, 8 on CUDA.
    */
   steps_per_run?: number | null;
+  // Issue 16 (schedulers, label smoothing, reporting, hub), in HF's names and defaults.
+  /** Extra arguments of the schedule function (num_cycles, power, lr_end, min_lr, ...). */
+  lr_scheduler_kwargs?: SchedulerKwargs;
+  /** HF's LabelSmoother epsilon: the loss mixes in the mean over all classes of -log p. */
+  label_smoothing_factor?: number;
+  /** `none` (ortrain's default: nothing leaves the machine), `tensorboard`, or `all` (= tensorboard here). */
+  report_to?: ReportTo | ReportTo[];
+  /** TensorBoard folder; null: HF's `<output_dir>/runs/<date>_<host>`. */
+  logging_dir?: string | null;
+  /** Run name for reports; null: output_dir, as HF. */
+  run_name?: string | null;
+  /** Upload output_dir with a model card to the hub (never by default). */
+  push_to_hub?: boolean;
+  /** Repository id; null: the output_dir's folder name. */
+  hub_model_id?: string | null;
+  /** Token; null: the HF_TOKEN environment variable. Redacted in toJSON. */
+  hub_token?: string | null;
+  hub_strategy?: HubStrategy;
 }
+
+export type ReportTo = 'none' | 'all' | 'tensorboard';
+export type HubStrategy = 'end' | 'every_save' | 'checkpoint' | 'all_checkpoints';
 
 type Resolved = Required<Omit<TrainingArgumentsInit, 'evaluation_strategy'>>;
 
@@ -94,10 +122,18 @@ const DEFAULTS: Omit<Resolved, 'output_dir'> = {
   device: 'auto',
   num_threads: 0,
   steps_per_run: null,
+  lr_scheduler_kwargs: {},
+  label_smoothing_factor: 0,
+  report_to: 'none',
+  logging_dir: null,
+  run_name: null,
+  push_to_hub: false,
+  hub_model_id: null,
+  hub_token: null,
+  hub_strategy: 'every_save',
 };
 
 const STRATEGIES: readonly IntervalStrategy[] = ['no', 'steps', 'epoch'];
-const SCHEDULERS: readonly SchedulerType[] = ['linear', 'constant', 'constant_with_warmup', 'cosine'];
 const DEVICES: readonly DeviceOption[] = ['auto', 'cpu', 'cuda'];
 
 export class TrainingArgumentsError extends Error {
@@ -145,6 +181,15 @@ export class TrainingArguments implements Resolved {
   readonly device!: DeviceOption;
   readonly num_threads!: number;
   readonly steps_per_run!: number | null;
+  readonly lr_scheduler_kwargs!: SchedulerKwargs;
+  readonly label_smoothing_factor!: number;
+  readonly report_to!: ReportTo | ReportTo[];
+  readonly logging_dir!: string | null;
+  readonly run_name!: string | null;
+  readonly push_to_hub!: boolean;
+  readonly hub_model_id!: string | null;
+  readonly hub_token!: string | null;
+  readonly hub_strategy!: HubStrategy;
 
   constructor(init: TrainingArgumentsInit | string) {
     const given: Record<string, unknown> = typeof init === 'string' ? { output_dir: init } : { ...init };
@@ -174,6 +219,13 @@ export class TrainingArguments implements Resolved {
       }
       r.eval_steps = r.logging_steps;
     }
+    if (r.lr_scheduler_type === 'reduce_lr_on_plateau' && r.eval_strategy === 'no') {
+      fail(
+        'eval_strategy',
+        'an evaluation strategy: lr_scheduler_type reduce_lr_on_plateau requires an eval strategy',
+        r.eval_strategy,
+      );
+    }
     if (r.load_best_model_at_end) {
       if (r.eval_strategy === 'no') {
         fail('eval_strategy', 'an evaluation strategy when load_best_model_at_end is set', r.eval_strategy);
@@ -192,6 +244,10 @@ export class TrainingArguments implements Resolved {
       }
       if (r.metric_for_best_model === null) r.metric_for_best_model = 'loss';
     }
+    if (r.lr_scheduler_type === 'reduce_lr_on_plateau' && r.metric_for_best_model === null) {
+      r.metric_for_best_model = 'loss';
+    }
+    if (r.run_name === null) r.run_name = r.output_dir;
     if (r.metric_for_best_model !== null && r.greater_is_better === null) {
       r.greater_is_better = !r.metric_for_best_model.endsWith('loss');
     }
@@ -199,14 +255,14 @@ export class TrainingArguments implements Resolved {
     Object.freeze(this);
   }
 
-  /** The resolved options as plain JSON (what checkpoints store as training_args.json). */
+  /** The resolved options as plain JSON (what checkpoints store as training_args.json); the token redacted, as HF. */
   toJSON(): Record<string, unknown> {
-    return { ...(this as Resolved) };
+    return { ...(this as Resolved), ...(this.hub_token !== null && { hub_token: '<HUB_TOKEN>' }) };
   }
 
   /** Copy with some options changed (validated again). */
   with(changes: Partial<TrainingArgumentsInit>): TrainingArguments {
-    return new TrainingArguments({ ...(this.toJSON() as unknown as TrainingArgumentsInit), ...changes });
+    return new TrainingArguments({ ...(this as Resolved), ...changes });
   }
 }
 
@@ -243,7 +299,7 @@ function validate(a: Record<string, unknown>): void {
   num('adam_beta2', (v) => v >= 0 && v < 1, 'a number in [0, 1)');
   num('adam_epsilon', (v) => v > 0, 'a number > 0');
   num('max_grad_norm', (v) => v >= 0, 'a number >= 0 (0 disables clipping)');
-  oneOf('lr_scheduler_type', SCHEDULERS);
+  oneOf('lr_scheduler_type', SCHEDULER_TYPES);
   num('warmup_steps', (v) => int(v) && v >= 0, 'an integer >= 0');
   num('warmup_ratio', (v) => v >= 0 && v <= 1, 'a number in [0, 1]');
   num('gradient_accumulation_steps', (v) => int(v) && v > 0, 'a positive integer');
@@ -272,4 +328,37 @@ function validate(a: Record<string, unknown>): void {
   oneOf('device', DEVICES);
   num('num_threads', (v) => int(v) && v >= 0, 'an integer >= 0');
   num('steps_per_run', (v) => int(v) && v > 0, 'a positive integer or null', true);
+  const kwargs = a['lr_scheduler_kwargs'];
+  if (typeof kwargs !== 'object' || kwargs === null || Array.isArray(kwargs)) {
+    fail('lr_scheduler_kwargs', 'an object of keyword arguments', kwargs);
+  }
+  const kwargsError = schedulerKwargsError(
+    a['lr_scheduler_type'] as SchedulerType,
+    kwargs as SchedulerKwargs,
+    a['learning_rate'] as number,
+  );
+  if (kwargsError) fail('lr_scheduler_kwargs', `arguments of the schedule (${kwargsError})`, kwargs);
+  num('label_smoothing_factor', (v) => v >= 0 && v < 1, 'a number in [0, 1)');
+  const reports = [a['report_to']].flat();
+  if (!reports.every((r) => (REPORT_TO as unknown[]).includes(r))) {
+    fail('report_to', `one or a list of ${REPORT_TO.map((o) => `"${o}"`).join(', ')}`, a['report_to']);
+  }
+  for (const key of ['logging_dir', 'run_name', 'hub_model_id', 'hub_token']) {
+    if (a[key] !== null && (typeof a[key] !== 'string' || a[key] === ''))
+      fail(key, 'a string or null', a[key]);
+  }
+  bool('push_to_hub');
+  oneOf('hub_strategy', HUB_STRATEGIES);
+}
+
+const REPORT_TO: readonly ReportTo[] = ['none', 'all', 'tensorboard'];
+const HUB_STRATEGIES: readonly HubStrategy[] = ['end', 'every_save', 'checkpoint', 'all_checkpoints'];
+
+/** Whether `report_to` asks for `integration` (`all` includes every one; `none` alone means none). */
+export function reportsTo(
+  args: Pick<TrainingArguments, 'report_to'>,
+  integration: Exclude<ReportTo, 'none' | 'all'>,
+): boolean {
+  const list = [args.report_to].flat();
+  return list.includes(integration) || list.includes('all');
 }

@@ -285,6 +285,7 @@ export class Trainer extends EventEmitter<TrainerEvents> {
       a.learning_rate,
       warmupStepsFor(maxSteps, a.warmup_steps, a.warmup_ratio),
       maxSteps,
+      a.lr_scheduler_kwargs,
     );
     const stepsPerRun = a.steps_per_run ?? (session.provider.device === 'cuda' && ga === 1 ? 8 : 1);
     if (stepsPerRun > 1 && ga > 1) {
@@ -348,6 +349,9 @@ export class Trainer extends EventEmitter<TrainerEvents> {
       if (flags.evaluate) {
         const metrics = await this.evaluate();
         this.updateBest(metrics);
+        // reduce_lr_on_plateau steps on the checked metric (updateBest has made sure it is there).
+        if (a.metric_for_best_model !== null)
+          scheduler.stepOnMetric(metrics[evalKey(a.metric_for_best_model)]!);
       }
       if (flags.save) save(pos);
     };
@@ -536,6 +540,7 @@ export class Trainer extends EventEmitter<TrainerEvents> {
       ]),
     };
     const sched = c.scheduler as { last_epoch?: number; type?: string };
+    scheduler.loadStateDict(c.scheduler);
     if (sched.type !== scheduler.type) {
       this.emit(
         'message',
@@ -566,10 +571,7 @@ export class Trainer extends EventEmitter<TrainerEvents> {
       weights: session.weights(),
       optimizer: session.optimizerState(),
       scheduler: {
-        type: scheduler.type,
-        base_lr: scheduler.baseLr,
-        warmup_steps: scheduler.warmupSteps,
-        total_steps: scheduler.totalSteps,
+        ...scheduler.stateDict(),
         last_epoch: gs,
         last_lr: scheduler.lrAt(gs),
       },
@@ -586,9 +588,7 @@ export class Trainer extends EventEmitter<TrainerEvents> {
   private updateBest(metrics: Record<string, number>): void {
     const a = this.args;
     if (a.metric_for_best_model === null) return;
-    const key = a.metric_for_best_model.startsWith('eval_')
-      ? a.metric_for_best_model
-      : `eval_${a.metric_for_best_model}`;
+    const key = evalKey(a.metric_for_best_model);
     const value = metrics[key];
     if (value === undefined) {
       throw new Error(
@@ -687,6 +687,11 @@ export class Trainer extends EventEmitter<TrainerEvents> {
     await this.session?.release();
     this.session = undefined;
   }
+}
+
+/** HF's metric_to_check: metric_for_best_model under the eval_ prefix. */
+function evalKey(metric: string): string {
+  return metric.startsWith('eval_') ? metric : `eval_${metric}`;
 }
 
 function checkFinite(loss: number, step: number): void {
