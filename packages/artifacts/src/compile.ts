@@ -47,6 +47,8 @@ export interface CompileOptions extends SourceOptions {
    * same; false keeps the padded graphs. The predict graph (and so the inference export) is never packed.
    */
   packing?: boolean;
+  /** transformers' label_smoothing_factor for the classification loss (default 0; not for regression). */
+  labelSmoothing?: number;
 }
 
 export interface CompileReport {
@@ -78,6 +80,11 @@ export function compileArtifacts(source: string, options: CompileOptions): Compi
   if (!Number.isInteger(numLabels) || numLabels < 1)
     throw new Error(`numLabels must be a positive integer, got ${numLabels}`);
   const regression = numLabels === 1;
+  const labelSmoothing = options.labelSmoothing ?? 0;
+  if (!(labelSmoothing >= 0 && labelSmoothing < 1) || (regression && labelSmoothing > 0))
+    throw new Error(
+      `labelSmoothing must be in [0, 1) and 0 for regression (numLabels 1), got ${labelSmoothing}`,
+    );
   const enc = importSource(source, options);
   const { config } = enc;
   const cls = attachClassifier(enc, numLabels, options.seed ?? 42);
@@ -124,7 +131,7 @@ export function compileArtifacts(source: string, options: CompileOptions): Compi
     const b = new GraphBuilder(g);
     b.addInput(labelType);
     if (regression) addMse(b, 'logits', 'labels');
-    else addCrossEntropy(b, 'logits', 'labels', numLabels);
+    else addCrossEntropy(b, 'logits', 'labels', numLabels, labelSmoothing);
   };
   const fresh = (name: string): Model => {
     const m = cloneModel(forward);
@@ -256,6 +263,7 @@ export function compileArtifacts(source: string, options: CompileOptions): Compi
     },
     inputs: enc.inputs,
     labels: { name: 'labels', dataType: regression ? 'float32' : 'int64' },
+    ...(labelSmoothing > 0 && { labelSmoothing }),
     parameters,
     weights: 'weights.safetensors',
     optimizer,

@@ -234,6 +234,27 @@ describe('stop and resume', () => {
   });
 });
 
+describe('label_smoothing_factor', () => {
+  it("compiles HF's LabelSmoother into the loss: eval_loss is the smoothed loss of the logits", async () => {
+    const eps = 0.2;
+    const args = argsFor({ label_smoothing_factor: eps });
+    const model = { source: join(FIXTURES, 'bert_cls_opset14.onnx') };
+    const t = new Trainer({ model, args, evalDataset: trainSet });
+    const metrics = await t.evaluate();
+    const { predictions, labelIds } = await t.predict(trainSet);
+    await t.close();
+    let expected = 0;
+    for (let i = 0; i < 32; i++) {
+      const [a, b] = [predictions[2 * i]!, predictions[2 * i + 1]!];
+      const lse = Math.log(Math.exp(a) + Math.exp(b));
+      const nll = lse - (labelIds![i] === 0 ? a : b);
+      expected += ((1 - eps) * nll + (eps * (2 * lse - a - b)) / 2) / 32;
+    }
+    // eval_loss averages batch losses weighted by rows; the batches are the same size here.
+    expect(metrics['eval_loss']).toBeCloseTo(expected, 5);
+  });
+});
+
 describe('reduce_lr_on_plateau', () => {
   it('halves the rate after each evaluation that does not improve, and resumes with that rate', async () => {
     // An absolute threshold no loss can beat: only the first evaluation counts as an improvement.
@@ -360,6 +381,12 @@ describe('errors', () => {
     await expect(t.train()).rejects.toThrow(
       /TrainingArguments.weight_decay is 0.1 but the artifacts in .* were compiled with 0.01/,
     );
+  });
+
+  it('refuses a label_smoothing_factor the precompiled artifacts lack', async () => {
+    const args = argsFor({ label_smoothing_factor: 0.1 });
+    const t = new Trainer({ model: artifacts, args, trainDataset: trainSet });
+    await expect(t.train()).rejects.toThrow(/label_smoothing_factor is 0.1 but .* were compiled with 0;/);
   });
 
   it('downloads a hub model into the cache once, then reads it offline', async () => {

@@ -192,6 +192,7 @@ export class Trainer extends EventEmitter<TrainerEvents> {
           maxGradNorm: a.max_grad_norm,
         },
         seed: a.seed,
+        labelSmoothing: a.label_smoothing_factor,
       });
       for (const msg of result.report.messages) this.emit('message', msg);
       dir = result.dir;
@@ -215,6 +216,7 @@ export class Trainer extends EventEmitter<TrainerEvents> {
       ['adam_epsilon', a.adam_epsilon, m.optimizer.epsilon],
       ['weight_decay', a.weight_decay, m.optimizer.weightDecay],
       ['max_grad_norm', a.max_grad_norm, Math.max(0, m.optimizer.maxGradNorm)],
+      ['label_smoothing_factor', a.label_smoothing_factor, m.labelSmoothing ?? 0],
     ];
     if (a.dropout !== null) {
       pairs.push(['dropout', a.dropout, m.dropout.hidden], ['dropout', a.dropout, m.dropout.attention]);
