@@ -75,6 +75,7 @@ describe('parseTrainArgs', () => {
       warmup_ratio: 0,
       gradient_accumulation_steps: 1,
       logging_steps: 500,
+      report_to: 'none',
       eval_strategy: 'epoch',
       save_strategy: 'steps',
       save_steps: 500,

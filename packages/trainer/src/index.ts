@@ -25,13 +25,23 @@ export {
 export { StateBuffers } from './runtime/state.js';
 export {
   type DeviceOption,
+  type HubStrategy,
   type IntervalStrategy,
-  type SchedulerType,
+  type ReportTo,
+  reportsTo,
   TrainingArguments,
   TrainingArgumentsError,
   type TrainingArgumentsInit,
 } from './trainer/arguments.js';
-export { LRScheduler, warmupStepsFor } from './trainer/scheduler.js';
+export {
+  LRScheduler,
+  type PlateauState,
+  SCHEDULER_TYPES,
+  type SchedulerKwargs,
+  type SchedulerType,
+  schedulerKwargsError,
+  warmupStepsFor,
+} from './trainer/scheduler.js';
 export type { LogEntry, TrainerStateJSON } from './trainer/state.js';
 export {
   type ModelSource,

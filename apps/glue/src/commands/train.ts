@@ -9,16 +9,19 @@ import { compileArtifacts, readBertConfig } from '@ortrain/artifacts';
 import {
   type LogEntry as CliLogEntry,
   createReporter,
+  defaultLoggingDir,
   type EventLog,
   formatMetrics,
   OUTPUT_FILES,
   openEventLog,
+  openTensorBoardWriter,
   type ProgressReporter,
   parseTrainArgs,
   saveMetrics,
   saveOptions,
   shellQuote,
   type TrainOptions,
+  tensorBoardReporter,
   writeRunChart,
 } from '@ortrain/cli';
 import {
@@ -34,6 +37,7 @@ import { glueComputeMetrics, type GlueTask as MetricTask } from '@ortrain/metric
 import {
   latestValidCheckpoint,
   listCheckpoints,
+  reportsTo,
   TrainingArguments,
   TrainingInterrupted,
   validateCheckpoint,
@@ -163,6 +167,9 @@ function trainingArguments(o: TrainOptions): TrainingArguments {
     dropout: o.dropout ?? null,
     device: o.device,
     num_threads: o.threads ?? 0,
+    report_to: o.report_to,
+    logging_dir: o.logging_dir ?? null,
+    run_name: o.run_name ?? null,
   });
 }
 
@@ -269,9 +276,15 @@ export async function train(argv: readonly string[]): Promise<number> {
   await saveOptions(configFile, { ...o, resume_from_checkpoint: undefined });
   const events = openEventLog(join(o.output_dir, OUTPUT_FILES.events), { append: resume !== undefined });
   const reporter = createReporter();
+  // report_to tensorboard: HF's TensorBoardCallback, on the trainer's events.
+  const tensorboard = reportsTo(args, 'tensorboard')
+    ? tensorBoardReporter(openTensorBoardWriter(args.logging_dir ?? defaultLoggingDir(args.output_dir)))
+    : undefined;
   try {
-    return await run(o, inputs, splits, args, { resume, configFile, events, reporter, task, maxLength });
+    const context = { resume, configFile, events, reporter, task, maxLength, tensorboard };
+    return await run(o, inputs, splits, args, context);
   } finally {
+    tensorboard?.close();
     reporter.close();
     events.close();
   }
@@ -284,6 +297,7 @@ interface RunContext {
   reporter: ProgressReporter;
   task: GlueTask;
   maxLength: number;
+  tensorboard: ReturnType<typeof tensorBoardReporter> | undefined;
 }
 
 async function run(
@@ -334,6 +348,7 @@ async function run(
     const totalParameters = m.parameters.reduce((n, p) => n + p.shape.reduce((a, d) => a * d, 1), 0);
 
     trainer.on('train_begin', (info) => {
+      c.tensorboard?.trainBegin(JSON.stringify(args.toJSON(), null, 2));
       const step = trainer.state.global_step;
       events.append('train_begin', {
         max_steps: info.maxSteps,
@@ -374,6 +389,7 @@ async function run(
     );
     trainer.on('log', (entry) => {
       events.append('log', entry);
+      c.tensorboard?.log(entry);
       // Trainer.log always sets `step`; its LogEntry type leaves it optional.
       if (entry['loss'] !== undefined) reporter.log(entry as CliLogEntry);
     });

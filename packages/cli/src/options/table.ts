@@ -23,6 +23,7 @@ export type LrSchedulerType = (typeof LR_SCHEDULERS)[number];
 export const INTERVAL_STRATEGIES = ['no', 'steps', 'epoch'] as const;
 export type IntervalStrategy = (typeof INTERVAL_STRATEGIES)[number];
 export const DEVICES = ['auto', 'cpu', 'cuda'] as const;
+export const REPORT_TO = ['none', 'all', 'tensorboard'] as const;
 export type DeviceChoice = (typeof DEVICES)[number];
 
 /** Options of `pnpm train`, keyed by their Hugging Face names. */
@@ -48,6 +49,11 @@ export interface TrainOptions {
   warmup_ratio: number;
   gradient_accumulation_steps: number;
   logging_steps: number;
+  /** `tensorboard` (or `all`) writes TensorBoard event files into `logging_dir`. */
+  report_to: (typeof REPORT_TO)[number];
+  /** Resolved by the trainer to HF's `<output_dir>/runs/<date>_<host>` when unset. */
+  logging_dir?: string;
+  run_name?: string;
   eval_strategy: IntervalStrategy;
   /** Resolved to `logging_steps` when `eval_strategy` is `steps` and it is unset (as HF does). */
   eval_steps?: number;
@@ -377,6 +383,30 @@ export const TRAIN_OPTIONS = [
     default: 500,
     check: one,
     help: 'log the training loss and learning rate every this many steps',
+  },
+  {
+    key: 'report_to',
+    type: 'enum',
+    group: G_EVAL,
+    choices: REPORT_TO,
+    default: 'none',
+    help: 'tensorboard (or all) writes TensorBoard event files into --logging-dir; none writes none',
+  },
+  {
+    key: 'logging_dir',
+    type: 'path',
+    group: G_EVAL,
+    valueName: 'dir',
+    defaultHelp: '<output_dir>/runs/<date>_<host>',
+    help: 'TensorBoard log folder',
+  },
+  {
+    key: 'run_name',
+    type: 'string',
+    group: G_EVAL,
+    valueName: 'name',
+    defaultHelp: 'the output dir',
+    help: 'name of the run in reports',
   },
   {
     key: 'save_strategy',
