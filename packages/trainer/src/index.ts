@@ -13,6 +13,8 @@ export {
   saveCheckpoint,
   validateCheckpoint,
 } from './checkpoint/checkpoints.js';
+export { type ModelCardInfo, modelCard, resultsTable } from './hub/model-card.js';
+export { HubPushError, HubPusher, type HubPushOptions } from './hub/push.js';
 export { buildMultiStepModel } from './runtime/loop.js';
 export { type Device, type ProviderChoice, type SessionConfig, selectProvider } from './runtime/provider.js';
 export {

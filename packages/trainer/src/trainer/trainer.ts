@@ -24,6 +24,8 @@ import {
   rotateCheckpoints,
   saveCheckpoint,
 } from '../checkpoint/checkpoints.js';
+import { modelCard } from '../hub/model-card.js';
+import { HubPusher } from '../hub/push.js';
 import type { ProviderChoice } from '../runtime/provider.js';
 import { readManifest, TrainingSession } from '../runtime/session.js';
 import type { TrainingArguments } from './arguments.js';
@@ -263,6 +265,8 @@ export class Trainer extends EventEmitter<TrainerEvents> {
     const a = this.args;
     const ds = this.options.trainDataset;
     if (!ds) throw new Error('Trainer.train() needs a trainDataset');
+    // push_to_hub: the token and the repository are checked before anything is written.
+    const hub = a.push_to_hub ? await HubPusher.open(a, this.options.hub) : undefined;
     const session = await this.getSession();
     const sampler = this.sampler(ds, true);
     const ga = a.gradient_accumulation_steps;
@@ -355,7 +359,10 @@ export class Trainer extends EventEmitter<TrainerEvents> {
         if (a.metric_for_best_model !== null)
           scheduler.stepOnMetric(metrics[evalKey(a.metric_for_best_model)]!);
       }
-      if (flags.save) save(pos);
+      if (flags.save) {
+        const dir = save(pos);
+        await hub?.pushCheckpoint(dir, this.state, () => this.saveModel());
+      }
     };
 
     try {
@@ -486,6 +493,11 @@ export class Trainer extends EventEmitter<TrainerEvents> {
     this.log(metrics);
     this.saveModel();
     writeFileAtomic(join(a.output_dir, 'trainer_state.json'), `${JSON.stringify(this.state, null, 2)}\n`);
+    if (hub) {
+      const source = typeof this.options.model === 'string' ? undefined : this.options.model.source;
+      const modelName = hub.repo.split('/').pop()!;
+      await hub.pushEnd(modelCard(a, this.state, { modelName, ...(source && { baseModel: source }) }));
+    }
     const output: TrainOutput = {
       globalStep: this.state.global_step,
       trainingLoss: metrics['train_loss']!,
