@@ -16,7 +16,8 @@ const GROUP_TITLES: Record<ArgumentGroup, string> = {
 
 export function formatDefault(value: OptionValue): string {
   if (typeof value === 'number' && value !== 0 && Math.abs(value) < 1e-3) return value.toExponential();
-  return String(value);
+  if (Array.isArray(value)) return value.join(',');
+  return typeof value === 'object' ? JSON.stringify(value) : String(value);
 }
 
 /** The flag column: `--learning-rate <float>`, `--no-shuffle`, `--[no-]greater-is-better`. */
