@@ -34,7 +34,8 @@ function flagColumn(spec: OptionSpec): string {
 function describeOption(spec: OptionSpec): string {
   const listed = spec.choices && !placeholderOf(spec).includes('|');
   const help = renderRefs(spec.help, flagName);
-  let text = listed ? `${help}; one of: ${spec.choices!.join(', ')}` : help;
+  const which = spec.list ? 'one or more, comma-separated, of' : 'one of';
+  let text = listed ? `${help}; ${which}: ${spec.choices!.join(', ')}` : help;
   if (spec.required) text += ' (required)';
   // A boolean flag's default is implied by its spelling (`--no-shuffle`), so only tri-states say it.
   else if (spec.default != null && spec.type !== 'bool') text += ` (default: ${formatDefault(spec.default)})`;

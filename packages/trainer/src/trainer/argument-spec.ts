@@ -417,7 +417,7 @@ export const TRAINING_ARGUMENT_SPECS = [
     group: 'output',
     choices: HUB_STRATEGIES,
     default: 'every_save',
-    help: 'what each save pushes: every_save (the model), checkpoint (also last-checkpoint/), all_checkpoints; end: only at the end',
+    help: 'what is pushed: the model at each save, with the last checkpoint (checkpoint) or every one (all_checkpoints), or only at the end',
   },
   {
     key: 'device',
