@@ -16,6 +16,7 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { maskedCrc32c } from '@ortrain/cli';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeEmbeddedDefault } from '../src/embedded/index.js';
 
@@ -84,12 +85,16 @@ beforeAll(async () => {
 });
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 
+/** Given to the first run without --push-to-hub: it must end up in no file. */
+const HUB_TOKEN = 'hf_never_written_anywhere';
+
 describe('pnpm train / predict / evaluate as processes', () => {
   let first: Run;
   let firstEval: Record<string, number>;
 
   beforeAll(() => {
-    first = cli(['train', '--model', modelDir, '--data', dataDir, '--output-dir', out, ...TRAIN_FLAGS]);
+    const flags = [...TRAIN_FLAGS, '--report-to', 'tensorboard', '--hub-token', HUB_TOKEN];
+    first = cli(['train', '--model', modelDir, '--data', dataDir, '--output-dir', out, ...flags]);
     if (first.code !== 0) throw new Error(`train failed (${first.code}):\n${first.stdout}\n${first.stderr}`);
     firstEval = json(join(out, 'eval_results.json'));
   }, 60_000);
@@ -152,6 +157,40 @@ describe('pnpm train / predict / evaluate as processes', () => {
     expect(svg).toContain('learning');
   });
 
+  it('--report-to tensorboard writes one events file in the default logging_dir, a record per logged number', () => {
+    const runs = readdirSync(join(out, 'runs'));
+    expect(runs).toHaveLength(1);
+    expect(runs[0]).toMatch(/^[A-Z][a-z]{2}\d{2}_\d{2}-\d{2}-\d{2}_/);
+    const files = readdirSync(join(out, 'runs', runs[0]!));
+    expect(files).toHaveLength(1);
+    expect(files[0]).toMatch(/^events\.out\.tfevents\.\d+\./);
+    const bytes = readFileSync(join(out, 'runs', runs[0]!, files[0]!));
+    let records = 0;
+    for (let pos = 0; pos < bytes.length; records++) {
+      const length = Number(bytes.readBigUInt64LE(pos));
+      expect(bytes.readUInt32LE(pos + 8)).toBe(maskedCrc32c(bytes.subarray(pos, pos + 8)));
+      const data = bytes.subarray(pos + 12, pos + 12 + length);
+      expect(bytes.readUInt32LE(pos + 12 + length)).toBe(maskedCrc32c(data));
+      pos += 16 + length;
+    }
+    const state = json(join(out, 'trainer_state.json'));
+    const scalars = state.log_history.reduce(
+      (n: number, e: Record<string, number>) => n + Object.keys(e).filter((k) => k !== 'step').length,
+      0,
+    );
+    // file_version, the args text, then one record per scalar.
+    expect(records).toBe(2 + scalars);
+  });
+
+  it('writes --hub-token to no file (train_args.json, checkpoints, TensorBoard args)', () => {
+    const files = readdirSync(out, { recursive: true, encoding: 'utf8' }).filter((f) =>
+      statSync(join(out, f)).isFile(),
+    );
+    expect(files).toContain(join('checkpoint-10', 'training_args.json'));
+    for (const f of files) expect(readFileSync(join(out, f)).includes(HUB_TOKEN), f).toBe(false);
+    expect(json(join(out, 'checkpoint-10', 'training_args.json'))['hub_token']).toBe('<HUB_TOKEN>');
+  });
+
   it('predicts with the printed command: one row per example, probabilities, the labels of a labelled split', () => {
     const line = first.stdout.split('\n').find((l) => l.includes('Predict:'))!;
     const args = line.replace(/^.*pnpm predict /, '').split(' ');
@@ -196,8 +235,13 @@ describe('pnpm train / predict / evaluate as processes', () => {
       resumed,
       '--resume-from-checkpoint',
       'latest',
+      '--report-to',
+      'none',
+      '--logging-dir',
+      join(root, 'no-tensorboard'),
     ]);
     expect(r.code, r.stderr).toBe(0);
+    expect(existsSync(join(root, 'no-tensorboard'))).toBe(false);
     expect(r.stdout).toContain(`Resuming:    ${join(resumed, 'checkpoint-10')} at step 10`);
     const m = json(join(resumed, 'eval_results.json'));
     expect(m['eval_accuracy']).toBe(firstEval['eval_accuracy']);

@@ -63,6 +63,8 @@ export interface CompileOptions extends SourceOptions {
   packing?: boolean;
   /** Also compile the K-step graph (`graphs.multistep`, see ArtifactManifest) (default false). */
   multiStep?: boolean;
+  /** transformers' label_smoothing_factor for the classification loss (default 0; not for regression). */
+  labelSmoothing?: number;
 }
 
 export interface CompileReport {
@@ -94,6 +96,11 @@ export function compileArtifacts(source: string, options: CompileOptions): Compi
   if (!Number.isInteger(numLabels) || numLabels < 1)
     throw new Error(`numLabels must be a positive integer, got ${numLabels}`);
   const regression = numLabels === 1;
+  const labelSmoothing = options.labelSmoothing ?? 0;
+  if (!(labelSmoothing >= 0 && labelSmoothing < 1) || (regression && labelSmoothing > 0))
+    throw new Error(
+      `labelSmoothing must be in [0, 1) and 0 for regression (numLabels 1), got ${labelSmoothing}`,
+    );
   const enc = importSource(source, options);
   const { config } = enc;
   const family = familyOf(config.modelType);
@@ -146,7 +153,7 @@ export function compileArtifacts(source: string, options: CompileOptions): Compi
     const b = new GraphBuilder(g);
     b.addInput(labelType);
     if (regression) addMse(b, 'logits', 'labels');
-    else addCrossEntropy(b, 'logits', 'labels', numLabels);
+    else addCrossEntropy(b, 'logits', 'labels', numLabels, labelSmoothing);
   };
   const fresh = (name: string): Model => {
     const m = cloneModel(forward);
@@ -293,6 +300,7 @@ export function compileArtifacts(source: string, options: CompileOptions): Compi
     },
     inputs: enc.inputs,
     labels: { name: 'labels', dataType: regression ? 'float32' : 'int64' },
+    ...(labelSmoothing > 0 && { labelSmoothing }),
     parameters,
     state,
     weights: 'weights.safetensors',

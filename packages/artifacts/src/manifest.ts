@@ -19,6 +19,8 @@ export interface ArtifactManifest {
   /** Batch inputs the graphs take, in feed order (e.g. input_ids, attention_mask, token_type_ids). */
   inputs: string[];
   labels: { name: 'labels'; dataType: 'int64' | 'float32' };
+  /** transformers' label_smoothing_factor baked into the loss of the train, gradient and eval graphs; absent: 0. */
+  labelSmoothing?: number;
   /** Every parameter in feed order: trainable ones first, then frozen ones. */
   parameters: ParameterInfo[];
   /** What the graphs keep across runs: parameters (in `parameters` order), then optimizer moments, then

@@ -157,7 +157,34 @@ describe('compileArtifacts', () => {
     expect(m.model.numAttentionHeads).toBe(4);
   });
 
+  it('bakes label smoothing into the eval and train losses and records it in the manifest', async () => {
+    const eps = 0.1;
+    const { dir: d, manifest: m } = compile({
+      labelSmoothing: eps,
+      dropout: { hidden: 0, attention: 0, classifier: 0 },
+    });
+    expect(m.labelSmoothing).toBe(eps);
+    expect(manifest.labelSmoothing).toBeUndefined();
+    const { logits, loss } = await new ArtifactRunner(d).evaluate(batch, batch.labels);
+    // LabelSmoother on the graph's own logits, in float64.
+    let expected = 0;
+    const n = batch.labels.length;
+    for (let i = 0; i < n; i++) {
+      const row = [logits[2 * i]!, logits[2 * i + 1]!];
+      const lse = Math.log(Math.exp(row[0]!) + Math.exp(row[1]!));
+      const nll = lse - row[batch.labels[i]!]!;
+      const mean = (2 * lse - row[0]! - row[1]!) / 2;
+      expected += ((1 - eps) * nll + eps * mean) / n;
+    }
+    expect(loss).toBeCloseTo(expected, 5);
+    const [trainLoss] = await new ArtifactRunner(d).trainStep(batch, batch.labels, 0, 1);
+    expect(trainLoss).toBeCloseTo(loss, 5);
+  });
+
   it('rejects bad options with clear errors', () => {
+    expect(() => compile({ numLabels: 1, labelSmoothing: 0.1 })).toThrow(
+      /labelSmoothing .* 0 for regression/,
+    );
     expect(() => compile({ numLabels: 0 })).toThrow(/numLabels must be a positive integer/);
     expect(() => compile({ dropout: { hidden: 1 } })).toThrow(/dropout\.hidden must be in \[0, 1\)/);
     expect(() => compile({ numLabels: 3 }, 'bert_cls_opset14.onnx')).toThrow(

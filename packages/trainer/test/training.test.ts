@@ -236,6 +236,62 @@ describe('stop and resume', () => {
   });
 });
 
+describe('label_smoothing_factor', () => {
+  it("compiles HF's LabelSmoother into the loss: eval_loss is the smoothed loss of the logits", async () => {
+    const eps = 0.2;
+    const args = argsFor({ label_smoothing_factor: eps });
+    const model = { source: join(FIXTURES, 'bert_cls_opset14.onnx') };
+    const t = new Trainer({ model, args, evalDataset: trainSet });
+    const metrics = await t.evaluate();
+    const { predictions, labelIds } = await t.predict(trainSet);
+    await t.close();
+    let expected = 0;
+    for (let i = 0; i < 32; i++) {
+      const [a, b] = [predictions[2 * i]!, predictions[2 * i + 1]!];
+      const lse = Math.log(Math.exp(a) + Math.exp(b));
+      const nll = lse - (labelIds![i] === 0 ? a : b);
+      expected += ((1 - eps) * nll + (eps * (2 * lse - a - b)) / 2) / 32;
+    }
+    // eval_loss averages batch losses weighted by rows; the batches are the same size here.
+    expect(metrics['eval_loss']).toBeCloseTo(expected, 5);
+  });
+});
+
+describe('reduce_lr_on_plateau', () => {
+  it('halves the rate after each evaluation that does not improve, and resumes with that rate', async () => {
+    // An absolute threshold no loss can beat: only the first evaluation counts as an improvement.
+    const plateau = (output_dir?: string) =>
+      argsFor({
+        eval_strategy: 'steps',
+        eval_steps: 4,
+        lr_scheduler_type: 'reduce_lr_on_plateau',
+        lr_scheduler_kwargs: { patience: 0, factor: 0.5, threshold: 100, threshold_mode: 'abs' },
+        ...(output_dir !== undefined && { output_dir }),
+      });
+    const full = await train(plateau());
+    // Evaluations after steps 4, 8, 12 (and 16); warmup does not apply, as with torch's ReduceLROnPlateau.
+    const expected = [1, 1, 1, 1, 1, 1, 1, 1, 0.5, 0.5, 0.5, 0.5, 0.25, 0.25, 0.25, 0.25].map(
+      (f) => f * 1e-3,
+    );
+    expect(full.steps.map((s) => s.learningRate)).toEqual(expected);
+    // Logs at steps 3, 6, 9, 12, 15; at step 12 the log comes before the evaluation, as in HF.
+    expect(full.trainer.state.log_history.filter((e) => 'loss' in e).map((e) => e['learning_rate'])).toEqual([
+      1e-3, 1e-3, 0.5e-3, 0.5e-3, 0.25e-3,
+    ]);
+
+    const args = plateau();
+    const first = new Trainer({ model: artifacts, args, trainDataset: trainSet, evalDataset: evalSet });
+    first.on('step', (e) => {
+      if (e.globalStep === 10) process.emit('SIGINT');
+    });
+    await expect(first.train()).rejects.toThrow(TrainingInterrupted);
+    await first.close();
+    const resumed = await train(args, true);
+    expect(resumed.steps.map((s) => s.learningRate)).toEqual(expected.slice(10));
+    expect(resumed.steps.map((s) => s.loss)).toEqual(full.steps.slice(10).map((s) => s.loss));
+  });
+});
+
 describe('checkpoints during training', () => {
   it('saves every save_steps, rotates with save_total_limit and keeps the best', async () => {
     const args = argsFor({
@@ -363,6 +419,12 @@ describe('errors', () => {
     await expect(t.train()).rejects.toThrow(
       /TrainingArguments.weight_decay is 0.1 but the artifacts in .* were compiled with 0.01/,
     );
+  });
+
+  it('refuses a label_smoothing_factor the precompiled artifacts lack', async () => {
+    const args = argsFor({ label_smoothing_factor: 0.1 });
+    const t = new Trainer({ model: artifacts, args, trainDataset: trainSet });
+    await expect(t.train()).rejects.toThrow(/label_smoothing_factor is 0.1 but .* were compiled with 0;/);
   });
 
   it('downloads a hub model into the cache once, then reads it offline', async () => {

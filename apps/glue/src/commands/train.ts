@@ -8,16 +8,19 @@ import { basename, join } from 'node:path';
 import { readBertConfig } from '@ortrain/artifacts';
 import {
   createReporter,
+  defaultLoggingDir,
   type EventLog,
   formatMetrics,
   OUTPUT_FILES,
   openEventLog,
+  openTensorBoardWriter,
   type ProgressReporter,
   parseTrainArgs,
   saveMetrics,
   saveOptions,
   shellQuote,
   type TrainOptions,
+  tensorBoardReporter,
   writeRunChart,
 } from '@ortrain/cli';
 import {
@@ -35,6 +38,7 @@ import {
   EarlyStoppingCallback,
   latestValidCheckpoint,
   listCheckpoints,
+  reportsTo,
   Trainer,
   TrainingArguments,
   TrainingInterrupted,
@@ -245,12 +249,19 @@ export async function train(argv: readonly string[]): Promise<number> {
   // Every input is good: from here on output_dir is written.
   mkdirSync(o.output_dir, { recursive: true });
   const configFile = join(o.output_dir, OUTPUT_FILES.trainArgs);
-  saveOptions(configFile, { ...o, resume_from_checkpoint: undefined });
+  // The token stays out of files, as HF's <HUB_TOKEN>: a rerun takes it from HF_TOKEN or the flag again.
+  saveOptions(configFile, { ...o, resume_from_checkpoint: undefined, hub_token: undefined });
   const events = openEventLog(join(o.output_dir, OUTPUT_FILES.events), { append: resume !== undefined });
   const reporter = createReporter();
+  // report_to tensorboard: HF's TensorBoardCallback, on the trainer's events.
+  const tensorboard = reportsTo(args, 'tensorboard')
+    ? tensorBoardReporter(openTensorBoardWriter(args.logging_dir ?? defaultLoggingDir(args.output_dir)))
+    : undefined;
   try {
-    return await run(o, inputs, splits, args, { resume, configFile, events, reporter, task, maxLength });
+    const context = { resume, configFile, events, reporter, task, maxLength, tensorboard };
+    return await run(o, inputs, splits, args, context);
   } finally {
+    tensorboard?.close();
     reporter.close();
     events.close();
   }
@@ -263,6 +274,7 @@ interface RunContext {
   reporter: ProgressReporter;
   task: GlueTask;
   maxLength: number;
+  tensorboard: ReturnType<typeof tensorBoardReporter> | undefined;
 }
 
 async function run(
@@ -310,6 +322,7 @@ async function run(
     const count = (ps: typeof m.parameters) => ps.reduce((n, p) => n + p.shape.reduce((a, d) => a * d, 1), 0);
 
     trainer.on('train_begin', (info) => {
+      c.tensorboard?.trainBegin(JSON.stringify(args.toJSON(), null, 2));
       const step = trainer.state.global_step;
       events.append('train_begin', {
         max_steps: info.maxSteps,
@@ -350,6 +363,7 @@ async function run(
     );
     trainer.on('log', (entry) => {
       events.append('log', entry);
+      c.tensorboard?.log(entry);
       if (entry['loss'] !== undefined) reporter.log(entry);
     });
     let lastSaved = -1;

@@ -28,9 +28,11 @@ import {
   rotateCheckpoints,
   saveCheckpoint,
 } from '../checkpoint/checkpoints.js';
+import { modelCard } from '../hub/model-card.js';
+import { HubPusher } from '../hub/push.js';
 import { type Device, type ProviderChoice, selectProvider } from '../runtime/device.js';
 import { Replica } from '../runtime/replica.js';
-import type { TrainingArguments } from './arguments.js';
+import { evalMetricKey, type TrainingArguments } from './arguments.js';
 import {
   CallbackHandler,
   DEFAULT_CALLBACKS,
@@ -168,6 +170,8 @@ interface TrainingRun {
   dataset: TokenizedDataset;
   /** The global step of the last checkpoint written, -1 before any. */
   lastSaved: number;
+  /** push_to_hub's uploader; absent when not pushing. */
+  hub: HubPusher | undefined;
 }
 
 const round = (v: number, digits: number) => Math.round(v * 10 ** digits) / 10 ** digits;
@@ -289,6 +293,8 @@ export class Trainer extends EventEmitter<TrainerEvents> {
     const a = this.args;
     const dataset = this.options.trainDataset;
     if (!dataset) throw new Error('Trainer.train() needs a trainDataset');
+    // push_to_hub: the token and the repository are checked before anything is written.
+    const hub = a.push_to_hub ? await HubPusher.open(a, this.options.hub) : undefined;
     const replica = await this.getReplica();
     const sampler = this.sampler(dataset, true);
     if (sampler.numBatches === 0)
@@ -301,8 +307,9 @@ export class Trainer extends EventEmitter<TrainerEvents> {
       a.learning_rate,
       warmupStepsFor(maxSteps, a.warmup_steps, a.warmup_ratio),
       maxSteps,
+      a.lr_scheduler_kwargs,
     );
-    const run: TrainingRun = { replica: replica, runner, scheduler, sampler, dataset, lastSaved: -1 };
+    const run: TrainingRun = { replica, runner, scheduler, sampler, dataset, lastSaved: -1, hub };
 
     this.acc = freshAccumulators();
     removeStaleTemps(a.output_dir);
@@ -445,8 +452,14 @@ export class Trainer extends EventEmitter<TrainerEvents> {
     if (control.should_evaluate) {
       const metrics = await this.evaluate();
       this.updateBest(metrics);
+      // reduce_lr_on_plateau steps on the checked metric (updateBest has made sure it is there).
+      const metric = this.args.metric_for_best_model;
+      if (metric !== null) run.scheduler.stepOnMetric(metrics[evalMetricKey(metric)]!);
     }
-    if (control.should_save) this.save(run, pos);
+    if (control.should_save) {
+      const dir = this.save(run, pos);
+      await run.hub?.pushCheckpoint(dir, this.state, () => this.saveModel());
+    }
   }
 
   private save(run: TrainingRun, pos: Position): string {
@@ -457,7 +470,7 @@ export class Trainer extends EventEmitter<TrainerEvents> {
   }
 
   /** The best model back when asked, the summary log, the export and trainer_state.json. */
-  private finishTraining(run: TrainingRun, started: number): TrainOutput {
+  private async finishTraining(run: TrainingRun, started: number): Promise<TrainOutput> {
     const a = this.args;
     if (a.load_best_model_at_end && this.state.best_model_checkpoint) {
       const best = loadCheckpoint(this.state.best_model_checkpoint);
@@ -483,6 +496,12 @@ export class Trainer extends EventEmitter<TrainerEvents> {
     this.log(metrics);
     this.saveModel();
     writeFileAtomic(join(a.output_dir, 'trainer_state.json'), `${JSON.stringify(this.state, null, 2)}\n`);
+    if (run.hub) {
+      const m = this.options.model;
+      const source = typeof m === 'string' || isCompiled(m) ? undefined : m.source;
+      const modelName = run.hub.repo.split('/').pop()!;
+      await run.hub.pushEnd(modelCard(a, this.state, { modelName, ...(source && { baseModel: source }) }));
+    }
     const output: TrainOutput = {
       globalStep: this.state.global_step,
       trainingLoss: metrics['train_loss']!,
@@ -527,6 +546,7 @@ export class Trainer extends EventEmitter<TrainerEvents> {
       ]),
     };
     const sched = c.scheduler as { last_epoch?: number; type?: string };
+    scheduler.loadStateDict(c.scheduler);
     if (sched.type !== scheduler.type) {
       this.emit(
         'message',
@@ -558,10 +578,7 @@ export class Trainer extends EventEmitter<TrainerEvents> {
       transposed: replica.manifest.parameters.filter((p) => p.transposed).map((p) => p.name),
       optimizer: replica.optimizerState(),
       scheduler: {
-        type: scheduler.type,
-        base_lr: scheduler.baseLr,
-        warmup_steps: scheduler.warmupSteps,
-        total_steps: scheduler.totalSteps,
+        ...scheduler.stateDict(),
         last_epoch: gs,
         last_lr: scheduler.lrAt(gs),
       },
@@ -578,9 +595,7 @@ export class Trainer extends EventEmitter<TrainerEvents> {
   private updateBest(metrics: Record<string, number>): void {
     const a = this.args;
     if (a.metric_for_best_model === null) return;
-    const key = a.metric_for_best_model.startsWith('eval_')
-      ? a.metric_for_best_model
-      : `eval_${a.metric_for_best_model}`;
+    const key = evalMetricKey(a.metric_for_best_model);
     const value = metrics[key];
     if (value === undefined) {
       throw new Error(
