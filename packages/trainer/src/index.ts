@@ -70,6 +70,7 @@ export {
   stepRunnerFor,
 } from './trainer/steps.js';
 export {
+  type EvalDataset,
   type PredictionOutput,
   type PredictionProgress,
   type StepEvent,
