@@ -131,6 +131,7 @@ export async function trainerFor(
     }),
     reporter,
     splitOf,
+    false,
   );
   const replica = await trainer.getReplica();
   replica.load(model.weights(), model.dir);

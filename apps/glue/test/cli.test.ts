@@ -7,6 +7,7 @@ import { createHash } from 'node:crypto';
 import {
   cpSync,
   existsSync,
+  mkdirSync,
   mkdtempSync,
   readdirSync,
   readFileSync,
@@ -18,7 +19,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { maskedCrc32c } from '@ortrain/cli';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { writeEmbeddedDefault } from '../src/embedded/index.js';
+import { generateParaphraseCorpus, writeEmbeddedDefault } from '../src/embedded/index.js';
 
 const MAIN = join(import.meta.dirname, '..', 'dist', 'main.js');
 const root = mkdtempSync(join(tmpdir(), 'ortrain-glue-cli-'));
@@ -218,6 +219,9 @@ describe('pnpm train / predict / evaluate as processes', () => {
       const r = cli(['evaluate', '--model', model, '--data', dataDir, '--output', target]);
       expect(r.code, r.stderr).toBe(0);
       const m = json(target);
+      // The result line, without the training table ("Epoch ... No log") before it.
+      expect(r.stdout).toMatch(/^mrpc validation \(48 examples\): \{loss: \d\.\d{4}, accuracy: /m);
+      expect(r.stdout).not.toMatch(/Training Loss|No log/);
       expect(m['eval_accuracy']).toBe(firstEval['eval_accuracy']);
       expect(m['eval_loss']).toBeCloseTo(firstEval['eval_loss']!, 5);
     }
@@ -370,4 +374,90 @@ describe('the default run without the hub', () => {
     },
     30_000,
   );
+});
+
+describe('MNLI: matched and mismatched evaluated during training', () => {
+  it('evaluates both validation splits at each evaluation, as eval_matched_* and eval_mismatched_*', () => {
+    // MNLI-format JSONL files (premise, hypothesis, 3 labels) from the embedded generator's sentences.
+    const mnli = join(root, 'mnli-data');
+    mkdirSync(mnli);
+    const corpus = generateParaphraseCorpus({ seed: 7, train: 64, dev: 40, test: 0 });
+    const write = (split: string, pairs: typeof corpus.train) =>
+      writeFileSync(
+        join(mnli, `${split}.jsonl`),
+        pairs
+          .map((p, i) =>
+            JSON.stringify({
+              premise: p.sentence1,
+              hypothesis: p.sentence2,
+              label: i % 3 === 2 ? 2 : p.label,
+            }),
+          )
+          .join('\n'),
+      );
+    write('train', corpus.train);
+    write('validation_matched', corpus.dev.slice(0, 24));
+    write('validation_mismatched', corpus.dev.slice(24));
+    const run = join(root, 'mnli-run');
+    const r = cli([
+      'train',
+      '--task',
+      'mnli',
+      '--model',
+      modelDir,
+      '--data',
+      mnli,
+      '--output-dir',
+      run,
+      '--num-train-epochs',
+      '2',
+      '--per-device-train-batch-size',
+      '16',
+      '--save-strategy',
+      'no',
+      '--dropout',
+      '0',
+      '--device',
+      'cpu',
+    ]);
+    expect(r.code, r.stderr).toBe(0);
+    const evals = json(join(run, 'trainer_state.json')).log_history.filter((e: Record<string, number>) =>
+      Object.keys(e).some((k) => k.endsWith('_loss') && k.startsWith('eval_')),
+    );
+    expect(
+      evals.map((e: Record<string, number>) => [
+        e['step'],
+        'eval_matched_loss' in e,
+        'eval_mismatched_loss' in e,
+      ]),
+    ).toEqual([
+      [4, true, false],
+      [4, false, true],
+      [8, true, false],
+      [8, false, true],
+    ]);
+    const results = json(join(run, 'eval_results.json'));
+    expect(results['eval_matched_accuracy']).toBe(evals[2]['eval_matched_accuracy']);
+    expect(results['eval_mismatched_accuracy']).toBe(evals[3]['eval_mismatched_accuracy']);
+    expect(r.stdout).toMatch(
+      /Epoch +Step +Training Loss +Matched_loss +Matched_accuracy +Mismatched_loss +Mismatched_accuracy/,
+    );
+    expect(r.stdout).toContain('on validation_matched and validation_mismatched');
+    // pnpm evaluate on one split gives that split's metrics of the run.
+    const target = join(root, 'mnli-mismatched.json');
+    const e = cli([
+      'evaluate',
+      '--model',
+      run,
+      '--data',
+      mnli,
+      '--split',
+      'validation_mismatched',
+      '--output',
+      target,
+    ]);
+    expect(e.code, e.stderr).toBe(0);
+    expect(json(target)['eval_accuracy']).toBe(results['eval_mismatched_accuracy']);
+    expect(json(target)['eval_loss']).toBeCloseTo(results['eval_mismatched_loss'], 5);
+  }, 60_000);
 });

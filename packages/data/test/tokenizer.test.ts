@@ -111,6 +111,22 @@ describe('tiny BERT fixture (vocab.txt only, package-owned)', () => {
     expectCases(tok, readCases('tiny-bert-expected.json'));
   });
 
+  it('savePretrained writes tokenizer.json and tokenizer_config.json that load back to the same ids', async () => {
+    const tok = await TextTokenizer.fromPretrained(vocabDir);
+    const dir = join(tmp, 'saved');
+    expect(tok.savePretrained(dir)).toEqual([
+      join(dir, 'tokenizer.json'),
+      join(dir, 'tokenizer_config.json'),
+    ]);
+    const vocab = readFileSync(join(vocabDir, 'vocab.txt'), 'utf8');
+    expect(JSON.parse(readFileSync(join(dir, 'tokenizer.json'), 'utf8'))).toEqual(
+      bertTokenizerJsonFromVocab(vocab, JSON.parse(readFileSync(join(dir, 'tokenizer_config.json'), 'utf8'))),
+    );
+    const back = await TextTokenizer.fromPretrained(dir);
+    expect(back.fingerprint).toBe(tok.fingerprint);
+    expectCases(back, readCases('tiny-bert-expected.json'));
+  });
+
   it('errors clearly on a folder with neither tokenizer.json nor vocab.txt', async () => {
     await expect(TextTokenizer.fromPretrained(tmp)).rejects.toThrow(/no tokenizer\.json or vocab\.txt/);
   });

@@ -84,6 +84,7 @@ export {
   stepRunnerFor,
 } from './trainer/steps.js';
 export {
+  type EvalDataset,
   type PredictionOutput,
   type PredictionProgress,
   type StepEvent,

@@ -36,6 +36,7 @@ import {
 import { glueComputeMetrics, type GlueTask as MetricTask } from '@ortrain/metrics';
 import {
   EarlyStoppingCallback,
+  type EvalDataset,
   latestValidCheckpoint,
   listCheckpoints,
   reportsTo,
@@ -58,6 +59,7 @@ import {
   resolveModel,
   testSplit,
   validationSplit,
+  validationSplits,
 } from '../resolve.js';
 import { loadUserFiles, type UserData } from '../user-data.js';
 import { writeSplitPredictions } from './predict.js';
@@ -159,7 +161,10 @@ function resumePoint(o: TrainOptions): string | undefined {
 
 interface Splits {
   train: TokenizedDataset;
-  eval?: TokenizedDataset;
+  /** One set, or MNLI's matched and mismatched by name (metrics `eval_matched_*`, `eval_mismatched_*`). */
+  eval?: EvalDataset;
+  /** The split names evaluated on, for the summary. */
+  evalName: string;
   test?: TokenizedDataset;
   names: Map<TokenizedDataset, string>;
   sizes: Record<string, number>;
@@ -190,14 +195,21 @@ async function loadSplits(
     throw new InputError('--train-file: evaluation needs --validation-file (or --eval-strategy no)');
   }
   const train = await load('train');
-  const validation = validationSplit(data.task);
-  const evalDs = needEval || has(validation) ? await load(validation) : undefined;
+  const validations = user ? [validationSplit(data.task)] : validationSplits(data);
+  const [validation] = validations as [string];
+  let evalDs: EvalDataset | undefined;
+  if (validations.length > 1) {
+    const sets: Record<string, TokenizedDataset> = {};
+    for (const split of validations) sets[split.replace(/^validation_/, '')] = await load(split);
+    evalDs = sets;
+  } else if (needEval || has(validation)) evalDs = await load(validation);
   const test = testSplit(data.task);
   const testDs = (wantTest || user) && test !== undefined && has(test) ? await load(test) : undefined;
   return {
     train,
     names,
     sizes,
+    evalName: validations.join(' and '),
     ...(evalDs && { eval: evalDs }),
     ...(testDs && { test: testDs }),
   };
@@ -310,6 +322,7 @@ async function run(
     }),
     reporter,
     (ds) => splits.names.get(ds) ?? 'data',
+    true,
   );
   trainer.on('message', (text) => {
     events.append('message', { text });
@@ -394,14 +407,16 @@ async function run(
     await saveMetrics(o.output_dir, 'train', trainMetrics);
     files.push(OUTPUT_FILES.trainResults);
 
-    // The final model's metrics: the evaluation at the last step when there was one (and the final weights
-    // are that step's), else a fresh evaluation.
+    // The final model's metrics: the evaluations at the last step when there were some (and the final weights
+    // are that step's; one log entry per eval set), else a fresh evaluation.
     let evalMetrics: Record<string, number> | undefined;
     if (splits.eval) {
-      const last = trainer.state.log_history.findLast((e) => e['eval_loss'] !== undefined);
-      const reuse = last && last.step === trainer.state.global_step && !o.load_best_model_at_end;
-      evalMetrics = reuse ? (last as Record<string, number>) : await trainer.evaluate();
-      const { step: _step, ...metrics } = evalMetrics;
+      const gs = trainer.state.global_step;
+      const isEval = (k: string) => /^eval_(.+_)?loss$/.test(k);
+      const last = trainer.state.log_history.filter((e) => e.step === gs && Object.keys(e).some(isEval));
+      const reuse = last.length > 0 && !o.load_best_model_at_end;
+      const latest: Record<string, number> = reuse ? Object.assign({}, ...last) : await trainer.evaluate();
+      const { step: _step, ...metrics } = latest;
       evalMetrics = metrics;
       await saveMetrics(o.output_dir, 'eval', evalMetrics);
       files.push(OUTPUT_FILES.evalResults);
@@ -444,7 +459,7 @@ async function run(
       trainLoss: output.trainingLoss,
       ...(evalMetrics && {
         finalMetrics: evalMetrics,
-        metricsSplit: splits.names.get(splits.eval!) ?? 'validation',
+        metricsSplit: splits.evalName,
       }),
       outputDir: o.output_dir,
       modelDir: o.output_dir,

@@ -16,6 +16,7 @@ import {
   type HubOptions,
   RandomSampler,
   SequentialSampler,
+  type TextTokenizer,
   type TokenizedDataset,
 } from '@ortrain/data';
 import type { Tensor } from '@ortrain/graph';
@@ -61,11 +62,18 @@ export interface TrainerOptions {
   model: string | ModelSource | CompiledModel;
   args: TrainingArguments;
   trainDataset?: TokenizedDataset;
-  evalDataset?: TokenizedDataset;
-  /** Default: DataCollatorWithPadding (dynamic padding), as HF's default when a tokenizer is given. */
+  /**
+   * One eval set, or several by name (HF's dict `eval_dataset`): each is evaluated with the metric prefix
+   * `eval_<name>` (`eval_matched_accuracy`) and the metrics merged.
+   */
+  evalDataset?: EvalDataset;
+  /** Default: DataCollatorWithPadding(tokenizer) (dynamic padding), as HF's default when a tokenizer is given. */
   dataCollator?: DataCollatorWithPadding;
-  /** Folder with the tokenizer files, copied next to the exported model. */
-  tokenizer?: string;
+  /**
+   * The tokenizer, saved next to the exported model (HF's `save_pretrained`), or a folder with the tokenizer
+   * files, copied there. Default: the tokenizer files next to the model source.
+   */
+  tokenizer?: TextTokenizer | string;
   computeMetrics?: (p: EvalPrediction) => Record<string, number>;
   /** Stop on SIGINT after the current step with a checkpoint (default true); a second SIGINT exits at once. */
   handleSigint?: boolean;
@@ -73,6 +81,14 @@ export interface TrainerOptions {
   hub?: HubOptions;
   /** Callbacks (or classes to instantiate) after the default flow, as HF's `callbacks`. */
   callbacks?: (TrainerCallback | TrainerCallbackClass)[];
+}
+
+/** One eval set, or several by name. */
+export type EvalDataset = TokenizedDataset | Readonly<Record<string, TokenizedDataset>>;
+
+/** A record of named eval sets rather than one set. */
+function isEvalRecord(ds: EvalDataset): ds is Readonly<Record<string, TokenizedDataset>> {
+  return !('inputIds' in ds);
 }
 
 export interface StepEvent {
@@ -186,20 +202,23 @@ export class Trainer extends EventEmitter<TrainerEvents> {
   private replica?: Replica;
   private readonly collator: DataCollatorWithPadding;
   private readonly callbackHandler: CallbackHandler;
-  /** Tokenizer files for the export: the `tokenizer` option, else those next to the model source. */
-  private tokenizerDir: string | undefined;
+  /** The tokenizer for the export: the `tokenizer` option, else the files next to the model source. */
+  private tokenizer: TextTokenizer | string | undefined;
   private acc: Accumulators = freshAccumulators();
 
   constructor(private readonly options: TrainerOptions) {
     super();
     this.args = options.args;
-    this.collator = options.dataCollator ?? new DataCollatorWithPadding();
-    this.tokenizerDir = options.tokenizer;
+    this.tokenizer = options.tokenizer;
+    const tokenizerObject = typeof options.tokenizer === 'object' ? options.tokenizer : undefined;
+    this.collator = options.dataCollator ?? new DataCollatorWithPadding(tokenizerObject);
     if (this.args.eval_strategy !== 'no' && !options.evalDataset) {
       throw new Error(
         `TrainingArguments.eval_strategy is "${this.args.eval_strategy}" but no evalDataset was given`,
       );
     }
+    if (options.evalDataset && isEvalRecord(options.evalDataset) && !Object.keys(options.evalDataset).length)
+      throw new Error('evalDataset is a record without any eval set');
     this.callbackHandler = new CallbackHandler(this.args, () => this.state);
     for (const cb of [...DEFAULT_CALLBACKS, ...(options.callbacks ?? [])]) this.addCallback(cb);
     this.callbackHandler.call('onInitEnd');
@@ -256,7 +275,7 @@ export class Trainer extends EventEmitter<TrainerEvents> {
     }
     const src = typeof m === 'string' ? { source: m } : m;
     const source = await resolveModelSource(src.source, this.options.hub);
-    this.tokenizerDir ??= tokenizerFolderOf(source);
+    this.tokenizer ??= tokenizerFolderOf(source);
     const result = compileArtifacts(source, compileOptionsFor(this.args, src, device));
     for (const msg of result.report.messages) this.emit('message', msg);
     return result;
@@ -672,10 +691,20 @@ export class Trainer extends EventEmitter<TrainerEvents> {
     return { logits, numLabels, metrics };
   }
 
-  /** Evaluates on `evalDataset` (or the given one); logs and returns `eval_*` metrics plus `epoch`. */
-  async evaluate(ds?: TokenizedDataset, metricKeyPrefix = 'eval'): Promise<Record<string, number>> {
+  /**
+   * Evaluates on `evalDataset` (or the given one); logs and returns `eval_*` metrics plus `epoch`. A record of
+   * eval sets is evaluated set by set with the prefix `<prefix>_<name>` (each logged on its own), and the
+   * metrics merged, as HF's evaluate does with a dict.
+   */
+  async evaluate(ds?: EvalDataset, metricKeyPrefix = 'eval'): Promise<Record<string, number>> {
     const data = ds ?? this.options.evalDataset;
     if (!data) throw new Error('Trainer.evaluate() needs an evalDataset');
+    if (isEvalRecord(data)) {
+      const merged: Record<string, number> = {};
+      for (const [name, set] of Object.entries(data))
+        Object.assign(merged, await this.evaluate(set, `${metricKeyPrefix}_${name}`));
+      return merged;
+    }
     const { metrics } = await this.loop(data, metricKeyPrefix, 'evaluate');
     this.log(metrics);
     const epoch = this.currentEpoch();
@@ -695,7 +724,8 @@ export class Trainer extends EventEmitter<TrainerEvents> {
 
   /**
    * Exports the current weights to `dir` (default output_dir) in the transformers.js layout: config.json with
-   * id2label/label2id, onnx/model.onnx, model.safetensors (HF layout) and the tokenizer files.
+   * id2label/label2id, onnx/model.onnx, model.safetensors (HF layout) and the tokenizer files (a tokenizer
+   * object's savePretrained, or a folder's files copied).
    */
   saveModel(dir = this.args.output_dir): string {
     const replica = this.replica;
@@ -703,10 +733,13 @@ export class Trainer extends EventEmitter<TrainerEvents> {
     mkdirSync(dir, { recursive: true });
     // Live views, no copies: the export writes them out before any further step can change them.
     const weights = new Map(replica.manifest.parameters.map((p) => [p.name, replica.view(p.name)]));
-    return exportInference(replica.dir, dir, {
+    const tokenizer = this.tokenizer;
+    const file = exportInference(replica.dir, dir, {
       weights,
-      ...(this.tokenizerDir !== undefined && { tokenizerDir: this.tokenizerDir }),
+      ...(typeof tokenizer === 'string' && { tokenizerDir: tokenizer }),
     });
+    if (typeof tokenizer === 'object') tokenizer.savePretrained(dir);
+    return file;
   }
 
   async close(): Promise<void> {
