@@ -4,7 +4,7 @@ export { type CompiledModel, openCompiled, readManifest } from './compiled.js';
 export { type BertConfig, type BertConfigJson, parseBertConfig, readBertConfig } from './config.js';
 export { exportInference, type InferenceExportOptions, TOKENIZER_FILES } from './export/inference.js';
 export { hfStateDict } from './export/state-dict.js';
-export type { ModelFamily } from './family/family.js';
+export { type ModelFamily, maxSequenceLength } from './family/family.js';
 export { familyOf } from './family/registry.js';
 export type { AttachPoint, ImportedEncoder } from './import/encoder.js';
 export { importSource, type SourceOptions } from './import/source.js';

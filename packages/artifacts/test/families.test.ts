@@ -4,7 +4,10 @@ import { basename, dirname, join } from 'node:path';
 import { AutoTokenizer, env, pipeline } from '@huggingface/transformers';
 import { describe, expect, it } from 'vitest';
 import { compileArtifacts } from '../src/compile.js';
+import { parseBertConfig } from '../src/config.js';
 import { exportInference } from '../src/export/inference.js';
+import { maxSequenceLength } from '../src/family/family.js';
+import { familyOf } from '../src/family/registry.js';
 import { importSource } from '../src/import/source.js';
 import { readSafetensors } from '../src/safetensors.js';
 import { maxAbsDiff, maxRelDiff, softmax } from './helpers.js';
@@ -253,5 +256,19 @@ describe('bad input', () => {
     expect(() => importSource(dir)).toThrow(
       /activation 'silu' is not supported \(expected 'gelu', 'gelu_new'/,
     );
+  });
+});
+
+describe('maxSequenceLength', () => {
+  const longest = (raw: Record<string, unknown>) => {
+    const config = parseBertConfig(raw, 'config.json');
+    return maxSequenceLength(config, familyOf(config.modelType));
+  };
+  it("is max_position_embeddings less the position ids a family skips (RoBERTa's padding_idx + 1)", () => {
+    expect(longest({ model_type: 'roberta' })).toBe(512); // roberta-base: 514 positions, padding_idx 1
+    expect(longest({ model_type: 'xlm-roberta', max_position_embeddings: 66, pad_token_id: 1 })).toBe(64);
+    expect(longest({ model_type: 'bert' })).toBe(512);
+    expect(longest({ model_type: 'distilbert' })).toBe(512);
+    expect(longest({ model_type: 'albert', max_position_embeddings: 64 })).toBe(64);
   });
 });

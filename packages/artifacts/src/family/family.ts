@@ -35,6 +35,8 @@ export interface ModelFamily {
   /** Where HF applies dropout beyond BERT's common sites: the hidden dropout before each residual Add (the
    * attention output: not in DistilBERT; the feed-forward output: not in ALBERT), the head's dense input. */
   dropoutAt: DropoutPlaces;
+  /** Position ids below this are never used (RoBERTa counts from padding_idx + 1); default 0. */
+  firstPositionId?(config: BertConfig): number;
   /** One set of layer parameters read by several layers (ALBERT): an export's folded copies of a shared
    * weight stay one parameter. */
   sharedLayers?: boolean;
@@ -75,4 +77,10 @@ export function checkedConfig(config: BertConfig, where: string): BertConfig {
     );
   }
   return config;
+}
+
+/** The longest sequence the position embeddings hold: max_position_embeddings less the ids the family skips
+ * (RoBERTa's 514 give 512). */
+export function maxSequenceLength(config: BertConfig, family: ModelFamily): number {
+  return config.maxPositionEmbeddings - (family.firstPositionId?.(config) ?? 0);
 }

@@ -51,6 +51,7 @@ function robertaFamily(modelType: string, className: string): ModelFamily {
     addHead,
     headParameters: (cfg, numLabels) => denseHeadParameters(cfg.hiddenSize, numLabels),
     dropoutAt: { attention: true, feedForward: true, headDense: true },
+    firstPositionId: (cfg) => cfg.padTokenId + 1,
   };
 }
 
