@@ -14,6 +14,7 @@ import {
 } from '@ortrain/graph';
 import type { BertConfig } from './config.js';
 import { findDropoutSites, insertDropout } from './dropout/dropout.js';
+import { seedDropout } from './dropout/mask.js';
 import { attachClassifier } from './head/attach.js';
 import { importSource, type SourceOptions } from './import/source.js';
 import { addCrossEntropy, addMse } from './loss/loss.js';
@@ -139,6 +140,8 @@ export function compileArtifacts(source: string, options: CompileOptions): Compi
     const sites = findDropoutSites(m.graph, cls.classifierInput);
     const dropoutNodes = insertDropout(m.graph, sites, dropout);
     const packing = pack(m.graph);
+    // After packing, which moves Dropout as an element-wise op: the masks hash the packed elements' indices.
+    seedDropout(m.graph);
     withLoss(m.graph);
     return { model: m, dropoutNodes, packing };
   };

@@ -91,6 +91,11 @@ export class GradContext {
           this.scalar(0, v),
         ]);
       }
+    } else if (n.opType === 'Where' && this.scalarConstant(n.inputs[2]!) !== undefined) {
+      // A mask applied to a recomputable value (seeded dropout: Where(keep, x * scale, 0)), from the condition,
+      // which the gradient keeps anyway.
+      from = this.saved(n.inputs[1]!, depth + 1);
+      if (from !== n.inputs[1]) out = this.op('Where', [n.inputs[0]!, from, n.inputs[2]!]);
     } else if (n.opType === 'Erf') {
       from = this.saved(n.inputs[0]!, depth + 1);
       // Erf of the root itself would be the forward node again.
