@@ -106,6 +106,9 @@ export class TrainingSession {
   );
   private readonly trainable: string[];
   private gradsReady = false;
+  /** `dropout_seed`, the per-run int64 the dropout masks derive from; runs given none count up from 0. */
+  private readonly seed = new ort.Tensor('int64', new BigInt64Array(1), []);
+  private runs = 0n;
 
   private constructor(
     readonly dir: string,
@@ -148,8 +151,8 @@ export class TrainingSession {
       const config = { device: this.provider.device, numThreads: this.numThreads };
       if (kind === 'multistep') {
         const io = this.manifest.graphs.train;
-        const perStep = [...this.manifest.inputs, 'labels', 'learning_rate', 'step'].filter((n) =>
-          io.inputs.includes(n),
+        const perStep = [...this.manifest.inputs, 'labels', 'learning_rate', 'step', 'dropout_seed'].filter(
+          (n) => io.inputs.includes(n),
         );
         const model = buildMultiStepModel(loadModel(join(this.dir, io.file)), perStep);
         g = BoundGraph.create(kind, encodeModel(model), io, this.state, config);
@@ -174,6 +177,12 @@ export class TrainingSession {
     const t = this.scalars.get(name)!;
     (t.data as Float32Array)[0] = v;
     return t;
+  }
+
+  private setSeed(seed: bigint = this.runs): ort.Tensor {
+    (this.seed.data as BigInt64Array)[0] = seed;
+    this.runs = seed + 1n;
+    return this.seed;
   }
 
   private batchFeeds(batch: Batch, needLabels: boolean): Record<string, ort.Tensor> {
@@ -207,13 +216,18 @@ export class TrainingSession {
     }
   }
 
-  /** One optimizer step on one batch: forward, loss, gradients, clipping and AdamW in a single run. */
-  async step(batch: Batch, learningRate: number, step: number): Promise<StepResult> {
+  /**
+   * One optimizer step on one batch: forward, loss, gradients, clipping and AdamW in a single run. The dropout
+   * masks derive from `dropoutSeed` alone (default: the previous run's seed + 1, from 0); so do accumulate's,
+   * and multiStep's K steps take firstDropoutSeed + i.
+   */
+  async step(batch: Batch, learningRate: number, step: number, dropoutSeed?: bigint): Promise<StepResult> {
     const g = await this.graph('train');
     const out = await g.run({
       ...this.batchFeeds(batch, true),
       learning_rate: this.setScalar('learning_rate', learningRate),
       step: this.setScalar('step', step),
+      dropout_seed: this.setSeed(dropoutSeed),
     });
     return { loss: scalar(out, 'loss'), gradNorm: scalar(out, 'grad_norm') };
   }
@@ -222,11 +236,12 @@ export class TrainingSession {
    * Adds one batch's gradients, scaled by `gradScale` (HF's 1 / gradient_accumulation_steps), into the
    * accumulators; returns the batch's (unscaled) loss.
    */
-  async accumulate(batch: Batch, gradScale: number): Promise<number> {
+  async accumulate(batch: Batch, gradScale: number, dropoutSeed?: bigint): Promise<number> {
     const g = await this.graph('gradient');
     const out = await g.run({
       ...this.batchFeeds(batch, true),
       grad_scale: this.setScalar('grad_scale', gradScale),
+      dropout_seed: this.setSeed(dropoutSeed),
     });
     return scalar(out, 'loss');
   }
@@ -247,7 +262,12 @@ export class TrainingSession {
    * copying the state in and out of every run would dominate. Batches must share a batch size; shorter ones
    * are right-padded (ids, mask and types with 0) to the longest, which attention masking makes neutral.
    */
-  async multiStep(batches: Batch[], learningRates: number[], firstStep: number): Promise<StepResult[]> {
+  async multiStep(
+    batches: Batch[],
+    learningRates: number[],
+    firstStep: number,
+    firstDropoutSeed?: bigint,
+  ): Promise<StepResult[]> {
     const k = batches.length;
     if (k === 0 || learningRates.length !== k) {
       throw new Error(`multiStep: ${k} batches and ${learningRates.length} learning rates`);
@@ -283,6 +303,13 @@ export class TrainingSession {
       Float32Array.from(learningRates, (_, i) => firstStep + i),
       [k],
     );
+    const seed = this.setSeed(firstDropoutSeed).data as BigInt64Array;
+    feeds['dropout_seed'] = new ort.Tensor(
+      'int64',
+      BigInt64Array.from({ length: k }, (_, i) => seed[0]! + BigInt(i)),
+      [k],
+    );
+    this.runs = seed[0]! + BigInt(k);
     const out = await g.run(feeds);
     const losses = out['loss']!.data as Float32Array;
     const norms = out['grad_norm']!.data as Float32Array;

@@ -41,6 +41,14 @@ export interface TrainingArgumentsInit {
   metric_for_best_model?: string | null;
   greater_is_better?: boolean | null;
   seed?: number;
+  /** Seed of the training set's shuffle (HF's data_seed); null: `seed`. Dropout masks follow `seed`. */
+  data_seed?: number | null;
+  /**
+   * HF's full_determinism. ortrain's CPU runs are bit-reproducible for a seed at a given thread count anyway
+   * (seeded dropout masks, deterministic kernels); this also refuses CUDA, whose kernels onnxruntime-node offers
+   * no deterministic switch for, and makes `auto` pick the CPU.
+   */
+  full_determinism?: boolean;
   group_by_length?: boolean;
   dataloader_drop_last?: boolean;
   /** ortrain: shuffle the training set every epoch (HF always does). */
@@ -87,6 +95,8 @@ const DEFAULTS: Omit<Resolved, 'output_dir'> = {
   metric_for_best_model: null,
   greater_is_better: null,
   seed: 42,
+  data_seed: null,
+  full_determinism: false,
   group_by_length: false,
   dataloader_drop_last: false,
   shuffle: true,
@@ -138,6 +148,8 @@ export class TrainingArguments implements Resolved {
   readonly metric_for_best_model!: string | null;
   readonly greater_is_better!: boolean | null;
   readonly seed!: number;
+  readonly data_seed!: number | null;
+  readonly full_determinism!: boolean;
   readonly group_by_length!: boolean;
   readonly dataloader_drop_last!: boolean;
   readonly shuffle!: boolean;
@@ -265,6 +277,11 @@ function validate(a: Record<string, unknown>): void {
   }
   bool('greater_is_better', true);
   num('seed', (v) => int(v) && v >= 0, 'an integer >= 0');
+  num('data_seed', (v) => int(v) && v >= 0, 'an integer >= 0 or null', true);
+  bool('full_determinism');
+  if (a['full_determinism'] === true && a['device'] === 'cuda') {
+    fail('device', '"cpu" or "auto" with full_determinism (CUDA kernels are not bit-reproducible)', 'cuda');
+  }
   bool('group_by_length');
   bool('dataloader_drop_last');
   bool('shuffle');

@@ -197,7 +197,8 @@ export class Trainer extends EventEmitter<TrainerEvents> {
       dir = result.dir;
     }
     this.artifactsDir = dir;
-    this.session = await TrainingSession.open(dir, { device: a.device, numThreads: a.num_threads });
+    const device = a.full_determinism ? 'cpu' : a.device;
+    this.session = await TrainingSession.open(dir, { device, numThreads: a.num_threads });
     this.emit(
       'message',
       `Running on ${this.session.provider.device.toUpperCase()}: ${this.session.provider.reason}`,
@@ -237,9 +238,9 @@ export class Trainer extends EventEmitter<TrainerEvents> {
     if (!train || !a.shuffle) return new SequentialSampler(ds.numRows, { batchSize, dropLast });
     if (a.group_by_length) {
       const lengths = Int32Array.from({ length: ds.numRows }, (_, i) => ds.length(i));
-      return new GroupByLengthSampler(lengths, { batchSize, dropLast, seed: a.seed });
+      return new GroupByLengthSampler(lengths, { batchSize, dropLast, seed: a.data_seed ?? a.seed });
     }
-    return new RandomSampler(ds.numRows, { batchSize, dropLast, seed: a.seed });
+    return new RandomSampler(ds.numRows, { batchSize, dropLast, seed: a.data_seed ?? a.seed });
   }
 
   /** The epoch for logs; undefined before any training, as HF's `state.epoch` is None then. */
@@ -357,6 +358,7 @@ export class Trainer extends EventEmitter<TrainerEvents> {
         const first = epoch === position.epoch ? position.batch : 0;
         const it = sampler.batches(epoch, first);
         let index = first; // index of the next batch in this epoch
+        const seedAt = (i: number) => dropoutSeed(a.seed, epoch * batchesPerEpoch + i);
         const next = (): Batch | undefined => {
           const r = it.next();
           return r.done ? undefined : this.collator.collate(ds, r.value);
@@ -378,21 +380,24 @@ export class Trainer extends EventEmitter<TrainerEvents> {
             }
             const s = this.state.global_step;
             if (group.length === 1) {
-              results.push({ ...(await session.step(group[0]!, scheduler.lrAt(s), s + 1)), batches: 1 });
+              const r = await session.step(group[0]!, scheduler.lrAt(s), s + 1, seedAt(index));
+              results.push({ ...r, batches: 1 });
             } else {
               const lrs = group.map((_, i) => scheduler.lrAt(s + i));
-              for (const r of await session.multiStep(group, lrs, s + 1)) results.push({ ...r, batches: 1 });
+              for (const r of await session.multiStep(group, lrs, s + 1, seedAt(index)))
+                results.push({ ...r, batches: 1 });
             }
           } else if (ga === 1) {
             const s = this.state.global_step;
-            results.push({ ...(await session.step(batch, scheduler.lrAt(s), s + 1)), batches: 1 });
+            const r = await session.step(batch, scheduler.lrAt(s), s + 1, seedAt(index));
+            results.push({ ...r, batches: 1 });
             batch = next();
           } else {
             // Up to GA micro-batches, each loss / GA as HF reports it; an epoch's last partial group steps too.
             let loss = 0;
             let count = 0;
             while (batch !== undefined && count < ga) {
-              const l = await session.accumulate(batch, 1 / ga);
+              const l = await session.accumulate(batch, 1 / ga, seedAt(index + count));
               checkFinite(l, this.state.global_step + 1);
               loss += l / ga;
               count++;
@@ -731,4 +736,13 @@ async function resolveSource(source: string, hub: HubOptions = {}): Promise<stri
 function tokenizerFolderOf(source: string): string | undefined {
   const dir = existsSync(source) && !source.endsWith('.onnx') ? source : dirname(source);
   return TOKENIZER_FILES.some((f) => existsSync(join(dir, f))) ? dir : undefined;
+}
+
+/**
+ * The dropout masks' seed for one micro-batch: args.seed in the high 32 bits, the micro-batch's position in the
+ * run (epoch * batches per epoch + batch) in the low ones, so a resumed run draws the masks the uninterrupted
+ * one did, and every micro-batch of an accumulation or a K-step Loop draws its own.
+ */
+function dropoutSeed(seed: number, microBatch: number): bigint {
+  return (BigInt(seed) << 32n) + BigInt(microBatch);
 }
