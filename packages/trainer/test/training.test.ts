@@ -162,6 +162,26 @@ describe('multi-step (device-resident) runs', () => {
     await multi.release();
   });
 
+  it('with dropout, step i of the Loop draws the masks of firstDropoutSeed + i', async () => {
+    const withDropout = compileTiny('tiny-dropout-loop', {
+      dropout: { hidden: 0.1, attention: 0.1, classifier: 0.1 },
+    });
+    // One batch three times: same shapes in the Loop and in single steps, so the same seeds give the same masks.
+    const batch = new DataCollatorWithPadding().collate(trainSet, [0, 1, 2, 3]);
+    const seed = 42n << 32n;
+    const single = await TrainingSession.open(withDropout, { device: 'cpu' });
+    const one = [];
+    for (let i = 0; i < 3; i++) one.push((await single.step(batch, 1e-3, i + 1, seed + BigInt(i))).loss);
+    const multi = await TrainingSession.open(withDropout, { device: 'cpu' });
+    const many = (await multi.multiStep([batch, batch, batch], [1e-3, 1e-3, 1e-3], 1, seed)).map(
+      (r) => r.loss,
+    );
+    for (let i = 0; i < 3; i++) expect(many[i]).toBeCloseTo(one[i]!, 5);
+    const reseeded = await TrainingSession.open(withDropout, { device: 'cpu' });
+    expect((await reseeded.step(batch, 1e-3, 1, seed + 1n)).loss).not.toBeCloseTo(one[0]!, 5);
+    for (const s of [single, multi, reseeded]) await s.release();
+  });
+
   it('frozen parameters stay fixed in single and multi-step runs', async () => {
     const frozen = compileTiny('frozen', { freeze: ['bert.embeddings.'] });
     const collator = new DataCollatorWithPadding();
