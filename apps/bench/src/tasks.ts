@@ -368,6 +368,7 @@ export async function profileTask(a: ProfileArgs): Promise<ProfileFigures> {
     labels: new ort.Tensor('int64', b.labels!, [a.batch]),
     learning_rate: new ort.Tensor('float32', Float32Array.of(2e-5), []),
     step: new ort.Tensor('float32', Float32Array.of(1), []),
+    dropout_seed: new ort.Tensor('int64', BigInt64Array.of(42n << 32n), []),
   };
   for (const p of manifest.parameters) {
     const w = weights.get(p.name)!.data as Float32Array;
