@@ -86,16 +86,21 @@ describe('seeded dropout masks', async () => {
     expect(Math.abs(corr(m0, m1))).toBeLessThan(limit);
     expect(Math.abs(corr(m1, m2))).toBeLessThan(limit);
     for (let i = 0; i < 3; i++) expect(Math.abs(corr(a.masks[i]!, next.masks[i]!))).toBeLessThan(limit);
-    // Triples of neighbours: all 8 patterns at their expected frequencies (chi-square, 7 degrees of freedom).
-    const counts = new Array<number>(8).fill(0);
-    for (let i = 0; i + 2 < n; i++) counts[m0[i]! * 4 + m0[i + 1]! * 2 + m0[i + 2]!]!++;
+    // Patterns of neighbours in a row, and of rectangles (two neighbours in two adjacent rows), at their expected
+    // frequencies: chi-square, p < 1e-4 at 7 and 15 degrees of freedom.
     const q = 1 - RATE;
-    let chi2 = 0;
-    counts.forEach((c, k) => {
-      const e = (n - 2) * [(k >> 2) & 1, (k >> 1) & 1, k & 1].reduce((p, bit) => p * (bit ? q : 1 - q), 1);
-      chi2 += (c - e) ** 2 / e;
-    });
-    expect(chi2).toBeLessThan(30); // p < 1e-4 at 7 degrees of freedom
+    const chi2 = (offsets: number[], starts: number[]) => {
+      const counts = new Array<number>(2 ** offsets.length).fill(0);
+      for (const i of starts) counts[offsets.reduce((k, o) => 2 * k + m0[i + o]!, 0)]!++;
+      return counts.reduce((t, c, k) => {
+        const e = starts.length * offsets.reduce((p, _, j) => p * ((k >> j) & 1 ? q : 1 - q), 1);
+        return t + (c - e) ** 2 / e;
+      }, 0);
+    };
+    const all = (span: number) =>
+      Array.from({ length: n - span }, (_, i) => i).filter((i) => i % COLS < COLS - 1);
+    expect(chi2([0, 1, 2], all(2))).toBeLessThan(33.1);
+    expect(chi2([0, 1, COLS, COLS + 1], all(COLS + 1))).toBeLessThan(42.3);
   });
 
   it('the same seed gives the same masks again, another seed others; the gradient is the mask times the scale', async () => {
