@@ -49,8 +49,8 @@ export function findDropoutSites(g: Graph, classifierInput: string): DropoutSite
 
 /**
  * Inserts training-mode Dropout (ratio from `rates`, which compileArtifacts has checked to lie in [0, 1); skipped
- * at 0) at the given sites. The mask output is kept so that the gradient reuses it. Returns the number of Dropout
- * nodes.
+ * at 0) at the given sites: element-wise placeholders that token packing moves, which seedDropout then replaces
+ * by seeded masks. Returns the number of Dropout nodes.
  */
 export function insertDropout(g: Graph, sites: DropoutSite[], rates: DropoutInfo): number {
   const b = new GraphBuilder(g);

@@ -37,7 +37,12 @@ export function seedDropout(g: Graph): number {
     const key = (salt: number) => mix(b, b.op1('Add', [run, u32(Math.imul(4 * site + salt, GOLDEN))]));
     const ratio = scalarOf(g, n.inputs[1]!)!;
     const x = n.inputs[0]!;
-    const keep = keepMask(b, x, [key(1), key(2), key(3), key(4)], u32(Math.round((1 - ratio) * 2 ** 32)));
+    const keep = keepMask(
+      b,
+      x,
+      [key(1), key(2), key(3), key(4)],
+      u32(Math.min(Math.round((1 - ratio) * 2 ** 32), 2 ** 32 - 1)),
+    );
     const scaled = b.op1('Mul', [x, b.scalar(1 / (1 - ratio), 'float32')]);
     b.op('Where', [keep, scaled, b.scalar(0, 'float32')], {}, { outputs: [n.outputs[0]!] });
   });
