@@ -1,4 +1,4 @@
-import { encodeModel, type Model } from '@ortrain/graph';
+import { encodeModel, type Graph, type Model } from '@ortrain/graph';
 import ort from 'onnxruntime-node';
 
 export type Feed = Record<string, ort.Tensor>;
@@ -31,3 +31,13 @@ export function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]! - b[i]!));
   return m;
 }
+
+/** A default-domain opset-17 model around `graph`. */
+export const modelOf = (graph: Graph): Model => ({
+  irVersion: 8,
+  opsets: new Map([['', 17]]),
+  producerName: 'test',
+  producerVersion: '',
+  graph,
+  metadata: {},
+});

@@ -3,7 +3,7 @@ import ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
 import { insertDropout } from '../src/dropout/dropout.js';
 import { DROPOUT_SEED, seedDropout } from '../src/dropout/mask.js';
-import { session } from './helpers.js';
+import { modelOf, session } from './helpers.js';
 
 const ROWS = 512;
 const COLS = 768;
@@ -32,14 +32,7 @@ function model(): Model {
   );
   const grads = buildGradients(b2, { loss, wrt: ['x'] });
   for (const name of [...sites.map((s) => s.y), grads.get('x')!]) b2.addOutput({ name });
-  return {
-    irVersion: 8,
-    opsets: new Map([['', 17]]),
-    producerName: 't',
-    producerVersion: '1',
-    graph: g,
-    metadata: {},
-  };
+  return modelOf(g);
 }
 
 describe('seeded dropout masks', async () => {
@@ -49,7 +42,7 @@ describe('seeded dropout masks', async () => {
   const x = new ort.Tensor('float32', new Float32Array(ROWS * COLS).fill(1), [ROWS, COLS]);
   const run = async (seed: bigint) => {
     const out = await s.run({ x, [DROPOUT_SEED]: new ort.Tensor('int64', BigInt64Array.of(seed), []) });
-    const keep = (name: string) => Array.from(out[name]!.data as Float32Array, (v) => (v === 0 ? 0 : 1));
+    const keep = (name: string) => Array.from(out[name]!.data as Float32Array, (v): number => (v === 0 ? 0 : 1));
     return { out, masks: ['y0', 'y1', 'y2'].map(keep) };
   };
   const a = await run(42n << 32n);
