@@ -2,7 +2,7 @@
 // Forward cost of BERT-base 8x128's dropout sites (25 hidden [1024, 768], 12 attention [8, 12, 128, 128]):
 // ORT's Dropout against the seeded mask. Each site's output is summed so that it is computed.
 
-import { attr, emptyGraph, encodeModel, GraphBuilder } from '@ortrain/graph';
+import { attr, emptyGraph, encodeModel, GraphBuilder, modelOf } from '@ortrain/graph';
 import * as ort from 'onnxruntime-node';
 import { insertDropout } from '../dist/dropout/dropout.js';
 import { seedDropout } from '../dist/dropout/mask.js';
@@ -25,14 +25,7 @@ function model(seeded) {
   let total = sites[0].r;
   for (const s of sites.slice(1)) total = b2.op1('Add', [total, s.r]);
   b2.addOutput({ name: total });
-  return encodeModel({
-    irVersion: 8,
-    opsets: new Map([['', 17]]),
-    producerName: 'x',
-    producerVersion: '1',
-    graph: g,
-    metadata: {},
-  });
+  return encodeModel(modelOf(g));
 }
 const feeds = {
   h: new ort.Tensor('float32', new Float32Array(1024 * 768).fill(1), [1024, 768]),

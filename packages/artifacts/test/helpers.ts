@@ -1,4 +1,4 @@
-import { encodeModel, type Graph, type Model } from '@ortrain/graph';
+import { encodeModel, type Model } from '@ortrain/graph';
 import ort from 'onnxruntime-node';
 
 export type Feed = Record<string, ort.Tensor>;
@@ -38,13 +38,3 @@ export function softmax(logits: ArrayLike<number>): number[] {
   const sum = exps.reduce((a, x) => a + x, 0);
   return exps.map((e) => e / sum);
 }
-
-/** A default-domain opset-17 model around `graph`. */
-export const modelOf = (graph: Graph): Model => ({
-  irVersion: 8,
-  opsets: new Map([['', 17]]),
-  producerName: 'test',
-  producerVersion: '',
-  graph,
-  metadata: {},
-});

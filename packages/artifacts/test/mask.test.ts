@@ -1,9 +1,9 @@
-import { buildGradients, emptyGraph, GraphBuilder, type Model } from '@ortrain/graph';
+import { buildGradients, emptyGraph, GraphBuilder, type Model, modelOf } from '@ortrain/graph';
 import ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
 import { insertDropout } from '../src/dropout/dropout.js';
 import { DROPOUT_SEED, seedDropout } from '../src/dropout/mask.js';
-import { modelOf, session } from './helpers.js';
+import { session } from './helpers.js';
 
 const ROWS = 512;
 const COLS = 768;
