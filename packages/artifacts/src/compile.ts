@@ -15,6 +15,7 @@ import { type FileContent, writeDirAtomic } from './atomic.js';
 import type { CompiledModel } from './compiled.js';
 import type { BertConfig } from './config.js';
 import { findDropoutSites, insertDropout } from './dropout/dropout.js';
+import { DROPOUT_SEED, seedDropout } from './dropout/mask.js';
 import { familyOf } from './family/registry.js';
 import { attachClassifier } from './head/attach.js';
 import { importSource, type SourceOptions } from './import/source.js';
@@ -168,6 +169,8 @@ export function compileArtifacts(source: string, options: CompileOptions): Compi
     const sites = findDropoutSites(m.graph, cls.classifierInput, family.dropoutAt);
     const dropoutNodes = insertDropout(m.graph, sites, dropout);
     const packing = pack(m.graph);
+    // After packing, which moves Dropout as an element-wise op: the masks hash the packed elements' indices.
+    seedDropout(m.graph);
     withLoss(m.graph);
     return { model: m, dropoutNodes, packing };
   };
@@ -256,7 +259,9 @@ export function compileArtifacts(source: string, options: CompileOptions): Compi
   const entries = () => stateNames.map(([name, role, p]) => stateEntry(name, role, stateType(p), graphs));
   if (options.multiStep) {
     const written = entries().filter((e) => e.writtenBy.includes('train'));
-    const perStep = [...enc.inputs, 'labels', 'learning_rate', 'step'];
+    const perStep = [...enc.inputs, 'labels', 'learning_rate', 'step', DROPOUT_SEED].filter((n) =>
+      train.model.graph.inputs.some((i) => i.name === n),
+    );
     graphs.multistep = buildMultiStepModel(
       train.model,
       perStep,

@@ -2,6 +2,7 @@ export { type FileContent, TEMP_PREFIX, writeDirAtomic, writeFileAtomic } from '
 export { type CompileOptions, type CompileReport, type CompileResult, compileArtifacts } from './compile.js';
 export { type CompiledModel, openCompiled, readManifest } from './compiled.js';
 export { type BertConfig, type BertConfigJson, parseBertConfig, readBertConfig } from './config.js';
+export { DROPOUT_SEED } from './dropout/mask.js';
 export { exportInference, type InferenceExportOptions, TOKENIZER_FILES } from './export/inference.js';
 export { hfStateDict } from './export/state-dict.js';
 export { type ModelFamily, maxSequenceLength } from './family/family.js';

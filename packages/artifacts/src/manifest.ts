@@ -9,7 +9,8 @@
  * Batch inputs are int64 [batch, sequence]; `labels` is int64 [batch] (float32 [batch] for regression).
  * Scalars fed per run: `learning_rate` (float32), `step` (float32, the 1-based optimizer step, for bias
  * correction), `grad_scale` (float32, 1 / gradient_accumulation_steps: the gradient graph scales the loss by it
- * before differentiating, so the accumulators hold the mean gradient that the optimizer graph clips).
+ * before differentiating, so the accumulators hold the mean gradient that the optimizer graph clips),
+ * `dropout_seed` (int64, train and gradient graphs with dropout only: the masks are a function of it alone).
  */
 export interface ArtifactManifest {
   format: 'ortrain-artifacts';
@@ -45,8 +46,8 @@ export interface ArtifactManifest {
     predict: GraphIO;
     /**
      * K train steps in one run (compiled on request, `multiStep`): an ONNX Loop over the train graph with the
-     * same input and output names; batch inputs, `labels`, `learning_rate` and `step` stacked along a first
-     * axis of K, `loss` and `grad_norm` returned as [K].
+     * same input and output names; batch inputs, `labels`, `learning_rate`, `step` and `dropout_seed` stacked
+     * along a first axis of K, `loss` and `grad_norm` returned as [K].
      */
     multistep?: GraphIO;
   };

@@ -2,6 +2,7 @@ import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { AutoTokenizer, env, pipeline } from '@huggingface/transformers';
+import { loadModel } from '@ortrain/graph';
 import { describe, expect, it } from 'vitest';
 import { compileArtifacts } from '../src/compile.js';
 import { parseBertConfig } from '../src/config.js';
@@ -177,6 +178,36 @@ describe.each(Object.entries(FAMILIES))(
       expect(count({ hidden: 0, attention: 0.1, classifier: 0 })).toBe(n);
       expect(count({ hidden: 0.1, attention: 0, classifier: 0 })).toBe(1 + n * hiddenSitesPerLayer);
       expect(count({ hidden: 0, attention: 0, classifier: 0.1 })).toBe(headSites);
+    });
+
+    it('draws the masks of every dropout site from dropout_seed (dropout 0.1)', async () => {
+      const outDir = mkdtempSync(join(tmpdir(), `ortrain-${family}-`));
+      const rate = 0.1;
+      const { dir, manifest, report } = compileArtifacts(join(fixtures, 'hf_checkpoint'), {
+        name: 'seeded',
+        outDir,
+        dropout: { hidden: rate, attention: rate, classifier: rate },
+      });
+      const layers = (ref as unknown as { config: Record<string, number> }).config;
+      const n = layers['num_hidden_layers'] ?? layers['n_layers']!;
+      expect(report.dropoutNodes).toBe(n + 1 + n * hiddenSitesPerLayer + headSites);
+      for (const kind of ['train', 'gradient'] as const) {
+        expect(manifest.graphs[kind].inputs).toContain('dropout_seed');
+        const g = loadModel(join(dir, manifest.graphs[kind].file)).graph;
+        expect(g.nodes.filter((node) => node.opType === 'Dropout')).toEqual([]);
+      }
+      const b = ref.train_batches[0]!;
+      const lossAt = async (seed: bigint) => {
+        const r = new ArtifactRunner(dir);
+        r.dropoutSeed = seed;
+        return (await r.trainStep(b, b.labels, 0, 1))[0];
+      };
+      const first = await lossAt(42n << 32n);
+      expect(await lossAt(42n << 32n)).toBe(first);
+      expect(await lossAt((42n << 32n) + 1n)).not.toBe(first);
+      // Eval has no dropout: its loss is the seed-independent one.
+      const evalLoss = (await new ArtifactRunner(dir).evaluate(b, b.labels)).loss;
+      expect(first).not.toBe(evalLoss);
     });
 
     it("loads in @huggingface/transformers' text-classification pipeline with ortrain's logits", async () => {

@@ -402,6 +402,16 @@ describe('HF command-line spellings', () => {
     );
   });
 
+  it('takes --data-seed and --full-determinism, which refuses --device cuda', () => {
+    expect(train(['--data-seed', '7', '--full-determinism'])).toMatchObject({
+      data_seed: 7,
+      full_determinism: true,
+    });
+    expect(usageError(() => train(['--full-determinism', '--device', 'cuda'])).message).toBe(
+      '--full-determinism needs --device cpu or auto (CUDA kernels are not bit-reproducible)',
+    );
+  });
+
   it('accepts snake_case flags, and keeps values as typed', () => {
     expect(
       train([

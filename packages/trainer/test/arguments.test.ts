@@ -29,6 +29,8 @@ describe('TrainingArguments', () => {
       load_best_model_at_end: false,
       metric_for_best_model: null,
       seed: 42,
+      data_seed: null,
+      full_determinism: false,
       group_by_length: false,
       shuffle: true,
       dropout: null,
@@ -73,6 +75,19 @@ describe('TrainingArguments', () => {
     expect(() => new TrainingArguments({ output_dir: '' })).toThrow(/output_dir/);
     expect(() => new TrainingArguments({ output_dir: 'x', learning_rat: 1 } as never)).toThrow(
       "unknown option 'learning_rat'",
+    );
+  });
+
+  it('checks data_seed and full_determinism (which refuses CUDA)', () => {
+    expect(new TrainingArguments({ output_dir: 'x', data_seed: 7 }).data_seed).toBe(7);
+    expect(() => new TrainingArguments({ output_dir: 'x', data_seed: -1 })).toThrow(
+      'TrainingArguments.data_seed: expected an integer >= 0, got -1',
+    );
+    expect(
+      new TrainingArguments({ output_dir: 'x', full_determinism: true, device: 'auto' }).full_determinism,
+    ).toBe(true);
+    expect(() => new TrainingArguments({ output_dir: 'x', full_determinism: true, device: 'cuda' })).toThrow(
+      'TrainingArguments: full_determinism needs device cpu or auto (CUDA kernels are not bit-reproducible)',
     );
   });
 

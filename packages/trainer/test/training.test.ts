@@ -164,6 +164,27 @@ describe('multi-step (device-resident) runs', () => {
     await multi.release();
   });
 
+  it('with dropout, step i of the Loop draws the masks of firstDropoutSeed + i', async () => {
+    const withDropout = compileTiny('tiny-dropout-loop', {
+      dropout: { hidden: 0.1, attention: 0.1, classifier: 0.1 },
+      multiStep: true,
+    });
+    // One batch three times: same shapes in the Loop and in single steps, so the same seeds give the same masks.
+    const batch = new DataCollatorWithPadding().collate(trainSet, [0, 1, 2, 3]);
+    const seed = 42n << 32n;
+    const single = await Replica.open(withDropout, { provider: await selectProvider('cpu') });
+    const one = [];
+    for (let i = 0; i < 3; i++) one.push((await single.step(batch, 1e-3, i + 1, seed + BigInt(i))).loss);
+    const multi = await Replica.open(withDropout, { provider: await selectProvider('cpu') });
+    const many = (await multi.multiStep([batch, batch, batch], [1e-3, 1e-3, 1e-3], 1, seed)).map(
+      (r) => r.loss,
+    );
+    for (let i = 0; i < 3; i++) expect(many[i]).toBeCloseTo(one[i]!, 5);
+    const reseeded = await Replica.open(withDropout, { provider: await selectProvider('cpu') });
+    expect((await reseeded.step(batch, 1e-3, 1, seed + 1n)).loss).not.toBeCloseTo(one[0]!, 5);
+    for (const s of [single, multi, reseeded]) await s.release();
+  });
+
   it('frozen parameters stay fixed in single and multi-step runs', async () => {
     const frozen = compileTiny('frozen', { freeze: ['bert.embeddings.'], multiStep: true });
     const collator = new DataCollatorWithPadding();
@@ -226,6 +247,79 @@ describe('stop and resume', () => {
         h.map((e) => Object.fromEntries(Object.entries(e).filter(([k]) => !/runtime|per_second/.test(k))));
       expect(strip(resumed.trainer.state.log_history)).toEqual(strip(full.trainer.state.log_history));
     }
+  });
+
+  it('with dropout 0.1: the same seed gives bit-identical runs, resume equals the uninterrupted run', async () => {
+    const withDropout = compileTiny('tiny-dropout', {
+      optimizer: { weightDecay: 0.01 },
+      dropout: { hidden: 0.1, attention: 0.1, classifier: 0.1 },
+    });
+    const run = (
+      extra: Partial<TrainingArgumentsInit>,
+      resume?: boolean,
+      args = argsFor({ dropout: 0.1, ...extra }),
+    ) => train(args, resume, withDropout);
+    const full = await run({});
+    const again = await run({});
+    expect(again.steps.map((s) => s.loss)).toEqual(full.steps.map((s) => s.loss));
+    for (let i = 0; i < full.weights.length; i++)
+      expect(again.weights[i]!.data).toEqual(full.weights[i]!.data);
+    // The masks do act: another seed, or the same data order with other masks, changes every loss after the first.
+    const reseeded = await run({ seed: 7, data_seed: 42 });
+    const losses = (r: typeof full) => r.steps.map((s) => s.loss);
+    expect(losses(reseeded).filter((l, i) => l === losses(full)[i])).toEqual([]);
+    const noDropout = await train(argsFor({}));
+    expect(losses(full).filter((l, i) => l === losses(noDropout)[i])).toEqual([]);
+
+    const stopAt = 5;
+    const args = argsFor({ dropout: 0.1 });
+    const first = new Trainer({ model: withDropout, args, trainDataset: trainSet });
+    first.on('step', (e) => {
+      if (e.globalStep === stopAt) process.emit('SIGINT');
+    });
+    await expect(first.train()).rejects.toThrow(TrainingInterrupted);
+    await first.close();
+    const resumed = await run({}, true, args);
+    expect(resumed.steps.map((s) => s.loss)).toEqual(full.steps.slice(stopAt).map((s) => s.loss));
+    for (let i = 0; i < full.weights.length; i++)
+      expect(resumed.weights[i]!.data).toEqual(full.weights[i]!.data);
+  });
+
+  it('with gradient accumulation, each micro-batch draws its own masks, and resume stays exact', async () => {
+    const withDropout = compileTiny('tiny-dropout-ga', {
+      dropout: { hidden: 0.1, attention: 0.1, classifier: 0.1 },
+    });
+    const args = () => argsFor({ dropout: 0.1, gradient_accumulation_steps: 2, weight_decay: 0 });
+    // The masks are a function of the seed alone: the trainer gives each micro-batch its own (seed << 32) + index.
+    const session = await Replica.open(withDropout, { provider: await selectProvider('cpu') });
+    const batch = new DataCollatorWithPadding().collate(trainSet, [0, 1, 2, 3]);
+    const losses = [];
+    for (const seed of [(42n << 32n) + 1n, (42n << 32n) + 2n, (42n << 32n) + 1n])
+      losses.push(await session.accumulate(batch, 0, seed));
+    await session.release();
+    expect(losses[1]).not.toBe(losses[0]);
+    expect(losses[2]).toBe(losses[0]);
+    const full = await train(args(), undefined, withDropout);
+    const stopAt = 3;
+    const stopped = args();
+    const first = new Trainer({ model: withDropout, args: stopped, trainDataset: trainSet });
+    first.on('step', (e) => {
+      if (e.globalStep === stopAt) process.emit('SIGINT');
+    });
+    await expect(first.train()).rejects.toThrow(TrainingInterrupted);
+    await first.close();
+    const resumed = await train(stopped, true, withDropout);
+    expect(resumed.steps.map((s) => s.loss)).toEqual(full.steps.slice(stopAt).map((s) => s.loss));
+    for (let i = 0; i < full.weights.length; i++)
+      expect(resumed.weights[i]!.data).toEqual(full.weights[i]!.data);
+  });
+
+  it('data_seed alone sets the shuffle (seed then only seeds init and dropout)', async () => {
+    const losses = async (extra: Partial<TrainingArgumentsInit>) =>
+      (await train(argsFor(extra))).steps.map((s) => s.loss);
+    const base = await losses({});
+    expect(await losses({ seed: 7, data_seed: 42 })).toEqual(base);
+    expect(await losses({ data_seed: 3 })).not.toEqual(base);
   });
 
   it('rejects resuming when there is no checkpoint', async () => {

@@ -74,8 +74,8 @@ function headDense(classifierInput: string, prod: Map<string, Node>): Node | und
 
 /**
  * Inserts training-mode Dropout (ratio from `rates`, which compileArtifacts has checked to lie in [0, 1); skipped
- * at 0) at the given sites (buildGradients adds the mask output its gradient reads). Returns the number of
- * Dropout nodes.
+ * at 0) at the given sites: element-wise placeholders that token packing moves, which seedDropout then replaces
+ * by seeded masks. Returns the number of Dropout nodes.
  */
 export function insertDropout(g: Graph, sites: DropoutSite[], rates: DropoutInfo): number {
   const b = new GraphBuilder(g);

@@ -209,7 +209,26 @@ export const TRAINING_ARGUMENT_SPECS = [
     group: 'training',
     default: 42,
     check: atLeast(0),
-    help: 'seed for initialisation and shuffling',
+    help: 'seed for initialisation, shuffling and dropout masks',
+  },
+  {
+    key: 'data_seed',
+    type: 'int',
+    group: 'training',
+    nullable: true,
+    default: null,
+    check: atLeast(0),
+    defaultHelp: '{seed}',
+    help: 'seed of the training set shuffle only; dropout masks keep following {seed}',
+  },
+  {
+    key: 'full_determinism',
+    type: 'bool',
+    group: 'runtime',
+    default: false,
+    help:
+      'refuse CUDA (no deterministic kernels there) and make {device} auto take the CPU; CPU runs are ' +
+      'bit-reproducible for a seed and thread count anyway (seeded dropout masks)',
   },
   {
     key: 'shuffle',

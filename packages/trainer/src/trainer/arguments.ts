@@ -106,6 +106,11 @@ export function finishArguments(v: Record<string, unknown>, name: (key: string) 
       );
     }
   }
+  if (v['full_determinism'] === true && v['device'] === 'cuda') {
+    errors.push(
+      `${name('full_determinism')} needs ${name('device')} cpu or auto (CUDA kernels are not bit-reproducible)`,
+    );
+  }
   const metric = v['metric_for_best_model'];
   if (typeof metric === 'string') v['greater_is_better'] ??= !metric.endsWith('loss');
   return errors;

@@ -255,7 +255,8 @@ export class Trainer extends EventEmitter<TrainerEvents> {
   async getReplica(): Promise<Replica> {
     if (this.replica) return this.replica;
     const a = this.args;
-    const provider = await selectProvider(a.device);
+    // full_determinism keeps `auto` off CUDA (finishArguments refuses an explicit cuda).
+    const provider = await selectProvider(a.full_determinism ? 'cpu' : a.device);
     const model = await this.compiledModel(provider.device);
     this.replica = await Replica.open(model, { provider, numThreads: a.num_threads });
     this.emit('message', `Running on ${provider.device.toUpperCase()}: ${provider.reason}`);
@@ -288,9 +289,9 @@ export class Trainer extends EventEmitter<TrainerEvents> {
     if (!train || !a.shuffle) return new SequentialSampler(ds.numRows, { batchSize, dropLast });
     if (a.group_by_length) {
       const lengths = Int32Array.from({ length: ds.numRows }, (_, i) => ds.length(i));
-      return new GroupByLengthSampler(lengths, { batchSize, dropLast, seed: a.seed });
+      return new GroupByLengthSampler(lengths, { batchSize, dropLast, seed: a.data_seed ?? a.seed });
     }
-    return new RandomSampler(ds.numRows, { batchSize, dropLast, seed: a.seed });
+    return new RandomSampler(ds.numRows, { batchSize, dropLast, seed: a.data_seed ?? a.seed });
   }
 
   /** The epoch for logs; undefined before any training, as HF's `state.epoch` is None then. */
@@ -393,10 +394,14 @@ export class Trainer extends EventEmitter<TrainerEvents> {
     const callbacks = this.callbackHandler;
     callbacks.epochBegin();
     const it = run.sampler.batches(epoch, first);
-    const batches = new BatchQueue(() => {
-      const r = it.next();
-      return r.done ? undefined : this.collator.collate(run.dataset, r.value);
-    });
+    const firstInRun = epoch * run.sampler.numBatches + first;
+    const batches = new BatchQueue(
+      () => {
+        const r = it.next();
+        return r.done ? undefined : this.collator.collate(run.dataset, r.value);
+      },
+      (i) => dropoutSeed(this.args.seed, firstInRun + i),
+    );
     let index = first; // index of the next batch in this epoch
     while (!batches.done && !control.should_training_stop && !control.should_epoch_stop) {
       const before = this.state.global_step;
@@ -752,4 +757,13 @@ function pick<T extends object, K extends keyof T>(o: T, keys: K[]): Pick<T, K> 
   const out = {} as Pick<T, K>;
   for (const k of keys) if (k in o) out[k] = o[k];
   return out;
+}
+
+/**
+ * The dropout masks' seed for one micro-batch: args.seed in the high 32 bits, the micro-batch's position in the
+ * run (epoch * batches per epoch + batch) in the low ones, so a resumed run draws the masks the uninterrupted
+ * one did, and every micro-batch of an accumulation or a K-step Loop draws its own.
+ */
+function dropoutSeed(seed: number, microBatch: number): bigint {
+  return (BigInt(seed) << 32n) + BigInt(microBatch);
 }
