@@ -13,6 +13,8 @@ export type Device = 'cpu' | 'cuda' | 'webgpu';
 
 export interface ProviderChoice {
   device: Device;
+  /** Which GPU (CUDA's device id) when there are several; absent: the provider's default. */
+  deviceId?: number;
   /** Why this device: shown to the user when `auto` picked it or CUDA was refused. */
   reason: string;
 }
@@ -21,6 +23,8 @@ export interface SessionConfig {
   device: Device;
   /** ONNX Runtime intra-op threads; 0 keeps its default (one per core). */
   numThreads: number;
+  /** CUDA device id; absent: GPU 0. */
+  deviceId?: number;
 }
 
 // Errors are reported through exceptions with our own explanation; ORT's native log would only repeat them.
@@ -107,7 +111,12 @@ export async function selectProvider(requested: 'auto' | Device): Promise<Provid
 
 export function sessionOptions(config: SessionConfig): ort.InferenceSession.SessionOptions {
   return {
-    executionProviders: [config.device],
+    // onnxruntime-node takes a device id for CUDA only; WebGPU replicas share the adapter it picks.
+    executionProviders: [
+      config.device === 'cuda' && config.deviceId !== undefined
+        ? { name: 'cuda', deviceId: config.deviceId }
+        : config.device,
+    ],
     graphOptimizationLevel: 'all',
     // On CPU the memory pattern costs more than it saves: after the first run it asks the arena for one block
     // as large as all intermediate tensors together (1.8 GB for BERT-base at 8 x 128) while the blocks of that

@@ -4,6 +4,7 @@
  * TRAINING_ARGUMENT_SPECS; this file adds HF's `__post_init__` (derived defaults, cross-option checks). Unknown
  * keys are rejected so a typo never silently falls back to a default.
  */
+import { parseDevices } from '../parallel/devices.js';
 import {
   type ArgumentSpec,
   accepts,
@@ -80,6 +81,13 @@ export function finishArguments(v: Record<string, unknown>, name: (key: string) 
         `${best} needs ${name('save_steps')} (${v['save_steps']}) to be a multiple of ${name('eval_steps')} ` +
           `(${v['eval_steps']}): HF requires a round multiple`,
       );
+    }
+  }
+  if (typeof v['devices'] === 'string') {
+    try {
+      parseDevices(v['devices'], 'auto');
+    } catch (e) {
+      errors.push(`${name('devices')}: ${(e as Error).message}`);
     }
   }
   const metric = v['metric_for_best_model'];
