@@ -343,7 +343,7 @@ function sampleValue(spec: ArgumentSpec): unknown {
     case 'path':
       return 'some_dir/run 1';
     case 'string':
-      return 'accuracy';
+      return spec.key === 'devices' ? 'cpu:2' : 'accuracy';
     default:
       return [2, 3, 0.5, 7].find((v) => v !== spec.default && accepts(spec, v));
   }
