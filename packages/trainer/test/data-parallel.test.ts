@@ -116,6 +116,16 @@ describe('data parallel: two CPU replicas x batch 4 equal one replica x batch 8 
       for (const [n, w] of whole.weights) worst = Math.max(worst, maxAbsDiff(resumed.weights.get(n)!, w));
       expect(worst).toBeLessThanOrEqual(1e-5);
     }
+    // Another global batch size: the run goes on from the first row not yet seen (24 of 29 after 3 x 8).
+    const smaller = await train(
+      'two-then-one',
+      { per_device_train_batch_size: 4 },
+      join(tmp, 'two-then-one', 'checkpoint-3'),
+    );
+    expect(smaller.messages).toContain(
+      "Resuming with global batches of 4 rows (the checkpoint's were 8): batch 3 becomes batch 6",
+    );
+    expect(smaller.losses.length).toBe(2 + 8); // the rest of epoch 0 (rows 24-28), then all of epoch 1
   });
 });
 
