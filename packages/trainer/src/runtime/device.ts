@@ -56,8 +56,8 @@ function probeModel(): Uint8Array {
   });
 }
 
-/** Tries to load the CUDA execution provider; returns why it cannot be used, or null when it works. */
-async function cudaUnavailable(): Promise<string | null> {
+/** Tries to load the CUDA execution provider (on one GPU); returns why it cannot be used, or null when it works. */
+async function cudaUnavailable(deviceId?: number): Promise<string | null> {
   const lib = join(ortBinaryDir(), CUDA_LIB);
   if (!existsSync(lib)) {
     return (
@@ -66,11 +66,13 @@ async function cudaUnavailable(): Promise<string | null> {
     );
   }
   try {
-    const s = await ort.InferenceSession.create(probeModel(), { executionProviders: ['cuda'] });
+    const s = await ort.InferenceSession.create(probeModel(), {
+      executionProviders: [deviceId === undefined ? 'cuda' : { name: 'cuda', deviceId }],
+    });
     await s.release();
     return null;
   } catch (e) {
-    return `the CUDA execution provider failed to load (${(e as Error).message}); it needs an NVIDIA driver, CUDA 12 and cuDNN 9`;
+    return `the CUDA execution provider failed to load${deviceId === undefined ? '' : ` on GPU ${deviceId}`} (${(e as Error).message}); it needs an NVIDIA driver, CUDA 12 and cuDNN 9`;
   }
 }
 
@@ -92,20 +94,21 @@ async function webgpuUnavailable(): Promise<string | null> {
  * Resolves `auto` | `cpu` | `cuda` | `webgpu` to a device: `auto` takes CUDA when it loads, else CPU, and says
  * why; `cuda` and `webgpu` fail with the reason when they cannot be used.
  */
-export async function selectProvider(requested: 'auto' | Device): Promise<ProviderChoice> {
+export async function selectProvider(requested: 'auto' | Device, deviceId?: number): Promise<ProviderChoice> {
   if (requested === 'cpu') return { device: 'cpu', reason: 'device "cpu" was requested' };
   if (requested === 'webgpu') {
     const why = await webgpuUnavailable();
     if (why !== null) throw new Error(`device "webgpu" was requested but ${why}`);
     return { device: 'webgpu', reason: 'device "webgpu" was requested' };
   }
-  const why = await cudaUnavailable();
+  const why = await cudaUnavailable(deviceId);
+  const id = deviceId === undefined ? {} : { deviceId };
   if (requested === 'cuda') {
     if (why !== null) throw new Error(`device "cuda" was requested but ${why}`);
-    return { device: 'cuda', reason: 'device "cuda" was requested' };
+    return { device: 'cuda', reason: 'device "cuda" was requested', ...id };
   }
   return why === null
-    ? { device: 'cuda', reason: 'device "auto": the CUDA execution provider loaded' }
+    ? { device: 'cuda', reason: 'device "auto": the CUDA execution provider loaded', ...id }
     : { device: 'cpu', reason: `device "auto" fell back to CPU: ${why}` };
 }
 

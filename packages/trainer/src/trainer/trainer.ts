@@ -246,10 +246,10 @@ export class Trainer extends EventEmitter<TrainerEvents> {
       return this.replica;
     }
     const plan = parseDevices(a.devices, a.device);
-    const provider = await selectProvider(plan.device);
-    const providers = plan.ids.map((id) =>
-      provider.device === 'cuda' ? { ...provider, deviceId: id } : provider,
-    );
+    // Every GPU is probed: a missing one fails here, before the model is compiled into output_dir.
+    const providers: ProviderChoice[] = [];
+    for (const id of plan.ids) providers.push(await selectProvider(providers[0]?.device ?? plan.device, id));
+    const provider = providers[0]!;
     const model = await this.compiledModel(provider.device);
     this.replica = await ReplicaGroup.open(model, providers, a.num_threads);
     this.emit(
