@@ -13,6 +13,8 @@ export {
   saveCheckpoint,
   validateCheckpoint,
 } from './checkpoint/checkpoints.js';
+export { type ModelCardInfo, modelCard, resultsTable } from './hub/model-card.js';
+export { HubPushError, HubPusher, type HubPushOptions } from './hub/push.js';
 export { type DevicePlan, parseDevices } from './parallel/devices.js';
 export { ReplicaGroup } from './parallel/replica-group.js';
 export { type StateArray, StateBuffers } from './runtime/buffers.js';
@@ -29,10 +31,15 @@ export {
   type DeviceOption,
   expectation,
   greaterThan,
+  HUB_STRATEGIES,
+  type HubStrategy,
   halfOpen,
   INTERVAL_STRATEGIES,
   type IntervalStrategy,
+  type JsonObject,
   type NumberCheck,
+  REPORT_TO,
+  type ReportTo,
   renderRefs,
   SCHEDULER_TYPES,
   type SchedulerType,
@@ -44,6 +51,7 @@ export {
 } from './trainer/argument-spec.js';
 export {
   finishArguments,
+  reportsTo,
   TrainingArguments,
   TrainingArgumentsError,
   type TrainingArgumentsInit,
@@ -63,7 +71,13 @@ export {
   isHubId,
   type ModelSource,
 } from './trainer/model.js';
-export { LRScheduler, warmupStepsFor } from './trainer/scheduler.js';
+export {
+  LRScheduler,
+  type PlateauState,
+  type SchedulerKwargs,
+  schedulerKwargsError,
+  warmupStepsFor,
+} from './trainer/scheduler.js';
 export type { LogEntry, TrainerStateJSON } from './trainer/state.js';
 export {
   type StepOutcome,
@@ -72,6 +86,7 @@ export {
   stepRunnerFor,
 } from './trainer/steps.js';
 export {
+  type EvalDataset,
   type PredictionOutput,
   type PredictionProgress,
   type StepEvent,

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TokenizedDataset } from '@ortrain/data';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { replicaSeed } from '../src/parallel/replica-group.js';
 import { datasetOf, FIXTURES, maxAbsDiff, maxRelDiff, reference as ref } from './helpers/reference.js';
 import { transpileSources } from './helpers/transpile.js';
 
@@ -148,7 +149,7 @@ describe('data parallel: faults', () => {
       expect(() => args('bad', { devices: bad })).toThrow(/devices/);
     }
     expect(() => args('bad', { devices: 'gpu:0' })).toThrow(
-      "TrainingArguments: devices: devices 'gpu:0': expected cpu:N (N CPU replicas), a list of one GPU kind such as cuda:0,cuda:1 or webgpu:0,webgpu:1, or a replica count N",
+      "TrainingArguments.devices: devices 'gpu:0': expected cpu:N (N CPU replicas), a list of one GPU kind such as cuda:0,cuda:1 or webgpu:0,webgpu:1, or a replica count N",
     );
     // Known names on a machine without those devices: refused before the model is compiled into output_dir.
     if (!existsSync('/dev/nvidia0')) {
@@ -196,5 +197,16 @@ describe('data parallel: faults', () => {
     );
     expect(lib.latestValidCheckpoint(join(tmp, 'killed'))).toBe(join(tmp, 'killed', 'checkpoint-2'));
     await trainer.close();
+  });
+});
+
+describe('replicaSeed', () => {
+  it('keeps args.seed high, is the identity for one replica and gives every (micro-batch, replica) its own seed', () => {
+    const seed = (s: number, batch: number) => (BigInt(s) << 32n) + BigInt(batch);
+    expect(replicaSeed(seed(42, 7), 0, 1)).toBe(seed(42, 7));
+    const seen = new Set<bigint>();
+    for (let b = 0; b < 50; b++) for (let r = 0; r < 3; r++) seen.add(replicaSeed(seed(42, b), r, 3));
+    expect(seen.size).toBe(150);
+    for (const s of seen) expect(s >> 32n).toBe(42n);
   });
 });

@@ -14,8 +14,8 @@ export class ReplicaMember {
     readonly rank: number,
   ) {}
 
-  accumulate(batch: Batch, gradScale: number): Promise<number> {
-    return this.replica.accumulate(batch, gradScale);
+  accumulate(batch: Batch, gradScale: number, dropoutSeed?: bigint): Promise<number> {
+    return this.replica.accumulate(batch, gradScale, dropoutSeed);
   }
 
   publish(): void {

@@ -94,15 +94,21 @@ export class ReplicaGroup {
     );
   }
 
-  /** Adds one global batch's gradients (scaled by gradScale) across the replicas; its mean loss over all rows. */
-  async accumulate(batch: Batch, gradScale: number): Promise<number> {
+  /**
+   * Adds one global batch's gradients (scaled by gradScale) across the replicas; its mean loss over all rows.
+   * Each replica draws its dropout masks from its own seed (replicaSeed), not the same masks as its peers.
+   */
+  async accumulate(batch: Batch, gradScale: number, dropoutSeed?: bigint): Promise<number> {
     const rows = batch.dims[0];
     const parts = shardPositions(rows, this.size).map((p) => (p.length > 0 ? selectRows(batch, p) : null));
     const losses = await this.all((m) => {
       const part = parts[m.rank];
       if (!part) return 0;
       const scale = (gradScale * part.dims[0]) / rows;
-      return m instanceof RemoteMember ? m.call('accumulate', part, scale) : m.accumulate(part, scale);
+      const seed = dropoutSeed === undefined ? undefined : replicaSeed(dropoutSeed, m.rank, this.size);
+      return m instanceof RemoteMember
+        ? m.call('accumulate', part, scale, seed)
+        : m.accumulate(part, scale, seed);
     });
     return losses.reduce((sum, l, r) => sum + (parts[r] ? (l * parts[r].dims[0]) / rows : 0), 0);
   }
@@ -119,8 +125,8 @@ export class ReplicaGroup {
     return norms[0]!;
   }
 
-  async step(batch: Batch, learningRate: number, step: number): Promise<StepResult> {
-    const loss = await this.accumulate(batch, 1);
+  async step(batch: Batch, learningRate: number, step: number, dropoutSeed?: bigint): Promise<StepResult> {
+    const loss = await this.accumulate(batch, 1, dropoutSeed);
     return { loss, gradNorm: await this.applyOptimizer(learningRate, step) };
   }
 
@@ -179,6 +185,15 @@ export class ReplicaGroup {
       ),
     );
   }
+}
+
+/**
+ * A replica's dropout seed: the trainer's seed keeps args.seed in its high 32 bits and counts micro-batches in
+ * the low ones; replica r of R takes micro-batch x R + r there, so no two (micro-batch, replica) pairs share masks.
+ */
+export function replicaSeed(seed: bigint, rank: number, replicas: number): bigint {
+  const low = seed & 0xffffffffn;
+  return seed - low + ((low * BigInt(replicas) + BigInt(rank)) & 0xffffffffn);
 }
 
 function labelOf(rank: number, p: ProviderChoice): string {
