@@ -20,6 +20,7 @@ import type {
   ForwardFigures,
   GemmFigures,
   MrpcFigures,
+  ParallelFigures,
   ProfileFigures,
   Shape,
   TokenizeFigures,
@@ -42,6 +43,7 @@ const BENCHMARKS = [
   'torch',
   'mrpc',
   'scaling',
+  'parallel',
   'tokenize',
   'profile',
 ] as const;
@@ -314,6 +316,14 @@ if (only.has('scaling') && scalingDir) {
     }),
   );
   if (train) results.scaling = { geometry: scalingGeometry, repeats: scalingRepeats, train };
+}
+
+if (only.has('parallel') && scalingDir) {
+  const shape = { batch: config.batch, seq: config.seq };
+  const figures = await attempt(`parallel ${scalingGeometry.name}`, () =>
+    child<ParallelFigures>('parallel', { dir: scalingDir, replicas: [1, 2], ...shape, ...repeat }),
+  );
+  if (figures) results.parallel = { geometry: scalingGeometry, shape, figures };
 }
 
 if (only.has('tokenize')) {

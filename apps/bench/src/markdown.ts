@@ -233,6 +233,27 @@ export function renderMarkdown(r: Results, notes?: string): string {
     );
   } else push('Not measured.');
 
+  push('## Data parallel (CPU replicas, one thread each)');
+  if (r.parallel) {
+    const p = r.parallel;
+    push(
+      `${p.geometry.name}, one optimizer step over a global batch of ${p.shape.batch} x ${p.shape.seq}, split across the ` +
+        'replicas (`--devices cpu:N`: worker threads, gradients all-reduced through shared memory).',
+    );
+    const one = p.figures.rows.find((x) => x.replicas === 1);
+    push(
+      table(
+        ['replicas', 'step', 'samples/s', 'speed-up'],
+        p.figures.rows.map((x) => [
+          String(x.replicas),
+          timeCell(x.stepMs),
+          rateCell(x.samplesPerSec),
+          one ? `${(one.stepMs.median / x.stepMs.median).toFixed(2)}x` : '',
+        ]),
+      ),
+    );
+  } else push('Not measured.');
+
   push('## Startup: artifact generation and time to a first step');
   push(
     table(

@@ -7,6 +7,7 @@ import type {
   ForwardFigures,
   GemmFigures,
   MrpcFigures,
+  ParallelFigures,
   ProfileFigures,
   Shape,
   TokenizeFigures,
@@ -56,6 +57,8 @@ export interface Results {
   geometries: GeometryResult[];
   mrpc?: { geometry: Geometry; figures: MrpcFigures; torch?: TorchFigures };
   scaling?: { geometry: Geometry; repeats: number; train: TrainFigures };
+  /** One optimizer step over the same global batch on 1 and on several one-thread CPU replicas. */
+  parallel?: { geometry: Geometry; shape: Shape; figures: ParallelFigures };
   tokenize?: TokenizeFigures;
   profile?: { geometry: Geometry; shape: Shape; figures: ProfileFigures };
   /**

@@ -22,7 +22,7 @@ import {
   tokenizeDataset,
 } from '@ortrain/data';
 import { emptyGraph, encodeModel, GraphBuilder, numel } from '@ortrain/graph';
-import { Replica, selectProvider } from '@ortrain/trainer';
+import { Replica, ReplicaGroup, selectProvider } from '@ortrain/trainer';
 import * as ort from 'onnxruntime-node';
 import { batchesFile, evenlySpaced, syntheticBatch } from './batches.js';
 import { writeRandomBert } from './checkpoint.js';
@@ -133,6 +133,45 @@ export async function trainTask(a: TrainArgs): Promise<TrainFigures> {
   }
   await session.release();
   return { openMs, firstStepMs, timeToFirstStepMs, shapes, peakRssMiB: peakRssMiB() };
+}
+
+export interface ParallelArgs extends RepeatOptions, Shape {
+  dir: string;
+  /** Replica counts to compare; each replica runs ONNX Runtime on one thread. */
+  replicas: number[];
+}
+
+export interface ParallelFigures {
+  rows: { replicas: number; stepMs: Summary; samplesPerSec: Summary; loss: number }[];
+  peakRssMiB: number;
+}
+
+/**
+ * Data parallel on CPU: one optimizer step over the same global batch on 1 replica (Replica.step) and on R
+ * replicas of one thread each (ReplicaGroup: the batch split R ways, gradients all-reduced through shared
+ * memory, the optimizer on every replica), as `--devices cpu:R` trains.
+ */
+export async function parallelTask(a: ParallelArgs): Promise<ParallelFigures> {
+  const provider = await selectProvider('cpu');
+  const batch = syntheticBatch(a.batch, a.seq);
+  const rows: ParallelFigures['rows'] = [];
+  for (const r of a.replicas) {
+    const replica =
+      r === 1
+        ? await Replica.open(a.dir, { provider, numThreads: 1 })
+        : await ReplicaGroup.open(a.dir, Array(r).fill(provider), 1);
+    let step = 0;
+    let loss = Number.NaN;
+    const ms = summarize(
+      await timeRuns(async () => {
+        loss = (await replica.step(batch, 2e-5, ++step)).loss;
+      }, a),
+    );
+    if (!Number.isFinite(loss)) throw new Error(`${r} replicas gave loss ${loss}`);
+    rows.push({ replicas: r, stepMs: ms, samplesPerSec: throughput(ms, a.batch), loss });
+    await replica.release();
+  }
+  return { rows, peakRssMiB: peakRssMiB() };
 }
 
 export interface EvalArgs extends RepeatOptions, Shape {

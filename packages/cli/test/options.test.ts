@@ -344,7 +344,7 @@ function sampleValue(spec: ArgumentSpec): unknown {
     case 'path':
       return 'some_dir/run 1';
     case 'string':
-      return 'accuracy';
+      return spec.key === 'devices' ? 'cpu:2' : 'accuracy';
     case 'json':
       return { num_cycles: 2 };
     default:

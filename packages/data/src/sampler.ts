@@ -151,3 +151,23 @@ export class GroupByLengthSampler extends BatchSampler {
     return p;
   }
 }
+
+/**
+ * torch's DistributedSampler split of one global batch across `numReplicas` replicas: replica r takes the
+ * positions r, r + R, r + 2R, ... Over an epoch cut into global batches of R x B rows this is exactly the
+ * split DistributedSampler makes (its shard is the order's every R-th row from r, batched by B), so the global
+ * batches hold the rows one replica with batch R x B would see. A last, smaller global batch is split the same
+ * way without repeating rows (DistributedSampler pads with repeats): shards then differ in size, by at most
+ * one row, and a replica can get none.
+ */
+export function shardPositions(batchRows: number, numReplicas: number): Int32Array[] {
+  if (!Number.isInteger(numReplicas) || numReplicas < 1) {
+    throw new Error(`numReplicas must be a positive integer, got ${numReplicas}`);
+  }
+  return Array.from({ length: numReplicas }, (_, r) =>
+    Int32Array.from(
+      { length: Math.max(0, Math.ceil((batchRows - r) / numReplicas)) },
+      (_, j) => r + j * numReplicas,
+    ),
+  );
+}

@@ -6,6 +6,7 @@ import {
   permutation,
   RandomSampler,
   SequentialSampler,
+  shardPositions,
 } from '../src/index.js';
 
 const all = (it: Iterable<Int32Array>) => Array.from(it, (b) => Array.from(b));
@@ -85,5 +86,35 @@ describe('batch samplers', () => {
 
   it('rejects a bad batch size', () => {
     expect(() => new SequentialSampler(3, { batchSize: 0 })).toThrow(/batchSize must be a positive integer/);
+  });
+});
+
+describe('shardPositions (DistributedSampler split of a global batch)', () => {
+  it('gives replica r every R-th row from r, covering each row once', () => {
+    expect(shardPositions(8, 2).map((s) => Array.from(s))).toEqual([
+      [0, 2, 4, 6],
+      [1, 3, 5, 7],
+    ]);
+    expect(shardPositions(5, 3).map((s) => Array.from(s))).toEqual([[0, 3], [1, 4], [2]]);
+    expect(shardPositions(1, 2).map((s) => Array.from(s))).toEqual([[0], []]);
+  });
+
+  it('over an epoch equals DistributedSampler: shard r of the order, batched by the per-replica size', () => {
+    const order = new RandomSampler(24, { batchSize: 6, seed: 3 }).order(0);
+    const R = 3;
+    const perReplica = 2;
+    for (let r = 0; r < R; r++) {
+      const torchShard = Array.from(order).filter((_, i) => i % R === r); // indices[rank::num_replicas]
+      const ours: number[] = [];
+      for (let g = 0; g < 24 / (R * perReplica); g++) {
+        const batch = order.subarray(g * R * perReplica, (g + 1) * R * perReplica);
+        ours.push(...Array.from(shardPositions(batch.length, R)[r]!, (p) => batch[p]!));
+      }
+      expect(ours).toEqual(torchShard);
+    }
+  });
+
+  it('rejects a bad replica count', () => {
+    expect(() => shardPositions(4, 0)).toThrow(/numReplicas must be a positive integer/);
   });
 });

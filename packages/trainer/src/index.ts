@@ -15,6 +15,8 @@ export {
 } from './checkpoint/checkpoints.js';
 export { type ModelCardInfo, modelCard, resultsTable } from './hub/model-card.js';
 export { HubPushError, HubPusher, type HubPushOptions } from './hub/push.js';
+export { type DevicePlan, parseDevices } from './parallel/devices.js';
+export { ReplicaGroup } from './parallel/replica-group.js';
 export { type StateArray, StateBuffers } from './runtime/buffers.js';
 export { type Device, type ProviderChoice, type SessionConfig, selectProvider } from './runtime/device.js';
 export { type EvalResult, Replica, type ReplicaOptions, type StepResult } from './runtime/replica.js';

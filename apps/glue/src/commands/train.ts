@@ -40,6 +40,7 @@ import {
   latestValidCheckpoint,
   listCheckpoints,
   type Replica,
+  type ReplicaGroup,
   reportsTo,
   Trainer,
   TrainingArguments,
@@ -347,7 +348,7 @@ async function run(
   inputs: Inputs,
   splits: Splits,
   trainer: Trainer,
-  replica: Replica,
+  replica: Replica | ReplicaGroup,
   c: RunContext,
 ): Promise<number> {
   const { reporter, events, task } = c;

@@ -13,6 +13,8 @@ export type Device = 'cpu' | 'cuda' | 'webgpu';
 
 export interface ProviderChoice {
   device: Device;
+  /** Which GPU (CUDA's device id) when there are several; absent: the provider's default. */
+  deviceId?: number;
   /** Why this device: shown to the user when `auto` picked it or CUDA was refused. */
   reason: string;
 }
@@ -21,6 +23,8 @@ export interface SessionConfig {
   device: Device;
   /** ONNX Runtime intra-op threads; 0 keeps its default (one per core). */
   numThreads: number;
+  /** CUDA device id; absent: GPU 0. */
+  deviceId?: number;
 }
 
 // Errors are reported through exceptions with our own explanation; ORT's native log would only repeat them.
@@ -52,8 +56,8 @@ function probeModel(): Uint8Array {
   });
 }
 
-/** Tries to load the CUDA execution provider; returns why it cannot be used, or null when it works. */
-async function cudaUnavailable(): Promise<string | null> {
+/** Tries to load the CUDA execution provider (on one GPU); returns why it cannot be used, or null when it works. */
+async function cudaUnavailable(deviceId?: number): Promise<string | null> {
   const lib = join(ortBinaryDir(), CUDA_LIB);
   if (!existsSync(lib)) {
     return (
@@ -62,11 +66,13 @@ async function cudaUnavailable(): Promise<string | null> {
     );
   }
   try {
-    const s = await ort.InferenceSession.create(probeModel(), { executionProviders: ['cuda'] });
+    const s = await ort.InferenceSession.create(probeModel(), {
+      executionProviders: [deviceId === undefined ? 'cuda' : { name: 'cuda', deviceId }],
+    });
     await s.release();
     return null;
   } catch (e) {
-    return `the CUDA execution provider failed to load (${(e as Error).message}); it needs an NVIDIA driver, CUDA 12 and cuDNN 9`;
+    return `the CUDA execution provider failed to load${deviceId === undefined ? '' : ` on GPU ${deviceId}`} (${(e as Error).message}); it needs an NVIDIA driver, CUDA 12 and cuDNN 9`;
   }
 }
 
@@ -88,26 +94,32 @@ async function webgpuUnavailable(): Promise<string | null> {
  * Resolves `auto` | `cpu` | `cuda` | `webgpu` to a device: `auto` takes CUDA when it loads, else CPU, and says
  * why; `cuda` and `webgpu` fail with the reason when they cannot be used.
  */
-export async function selectProvider(requested: 'auto' | Device): Promise<ProviderChoice> {
+export async function selectProvider(requested: 'auto' | Device, deviceId?: number): Promise<ProviderChoice> {
   if (requested === 'cpu') return { device: 'cpu', reason: 'device "cpu" was requested' };
   if (requested === 'webgpu') {
     const why = await webgpuUnavailable();
     if (why !== null) throw new Error(`device "webgpu" was requested but ${why}`);
     return { device: 'webgpu', reason: 'device "webgpu" was requested' };
   }
-  const why = await cudaUnavailable();
+  const why = await cudaUnavailable(deviceId);
+  const id = deviceId === undefined ? {} : { deviceId };
   if (requested === 'cuda') {
     if (why !== null) throw new Error(`device "cuda" was requested but ${why}`);
-    return { device: 'cuda', reason: 'device "cuda" was requested' };
+    return { device: 'cuda', reason: 'device "cuda" was requested', ...id };
   }
   return why === null
-    ? { device: 'cuda', reason: 'device "auto": the CUDA execution provider loaded' }
+    ? { device: 'cuda', reason: 'device "auto": the CUDA execution provider loaded', ...id }
     : { device: 'cpu', reason: `device "auto" fell back to CPU: ${why}` };
 }
 
 export function sessionOptions(config: SessionConfig): ort.InferenceSession.SessionOptions {
   return {
-    executionProviders: [config.device],
+    // onnxruntime-node takes a device id for CUDA only; WebGPU replicas share the adapter it picks.
+    executionProviders: [
+      config.device === 'cuda' && config.deviceId !== undefined
+        ? { name: 'cuda', deviceId: config.deviceId }
+        : config.device,
+    ],
     graphOptimizationLevel: 'all',
     // On CPU the memory pattern costs more than it saves: after the first run it asks the arena for one block
     // as large as all intermediate tensors together (1.8 GB for BERT-base at 8 x 128) while the blocks of that

@@ -156,7 +156,11 @@ export class Replica {
         );
       }
       for (const i of io.inputs) if (this.entries.has(i)) this.entry(i, kind);
-      const config = { device: this.provider.device, numThreads: this.numThreads };
+      const config = {
+        device: this.provider.device,
+        numThreads: this.numThreads,
+        ...(this.provider.deviceId !== undefined && { deviceId: this.provider.deviceId }),
+      };
       g = ort.InferenceSession.create(join(this.dir, io.file), sessionOptions(config)).then(
         (session) => new BoundGraph(kind, session, io, this.entries, this.state),
       );

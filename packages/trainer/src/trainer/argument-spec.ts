@@ -447,6 +447,16 @@ export const TRAINING_ARGUMENT_SPECS = [
     help: 'execution provider; auto picks CUDA when it is usable, else CPU (ortrain)',
   },
   {
+    key: 'devices',
+    type: 'string',
+    group: 'runtime',
+    valueName: 'list',
+    nullable: true,
+    default: null,
+    defaultHelp: 'one replica on {device}',
+    help: 'data parallel: one replica per device, cpu:2, cuda:0,cuda:1, webgpu:0,webgpu:1, or a count of {device} replicas; the global batch is {per_device_train_batch_size} x replicas x {gradient_accumulation_steps} (ortrain)',
+  },
+  {
     key: 'num_threads',
     type: 'int',
     group: 'runtime',

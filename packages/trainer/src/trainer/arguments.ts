@@ -4,6 +4,7 @@
  * TRAINING_ARGUMENT_SPECS; this file adds HF's `__post_init__` (derived defaults, cross-option checks). Unknown
  * keys are rejected so a typo never silently falls back to a default.
  */
+import { parseDevices } from '../parallel/devices.js';
 import {
   type ArgumentSpec,
   accepts,
@@ -104,6 +105,16 @@ export function finishArguments(v: Record<string, unknown>, name: (key: string) 
         `${best} needs ${name('save_steps')} (${v['save_steps']}) to be a multiple of ${name('eval_steps')} ` +
           `(${v['eval_steps']}): HF requires a round multiple`,
       );
+    }
+  }
+  if (typeof v['devices'] === 'string') {
+    try {
+      const plan = parseDevices(v['devices'], 'auto');
+      if (v['full_determinism'] === true && plan.device !== 'cpu' && plan.device !== 'auto') {
+        errors.push(`${name('full_determinism')} needs CPU replicas (${name('devices')} ${v['devices']})`);
+      }
+    } catch (e) {
+      errors.push(`${name('devices')}: ${(e as Error).message}`);
     }
   }
   if (v['full_determinism'] === true && v['device'] === 'cuda') {

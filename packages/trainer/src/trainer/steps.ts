@@ -18,7 +18,8 @@ export interface StepReplica {
   ): Promise<{ loss: number; gradNorm: number }>;
   accumulate(batch: Batch, gradScale: number, dropoutSeed?: bigint): Promise<number>;
   applyOptimizer(learningRate: number, step: number): Promise<number>;
-  multiStep(
+  /** K steps in one run; absent where a replica cannot (a replica group). */
+  multiStep?(
     batches: Batch[],
     learningRates: number[],
     firstStep: number,
@@ -116,7 +117,7 @@ export function accumulatedSteps(replica: StepReplica, ga: number): StepRunner {
 }
 
 /** Up to `limit` steps in one session run (an ONNX Loop); the Loop needs one batch size, so a smaller one ends a group. */
-export function groupedSteps(replica: StepReplica, stepsPerRun: number): StepRunner {
+export function groupedSteps(replica: Required<StepReplica>, stepsPerRun: number): StepRunner {
   return {
     async run(batches, step, limit, lrAt) {
       const seed = batches.nextSeed();
@@ -136,12 +137,18 @@ export function groupedSteps(replica: StepReplica, stepsPerRun: number): StepRun
 /** The runner the arguments ask for; `steps_per_run` defaults to 8 on CUDA without accumulation, else 1. */
 export function stepRunnerFor(replica: StepReplica, args: TrainingArguments, device: string): StepRunner {
   const ga = args.gradient_accumulation_steps;
-  const stepsPerRun = args.steps_per_run ?? (device === 'cuda' && ga === 1 ? 8 : 1);
+  const canGroup = replica.multiStep !== undefined;
+  const stepsPerRun = args.steps_per_run ?? (device === 'cuda' && ga === 1 && canGroup ? 8 : 1);
   if (stepsPerRun > 1 && ga > 1) {
     throw new Error('TrainingArguments.steps_per_run > 1 needs gradient_accumulation_steps 1');
   }
+  if (stepsPerRun > 1 && !canGroup) {
+    throw new Error(
+      'TrainingArguments.steps_per_run > 1 runs on one replica; it does not combine with devices',
+    );
+  }
   if (ga > 1) return accumulatedSteps(replica, ga);
-  return stepsPerRun > 1 ? groupedSteps(replica, stepsPerRun) : singleSteps(replica);
+  return stepsPerRun > 1 ? groupedSteps(replica as Required<StepReplica>, stepsPerRun) : singleSteps(replica);
 }
 
 export function checkFinite(loss: number, step: number): void {

@@ -31,6 +31,8 @@ import {
 } from '../checkpoint/checkpoints.js';
 import { modelCard } from '../hub/model-card.js';
 import { HubPusher } from '../hub/push.js';
+import { parseDevices } from '../parallel/devices.js';
+import { ReplicaGroup } from '../parallel/replica-group.js';
 import { type Device, type ProviderChoice, selectProvider } from '../runtime/device.js';
 import { Replica } from '../runtime/replica.js';
 import { evalMetricKey, type TrainingArguments } from './arguments.js';
@@ -199,7 +201,9 @@ const round = (v: number, digits: number) => Math.round(v * 10 ** digits) / 10 *
 export class Trainer extends EventEmitter<TrainerEvents> {
   readonly args: TrainingArguments;
   state: TrainerStateJSON = initialState();
-  private replica?: Replica;
+  private replica?: Replica | ReplicaGroup;
+  /** Data-parallel replicas (`devices`); the sampler's batches are this many per-device batches. */
+  private readonly replicas: number;
   private readonly collator: DataCollatorWithPadding;
   private readonly callbackHandler: CallbackHandler;
   /** The tokenizer for the export: the `tokenizer` option, else the files next to the model source. */
@@ -212,6 +216,7 @@ export class Trainer extends EventEmitter<TrainerEvents> {
     this.tokenizer = options.tokenizer;
     const tokenizerObject = typeof options.tokenizer === 'object' ? options.tokenizer : undefined;
     this.collator = options.dataCollator ?? new DataCollatorWithPadding(tokenizerObject);
+    this.replicas = this.args.devices ? parseDevices(this.args.devices, this.args.device).ids.length : 1;
     if (this.args.eval_strategy !== 'no' && !options.evalDataset) {
       throw new Error(
         `TrainingArguments.eval_strategy is "${this.args.eval_strategy}" but no evalDataset was given`,
@@ -251,15 +256,33 @@ export class Trainer extends EventEmitter<TrainerEvents> {
     this.callbackHandler.pop(callback);
   }
 
-  /** The replica the model runs on, compiling the model first when it is a source. */
-  async getReplica(): Promise<Replica> {
+  /**
+   * The replica the model runs on (a ReplicaGroup with `devices`), compiling the model first when it is a
+   * source. Devices are checked before anything is compiled or written.
+   */
+  async getReplica(): Promise<Replica | ReplicaGroup> {
     if (this.replica) return this.replica;
     const a = this.args;
     // full_determinism keeps `auto` off CUDA (finishArguments refuses an explicit cuda).
-    const provider = await selectProvider(a.full_determinism ? 'cpu' : a.device);
+    const device = a.full_determinism ? 'cpu' : a.device;
+    if (!a.devices) {
+      const provider = await selectProvider(device);
+      const model = await this.compiledModel(provider.device);
+      this.replica = await Replica.open(model, { provider, numThreads: a.num_threads });
+      this.emit('message', `Running on ${provider.device.toUpperCase()}: ${provider.reason}`);
+      return this.replica;
+    }
+    const plan = parseDevices(a.devices, device);
+    // Every GPU is probed: a missing one fails here, before the model is compiled into output_dir.
+    const providers: ProviderChoice[] = [];
+    for (const id of plan.ids) providers.push(await selectProvider(providers[0]?.device ?? plan.device, id));
+    const provider = providers[0]!;
     const model = await this.compiledModel(provider.device);
-    this.replica = await Replica.open(model, { provider, numThreads: a.num_threads });
-    this.emit('message', `Running on ${provider.device.toUpperCase()}: ${provider.reason}`);
+    this.replica = await ReplicaGroup.open(model, providers, a.num_threads);
+    this.emit(
+      'message',
+      `Running on ${provider.device.toUpperCase()} x ${providers.length} replicas (devices ${a.devices}): ${provider.reason}`,
+    );
     return this.replica;
   }
 
@@ -284,7 +307,7 @@ export class Trainer extends EventEmitter<TrainerEvents> {
 
   private sampler(ds: TokenizedDataset, train: boolean): BatchSampler {
     const a = this.args;
-    const batchSize = train ? a.per_device_train_batch_size : a.per_device_eval_batch_size;
+    const batchSize = (train ? a.per_device_train_batch_size : a.per_device_eval_batch_size) * this.replicas;
     const dropLast = train && a.dataloader_drop_last;
     if (!train || !a.shuffle) return new SequentialSampler(ds.numRows, { batchSize, dropLast });
     if (a.group_by_length) {
@@ -334,7 +357,7 @@ export class Trainer extends EventEmitter<TrainerEvents> {
     this.acc = freshAccumulators();
     removeStaleTemps(a.output_dir);
     const resume = this.resolveResume(options.resumeFromCheckpoint);
-    const position = resume ? this.restore(replica, resume, scheduler) : { epoch: 0, batch: 0 };
+    const position = resume ? this.restore(replica, resume, scheduler, sampler) : { epoch: 0, batch: 0 };
 
     this.emit('train_begin', {
       maxSteps,
@@ -508,7 +531,7 @@ export class Trainer extends EventEmitter<TrainerEvents> {
     const maxSteps = this.state.max_steps;
     const samples =
       a.max_steps > 0
-        ? maxSteps * a.per_device_train_batch_size * a.gradient_accumulation_steps
+        ? maxSteps * a.per_device_train_batch_size * this.replicas * a.gradient_accumulation_steps
         : run.dataset.numRows * a.num_train_epochs;
     const metrics: Record<string, number> = {
       train_runtime: round(runtime, 4),
@@ -546,7 +569,12 @@ export class Trainer extends EventEmitter<TrainerEvents> {
     return r;
   }
 
-  private restore(replica: CheckpointReplica, dir: string, scheduler: LRScheduler): Position {
+  private restore(
+    replica: CheckpointReplica,
+    dir: string,
+    scheduler: LRScheduler,
+    sampler: BatchSampler,
+  ): Position {
     const c = loadCheckpoint(dir);
     replica.load(c.weights, join(dir, 'model.safetensors'));
     replica.load(c.optimizer, join(dir, 'optimizer.safetensors'));
@@ -577,10 +605,26 @@ export class Trainer extends EventEmitter<TrainerEvents> {
         `Resuming with lr_scheduler_type ${scheduler.type} (the checkpoint used ${sched.type})`,
       );
     }
-    const rng = c.rngState as { sampler?: Position; loss_accumulators?: Accumulators };
+    const rng = c.rngState as {
+      sampler?: Position;
+      global_batch_size?: number;
+      loss_accumulators?: Accumulators;
+    };
     const pos = rng.sampler;
     if (!pos || !Number.isInteger(pos.epoch) || !Number.isInteger(pos.batch)) {
       throw new Error(`${join(dir, 'rng_state.json')}: no sampler position`);
+    }
+    // Another number of replicas (or batch size) cuts the epoch into other global batches: go on from the
+    // first batch not yet seen (the random and sequential orders do not depend on the batch size).
+    const savedBatch = rng.global_batch_size ?? sampler.batchSize;
+    if (savedBatch !== sampler.batchSize) {
+      const batch = Math.min(Math.ceil((pos.batch * savedBatch) / sampler.batchSize), sampler.numBatches);
+      this.emit(
+        'message',
+        `Resuming with global batches of ${sampler.batchSize} rows (the checkpoint's were ${savedBatch}): ` +
+          `batch ${pos.batch} becomes batch ${batch}`,
+      );
+      pos.batch = batch;
     }
     // The running loss sums, so the first log after resuming averages the same steps as without the stop.
     if (rng.loss_accumulators)
@@ -606,7 +650,12 @@ export class Trainer extends EventEmitter<TrainerEvents> {
         last_epoch: gs,
         last_lr: scheduler.lrAt(gs),
       },
-      rngState: { seed: a.seed, sampler: pos, loss_accumulators: this.acc },
+      rngState: {
+        seed: a.seed,
+        sampler: pos,
+        global_batch_size: a.per_device_train_batch_size * this.replicas,
+        loss_accumulators: this.acc,
+      },
       trainerState: this.state as unknown as Record<string, unknown>,
       trainingArgs: a.toJSON(),
     });
