@@ -45,6 +45,7 @@ import {
   resolveModelSource,
   tokenizerFolderOf,
 } from './model.js';
+import { checkPrecisionDevice } from './scaler.js';
 import { LRScheduler, warmupStepsFor } from './scheduler.js';
 import { SigintWatch } from './signals.js';
 import { initialState, type LogEntry, type TrainerStateJSON } from './state.js';
@@ -80,6 +81,8 @@ export interface StepEvent {
   loss: number;
   gradNorm: number;
   learningRate: number;
+  /** fp16: this step's gradients overflowed and its update was skipped (absent without loss scaling). */
+  skipped?: boolean;
 }
 
 export interface TrainerEvents {
@@ -138,10 +141,12 @@ interface Accumulators {
   /** NaN (null in JSON) before the first step. */
   lastGradNorm: number;
   totalLoss: number;
+  /** fp16 steps skipped for overflowing gradients: the scheduler and AdamW's step count left them out. */
+  skippedSteps: number;
 }
 
 function freshAccumulators(): Accumulators {
-  return { trLoss: 0, stepsSinceLog: 0, lastGradNorm: Number.NaN, totalLoss: 0 };
+  return { trLoss: 0, stepsSinceLog: 0, lastGradNorm: Number.NaN, totalLoss: 0, skippedSteps: 0 };
 }
 
 /** Where a resumed run picks up the sampler: (epoch, next batch index). */
@@ -159,7 +164,8 @@ interface CheckpointReplica {
 
 /** What one train() call works with, besides the Trainer's state. */
 interface TrainingRun {
-  replica: CheckpointReplica;
+  /** Checkpointed state, and fp16's loss scale for the logs. */
+  replica: CheckpointReplica & Pick<Replica, 'lossScale'>;
   runner: StepRunner;
   scheduler: LRScheduler;
   sampler: BatchSampler;
@@ -231,9 +237,11 @@ export class Trainer extends EventEmitter<TrainerEvents> {
     if (this.replica) return this.replica;
     const a = this.args;
     const provider = await selectProvider(a.device);
+    const precisionNote = checkPrecisionDevice(a, provider.device);
     const model = await this.compiledModel(provider.device);
     this.replica = await Replica.open(model, { provider, numThreads: a.num_threads });
     this.emit('message', `Running on ${provider.device.toUpperCase()}: ${provider.reason}`);
+    if (precisionNote) this.emit('message', precisionNote);
     return this.replica;
   }
 
@@ -374,7 +382,7 @@ export class Trainer extends EventEmitter<TrainerEvents> {
       const before = this.state.global_step;
       callbacks.stepBegin();
       const limit = nextFlowStep(this.args, this.state) - before;
-      const results = await run.runner.run(batches, before, limit, (s) => run.scheduler.lrAt(s));
+      const results = await run.runner.run(batches, this.appliedSteps(), limit, (s) => run.scheduler.lrAt(s));
       for (const [i, r] of results.entries()) {
         if (i > 0) callbacks.stepBegin();
         index += r.batches;
@@ -399,6 +407,8 @@ export class Trainer extends EventEmitter<TrainerEvents> {
   /** Counts a finished optimizer step into the state and the running loss sums. */
   private recordStep(r: StepOutcome, epoch: number, scheduler: LRScheduler): void {
     checkFinite(r.loss, this.state.global_step + 1);
+    const learningRate = scheduler.lrAt(this.appliedSteps());
+    if (r.skipped) this.acc.skippedSteps++;
     this.state.global_step++;
     this.state.epoch = epoch;
     const acc = this.acc;
@@ -413,8 +423,14 @@ export class Trainer extends EventEmitter<TrainerEvents> {
       epoch,
       loss: r.loss,
       gradNorm: r.gradNorm,
-      learningRate: scheduler.lrAt(gs - 1),
+      learningRate,
+      ...(r.skipped !== undefined && { skipped: r.skipped }),
     });
+  }
+
+  /** Optimizer steps applied so far: global_step less the fp16 steps skipped (the scheduler's position). */
+  private appliedSteps(): number {
+    return this.state.global_step - this.acc.skippedSteps;
   }
 
   /** Steps run together have already changed the weights past this step: nothing may be evaluated or saved there. */
@@ -435,7 +451,9 @@ export class Trainer extends EventEmitter<TrainerEvents> {
     if (control.should_log && acc.stepsSinceLog > 0) {
       const logs: Record<string, number> = { loss: round(acc.trLoss / acc.stepsSinceLog, 4) };
       if (Number.isFinite(acc.lastGradNorm)) logs['grad_norm'] = acc.lastGradNorm;
-      logs['learning_rate'] = run.scheduler.lrAt(this.state.global_step);
+      logs['learning_rate'] = run.scheduler.lrAt(this.appliedSteps());
+      const scale = run.replica.lossScale();
+      if (scale !== undefined) logs['loss_scale'] = scale;
       acc.trLoss = 0;
       acc.stepsSinceLog = 0;
       this.log(logs);
@@ -540,6 +558,7 @@ export class Trainer extends EventEmitter<TrainerEvents> {
     if (rng.loss_accumulators)
       Object.assign(this.acc, rng.loss_accumulators, {
         lastGradNorm: rng.loss_accumulators.lastGradNorm ?? Number.NaN,
+        skippedSteps: rng.loss_accumulators.skippedSteps ?? 0,
       });
     this.emit(
       'message',
@@ -559,8 +578,8 @@ export class Trainer extends EventEmitter<TrainerEvents> {
         base_lr: scheduler.baseLr,
         warmup_steps: scheduler.warmupSteps,
         total_steps: scheduler.totalSteps,
-        last_epoch: gs,
-        last_lr: scheduler.lrAt(gs),
+        last_epoch: this.appliedSteps(),
+        last_lr: scheduler.lrAt(this.appliedSteps()),
       },
       rngState: { seed: a.seed, sampler: pos, loss_accumulators: this.acc },
       trainerState: this.state as unknown as Record<string, unknown>,
