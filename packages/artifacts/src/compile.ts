@@ -41,7 +41,7 @@ import {
   LOSS_SCALE,
 } from './optimizer/loss-scale.js';
 import { type PackReport, packTokens } from './packing/pack.js';
-import { castToHalf } from './precision/mixed.js';
+import { castToHalf, type MixedPrecisionReport } from './precision/mixed.js';
 import { writeSafetensors } from './safetensors.js';
 
 export interface CompileOptions extends SourceOptions {
@@ -88,6 +88,8 @@ export interface CompileReport {
   dropoutNodes: number;
   /** Token packing of the train graph: nodes on packed rows, and of those the ones on [CLS] alone. */
   packing: PackReport;
+  /** The autocast pass on the train graph's forward, when compiled for mixed precision. */
+  mixedPrecision?: MixedPrecisionReport;
   /** Human-readable notes (the newly-initialized warning among them). */
   messages: string[];
 }
@@ -178,9 +180,9 @@ export function compileArtifacts(source: string, options: CompileOptions): Compi
     const sites = findDropoutSites(m.graph, cls.classifierInput);
     const dropoutNodes = insertDropout(m.graph, sites, dropout);
     const packing = pack(m.graph);
-    if (mixed) castToHalf(m.graph, mixed.dtype);
+    const autocast = mixed && castToHalf(m.graph, mixed.dtype);
     withLoss(m.graph);
-    return { model: m, dropoutNodes, packing };
+    return { model: m, dropoutNodes, packing, autocast };
   };
 
   // fp16: the loss is multiplied by the loss scale before differentiating (GradScaler.scale(loss)).
@@ -363,6 +365,7 @@ export function compileArtifacts(source: string, options: CompileOptions): Compi
       trainableParameters: parameters.filter((p) => p.trainable).reduce((s, p) => s + numel(p.shape), 0),
       dropoutNodes: train.dropoutNodes,
       packing: train.packing,
+      ...(train.autocast && { mixedPrecision: train.autocast }),
       messages,
     },
   };

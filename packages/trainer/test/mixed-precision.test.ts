@@ -118,6 +118,19 @@ describe('mixed-precision training through the Trainer', () => {
     expect(scale.data[0]).toBe(scales[3]);
   });
 
+  it('refuses artifacts compiled for another precision than the arguments ask for', async () => {
+    const fp32 = compileArtifacts(source, {
+      name: 'fp32',
+      outDir: tmp,
+      dropout: { hidden: 0, attention: 0, classifier: 0 },
+    });
+    const trainer = new Trainer({ model: fp32, args: argsFor({ fp16: true }), trainDataset: trainSet });
+    await expect(trainer.train()).rejects.toThrow(
+      /ask for float16 but the artifacts in .* were compiled for float32/,
+    );
+    await trainer.close();
+  });
+
   it('with every step overflowing, the weights end where they started', async () => {
     const stuck = compiled('stuck', { lossScaling: { initScale: 2 ** 100, backoffFactor: 0.9 } });
     const r = await train(argsFor({ fp16: true, num_train_epochs: 1 }), stuck);

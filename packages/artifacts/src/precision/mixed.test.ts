@@ -46,8 +46,11 @@ describe('mixed-precision pass (autocast)', () => {
   ] as const)(
     '%s: MatMul/Gemm in half, Softmax, LayerNorm, reductions and the loss in float32',
     (mode, half) => {
-      const { dir, manifest } = compile({ mixedPrecision: mode });
+      const { dir, manifest, report } = compile({ mixedPrecision: mode });
       expect(manifest.mixedPrecision?.dtype).toBe(half);
+      // 2 layers x 6 projections, the pooler and the classifier, plus the element-wise ops around them.
+      expect(report.mixedPrecision!.halfNodes).toBeGreaterThan(14);
+      expect(report.mixedPrecision!.casts).toBeGreaterThan(0);
       for (const file of ['train.onnx', 'gradient.onnx', 'eval.onnx']) {
         const types = inputTypes(dir, file);
         expect(types.get('MatMul')).toEqual(new Set([half]));
