@@ -94,6 +94,19 @@ describe('mixed-precision training through the Trainer', () => {
     expect(g.nodes.some((n) => n.opType === 'Cast' && n.attributes['to']?.value === 10)).toBe(false);
   });
 
+  it('fp16 with gradient accumulation follows the float32 run too', async () => {
+    const [fp32, fp16] = [
+      await train(argsFor({ gradient_accumulation_steps: 2 })),
+      await train(argsFor({ gradient_accumulation_steps: 2, fp16: true })),
+    ];
+    expect(fp16.steps.length).toBe(fp32.steps.length);
+    for (const [i, s] of fp16.steps.entries()) {
+      expect(s.skipped).toBe(false);
+      expect(Math.abs(s.loss - fp32.steps[i]!.loss) / Math.abs(fp32.steps[i]!.loss)).toBeLessThan(1e-2);
+      expect(Math.abs(s.gradNorm - fp32.steps[i]!.gradNorm) / fp32.steps[i]!.gradNorm).toBeLessThan(2e-2);
+    }
+  });
+
   it('overflowing steps are skipped: global_step counts them, the scheduler and AdamW do not', async () => {
     // A scale of 2^30 overflows this model's float16 backward for the first steps, then backs off to one that fits.
     const overflowing = compiled('overflow', { lossScaling: { initScale: 2 ** 30 } });
