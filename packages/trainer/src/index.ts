@@ -13,6 +13,8 @@ export {
   saveCheckpoint,
   validateCheckpoint,
 } from './checkpoint/checkpoints.js';
+export { type ModelCardInfo, modelCard, resultsTable } from './hub/model-card.js';
+export { HubPushError, HubPusher, type HubPushOptions } from './hub/push.js';
 export { type StateArray, StateBuffers } from './runtime/buffers.js';
 export { type Device, type ProviderChoice, type SessionConfig, selectProvider } from './runtime/device.js';
 export { type EvalResult, Replica, type ReplicaOptions, type StepResult } from './runtime/replica.js';
@@ -27,10 +29,15 @@ export {
   type DeviceOption,
   expectation,
   greaterThan,
+  HUB_STRATEGIES,
+  type HubStrategy,
   halfOpen,
   INTERVAL_STRATEGIES,
   type IntervalStrategy,
+  type JsonObject,
   type NumberCheck,
+  REPORT_TO,
+  type ReportTo,
   renderRefs,
   SCHEDULER_TYPES,
   type SchedulerType,
@@ -42,6 +49,7 @@ export {
 } from './trainer/argument-spec.js';
 export {
   finishArguments,
+  reportsTo,
   TrainingArguments,
   TrainingArgumentsError,
   type TrainingArgumentsInit,
@@ -61,7 +69,13 @@ export {
   isHubId,
   type ModelSource,
 } from './trainer/model.js';
-export { LRScheduler, warmupStepsFor } from './trainer/scheduler.js';
+export {
+  LRScheduler,
+  type PlateauState,
+  type SchedulerKwargs,
+  schedulerKwargsError,
+  warmupStepsFor,
+} from './trainer/scheduler.js';
 export type { LogEntry, TrainerStateJSON } from './trainer/state.js';
 export {
   type StepOutcome,
@@ -70,6 +84,7 @@ export {
   stepRunnerFor,
 } from './trainer/steps.js';
 export {
+  type EvalDataset,
   type PredictionOutput,
   type PredictionProgress,
   type StepEvent,
