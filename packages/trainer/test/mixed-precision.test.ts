@@ -60,8 +60,12 @@ describe('TrainingArguments fp16 / bf16', () => {
   it('default off, exclusive, and fp16 runs one step per session run', () => {
     expect(argsFor({}).fp16).toBe(false);
     expect(argsFor({}).bf16).toBe(false);
-    expect(() => argsFor({ fp16: true, bf16: true })).toThrow('TrainingArguments.fp16 and bf16 cannot both be set');
-    expect(() => argsFor({ fp16: true, steps_per_run: 4 })).toThrow('TrainingArguments.fp16 needs steps_per_run 1');
+    expect(() => argsFor({ fp16: true, bf16: true })).toThrow(
+      'TrainingArguments.fp16 and bf16 cannot both be set',
+    );
+    expect(() => argsFor({ fp16: true, steps_per_run: 4 })).toThrow(
+      'TrainingArguments.fp16 needs steps_per_run 1',
+    );
   });
 });
 
