@@ -258,6 +258,12 @@ for (const g of geometries) {
         stepsPerRun: config.stepsPerRun,
       }),
     );
+  // --fp16: the autocast graphs against float32 on the same shape (the CPU EP has float16 kernels).
+  if (only.has('train') && g === mainGeometry)
+    r.trainFp16 = await attempt(`train ${g.name}, fp16`, async () => {
+      const fp16 = await child<CompileFigures>('compile', { geometry: g, workDir: work, fp16: true });
+      return child<TrainFigures>('train', { dir: fp16.dir, shapes: [shape], ...repeat });
+    });
   if (only.has('eval'))
     r.eval = await attempt(`eval ${g.name}`, () => child<EvalFigures>('eval', { dir, ...shape, ...repeat }));
   if (only.has('forward'))

@@ -118,6 +118,18 @@ export function renderMarkdown(r: Results, notes?: string): string {
         'the state twice inside ONNX Runtime.',
     );
   }
+  const half = r.geometries.find((g) => g.trainFp16);
+  const fp32 = half?.train?.shapes[0];
+  const fp16 = half?.trainFp16?.shapes[0];
+  if (half && fp32 && fp16) {
+    const faster = (1 - fp16.stepMs.median / fp32.stepMs.median) * 100;
+    push(
+      `With \`--fp16\` (MatMul/Gemm and the element-wise work around them in float16, float32 master weights, ` +
+        `dynamic loss scaling): ${half.geometry.name} step ${timeCell(fp16.stepMs)}, ${Math.abs(faster).toFixed(0)}% ` +
+        `${faster >= 0 ? 'faster' : 'slower'} than float32, peak RSS ${formatMiB(half.trainFp16!.peakRssMiB)} ` +
+        `(float32: ${formatMiB(half.train!.peakRssMiB)}).`,
+    );
+  }
   push(
     'The forward pass is the same model exported for inference (`exportInference`: weights as initializers, ' +
       'logits only) run by a plain onnxruntime-node session: the yardstick for what ONNX Runtime does at its best ' +

@@ -34,6 +34,8 @@ import { type RepeatOptions, type Summary, scale, summarize, throughput, timeRun
 export interface CompileArgs {
   geometry: Geometry;
   workDir: string;
+  /** Compile for fp16 mixed precision (`--fp16`: autocast pass and loss scaling), without the K-step graph. */
+  fp16?: boolean;
 }
 
 export interface CompileFigures {
@@ -53,11 +55,11 @@ export async function compileTask(a: CompileArgs): Promise<CompileFigures> {
   await writeRandomBert(source, a.geometry);
   const checkpointMs = performance.now() - t0;
   t0 = performance.now();
-  // With the K-step graph: trainTask also times steps_per_run.
+  // With the K-step graph: trainTask also times steps_per_run (fp16 runs one step per run).
   const { dir } = compileArtifacts(source, {
-    name: key,
+    name: a.fp16 ? `${key}-fp16` : key,
     outDir: join(a.workDir, 'artifacts'),
-    multiStep: true,
+    ...(a.fp16 ? { mixedPrecision: 'fp16' as const } : { multiStep: true }),
   });
   const compileMs = performance.now() - t0;
   const artifactBytes = readdirSync(dir).reduce((s, f) => s + statSync(join(dir, f)).size, 0);

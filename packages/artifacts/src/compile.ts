@@ -26,7 +26,9 @@ import {
   type FloatType,
   type GraphIO,
   type GraphKind,
+  type LossScaling,
   MANIFEST_VERSION,
+  type MixedPrecisionInfo,
   type OptimizerInfo,
   type ParameterInfo,
   type StateEntry,
@@ -34,7 +36,14 @@ import {
 } from './manifest.js';
 import { buildMultiStepModel } from './multistep.js';
 import { addClipAndAdamW, momentInputs, optimizerOutputs } from './optimizer/adamw.js';
+import {
+  addLossScaleUpdate,
+  DEFAULT_LOSS_SCALING,
+  GROWTH_TRACKER,
+  LOSS_SCALE,
+} from './optimizer/loss-scale.js';
 import { type PackReport, packTokens } from './packing/pack.js';
+import { castToHalf, type MixedPrecisionReport } from './precision/mixed.js';
 import { writeSafetensors } from './safetensors.js';
 
 export interface CompileOptions extends SourceOptions {
@@ -66,6 +75,13 @@ export interface CompileOptions extends SourceOptions {
   multiStep?: boolean;
   /** transformers' label_smoothing_factor for the classification loss (default 0; not for regression). */
   labelSmoothing?: number;
+  /**
+   * Mixed precision as torch.autocast (see MixedPrecisionInfo): 'fp16' with dynamic loss scaling, 'bf16'
+   * without; absent: float32 throughout.
+   */
+  mixedPrecision?: 'fp16' | 'bf16';
+  /** fp16's GradScaler settings (default torch's: 2^16, x2, x0.5, 2000 steps). */
+  lossScaling?: Partial<LossScaling>;
 }
 
 export interface CompileReport {
@@ -76,6 +92,8 @@ export interface CompileReport {
   dropoutNodes: number;
   /** Token packing of the train graph: nodes on packed rows, and of those the ones on [CLS] alone. */
   packing: PackReport;
+  /** The autocast pass on the train graph's forward, when compiled for mixed precision. */
+  mixedPrecision?: MixedPrecisionReport;
   /** Human-readable notes (the newly-initialized warning among them). */
   messages: string[];
 }
@@ -116,6 +134,9 @@ export function compileArtifacts(source: string, options: CompileOptions): Compi
     maxGradNorm: 1,
     ...options.optimizer,
   };
+
+  const mixed = mixedPrecisionInfo(options);
+  const lossScaling = mixed?.lossScaling;
 
   // Parameters leave the graph: every graph takes them as inputs, the runtime owns their values.
   const forward = cls.model;
@@ -171,8 +192,30 @@ export function compileArtifacts(source: string, options: CompileOptions): Compi
     const packing = pack(m.graph);
     // After packing, which moves Dropout as an element-wise op: the masks hash the packed elements' indices.
     seedDropout(m.graph);
+    // Last, on the final forward: the seeded masks' float32 constants follow their operands into half.
+    const autocast = mixed && castToHalf(m.graph, mixed.dtype);
     withLoss(m.graph);
-    return { model: m, dropoutNodes, packing };
+    return { model: m, dropoutNodes, packing, autocast };
+  };
+
+  // fp16: the loss is multiplied by the loss scale before differentiating (GradScaler.scale(loss)).
+  const scaledLoss = (b: GraphBuilder, loss: string): string => {
+    if (!lossScaling) return loss;
+    b.addInput(scalarInput(LOSS_SCALE));
+    return b.op1('Mul', [loss, LOSS_SCALE], {}, { name: '/loss/loss_scale' });
+  };
+  // Clipping + AdamW; with loss scaling also unscaling, the skip of an overflowing step and the scale update.
+  const addOptimizer = (b: GraphBuilder, grad: (p: string) => string): string[] => {
+    const params = optimizerParams(parameters, grad);
+    if (!lossScaling) {
+      addClipAndAdamW(b, params, optimizer, 'learning_rate', 'step');
+      return [];
+    }
+    if (!b.graph.inputs.some((v) => v.name === LOSS_SCALE)) b.addInput(scalarInput(LOSS_SCALE));
+    b.addInput(scalarInput(GROWTH_TRACKER));
+    const { finite } = addClipAndAdamW(b, params, optimizer, 'learning_rate', 'step', { scale: LOSS_SCALE });
+    const foundInf = addLossScaleUpdate(b, finite!, lossScaling);
+    return [foundInf, `${LOSS_SCALE}.new`, `${GROWTH_TRACKER}.new`];
   };
 
   // predict: forward to logits, unpacked: it is the inference export, kept in the form exporters write.
@@ -180,6 +223,7 @@ export function compileArtifacts(source: string, options: CompileOptions): Compi
   // eval: forward, loss.
   const evalModel = fresh('eval');
   pack(evalModel.graph);
+  if (mixed) castToHalf(evalModel.graph, mixed.dtype);
   withLoss(evalModel.graph);
   prune(evalModel.graph, ['logits', 'loss']);
 
@@ -187,19 +231,14 @@ export function compileArtifacts(source: string, options: CompileOptions): Compi
   const train = trainingForward('train');
   {
     const g = train.model.graph;
-    const grads = buildGradients(g, { loss: 'loss', wrt: trainable });
+    const loss = scaledLoss(new GraphBuilder(g), 'loss');
+    const grads = buildGradients(g, { loss, wrt: trainable });
     const b = new GraphBuilder(g);
     for (const p of trainable) for (const m of momentInputs(p)) b.addInput({ name: m, type: stateType(p) });
     b.addInput(scalarInput('learning_rate'));
     b.addInput(scalarInput('step'));
-    addClipAndAdamW(
-      b,
-      optimizerParams(parameters, (p) => grads.get(p)!),
-      optimizer,
-      'learning_rate',
-      'step',
-    );
-    prune(g, ['loss', 'grad_norm', ...trainable.flatMap(optimizerOutputs)]);
+    const scalerOutputs = addOptimizer(b, (p) => grads.get(p)!);
+    prune(g, ['loss', 'grad_norm', ...scalerOutputs, ...trainable.flatMap(optimizerOutputs)]);
   }
 
   // gradient: forward with dropout, loss, gradients scaled by grad_scale and added to the accumulators.
@@ -208,7 +247,7 @@ export function compileArtifacts(source: string, options: CompileOptions): Compi
     const g = gradient.model.graph;
     const b = new GraphBuilder(g);
     b.addInput(scalarInput('grad_scale'));
-    const scaled = b.op1('Mul', ['loss', 'grad_scale'], {}, { name: '/loss/grad_scale' });
+    const scaled = b.op1('Mul', [scaledLoss(b, 'loss'), 'grad_scale'], {}, { name: '/loss/grad_scale' });
     const grads = buildGradients(g, { loss: scaled, wrt: trainable });
     for (const p of trainable) {
       b.addInput({ name: `${p}.grad`, type: stateType(p) });
@@ -234,14 +273,8 @@ export function compileArtifacts(source: string, options: CompileOptions): Compi
     }
     b.addInput(scalarInput('learning_rate'));
     b.addInput(scalarInput('step'));
-    addClipAndAdamW(
-      b,
-      optimizerParams(parameters, (p) => `${p}.grad`),
-      optimizer,
-      'learning_rate',
-      'step',
-    );
-    prune(opt.graph, ['grad_norm', ...trainable.flatMap(optimizerOutputs)]);
+    const scalerOutputs = addOptimizer(b, (p) => `${p}.grad`);
+    prune(opt.graph, ['grad_norm', ...scalerOutputs, ...trainable.flatMap(optimizerOutputs)]);
   }
 
   const graphs: Partial<Record<GraphKind, Model>> = {
@@ -256,7 +289,16 @@ export function compileArtifacts(source: string, options: CompileOptions): Compi
     ...trainable.flatMap((p) => momentInputs(p).map((m): [string, StateRole, string] => [m, 'moment', p])),
     ...trainable.map((p): [string, StateRole, string] => [`${p}.grad`, 'gradient', p]),
   ];
-  const entries = () => stateNames.map(([name, role, p]) => stateEntry(name, role, stateType(p), graphs));
+  const scalarState = { dataType: 'float32' as const, shape: [] };
+  const entries = () => [
+    ...stateNames.map(([name, role, p]) => stateEntry(name, role, stateType(p), graphs)),
+    ...(lossScaling
+      ? [
+          { ...stateEntry(LOSS_SCALE, 'loss-scale', scalarState, graphs), initial: lossScaling.initScale },
+          stateEntry(GROWTH_TRACKER, 'growth-tracker', scalarState, graphs),
+        ]
+      : []),
+  ];
   if (options.multiStep) {
     const written = entries().filter((e) => e.writtenBy.includes('train'));
     const perStep = [...enc.inputs, 'labels', 'learning_rate', 'step', DROPOUT_SEED].filter((n) =>
@@ -311,6 +353,7 @@ export function compileArtifacts(source: string, options: CompileOptions): Compi
     weights: 'weights.safetensors',
     optimizer,
     dropout,
+    ...(mixed && { mixedPrecision: mixed }),
     newlyInitialized: cls.newlyInitialized,
     graphs: io as ArtifactManifest['graphs'],
   };
@@ -339,6 +382,7 @@ export function compileArtifacts(source: string, options: CompileOptions): Compi
       trainableParameters: parameters.filter((p) => p.trainable).reduce((s, p) => s + numel(p.shape), 0),
       dropoutNodes: train.dropoutNodes,
       packing: train.packing,
+      ...(train.autocast && { mixedPrecision: train.autocast }),
       messages,
     },
   };
@@ -367,6 +411,21 @@ function cloneModel(m: Model): Model {
       valueInfo: new Map(g.valueInfo),
     },
   };
+}
+
+function mixedPrecisionInfo(options: CompileOptions): MixedPrecisionInfo | undefined {
+  const mode = options.mixedPrecision;
+  if (mode === undefined) return undefined;
+  if (mode === 'bf16') return { dtype: 'bfloat16' };
+  if (mode !== 'fp16') throw new Error(`mixedPrecision must be 'fp16' or 'bf16', got '${mode}'`);
+  const ls: LossScaling = { ...DEFAULT_LOSS_SCALING, ...options.lossScaling };
+  const positive = ls.initScale > 0 && ls.growthFactor > 1 && ls.backoffFactor > 0 && ls.backoffFactor < 1;
+  if (!positive || !Number.isInteger(ls.growthInterval) || ls.growthInterval < 1) {
+    throw new Error(
+      `lossScaling needs initScale > 0, growthFactor > 1, 0 < backoffFactor < 1 and a positive integer growthInterval; got ${JSON.stringify(ls)}`,
+    );
+  }
+  return { dtype: 'float16', lossScaling: ls };
 }
 
 function dropoutRates(config: BertConfig, overrides: Partial<DropoutInfo> = {}): DropoutInfo {

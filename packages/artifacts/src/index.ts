@@ -12,6 +12,8 @@ export { importSource, type SourceOptions } from './import/source.js';
 export type * from './manifest.js';
 export { MANIFEST_VERSION } from './manifest.js';
 export { buildMultiStepModel } from './multistep.js';
+export { DEFAULT_LOSS_SCALING, GROWTH_TRACKER, LOSS_SCALE } from './optimizer/loss-scale.js';
 export type { PackReport } from './packing/pack.js';
+export { castToHalf, type HalfType, type MixedPrecisionReport } from './precision/mixed.js';
 export { readSafetensors, writeSafetensors } from './safetensors.js';
 export { transpose2d } from './tensors.js';

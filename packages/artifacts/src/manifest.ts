@@ -31,6 +31,8 @@ export interface ArtifactManifest {
   weights: string;
   optimizer: OptimizerInfo;
   dropout: DropoutInfo;
+  /** Mixed-precision training (absent: float32 throughout); see MixedPrecisionInfo. */
+  mixedPrecision?: MixedPrecisionInfo;
   /** Parameters that the compiler created (classification head, pooler), as HF warns "newly initialized". */
   newlyInitialized: string[];
   graphs: {
@@ -63,9 +65,11 @@ export type FloatType = 'float32' | 'float16' | 'bfloat16' | 'float64';
 /**
  * What a state entry is to the runtime: `parameter` (initial values from the weights file, exported),
  * `moment` (optimizer state, checkpointed, starts at zero), `gradient` (accumulator, starts at zero and is
- * zeroed after a graph that reads it without writing it: the optimizer step has consumed it).
+ * zeroed after a graph that reads it without writing it: the optimizer step has consumed it), `loss-scale` and
+ * `growth-tracker` (fp16's dynamic loss scale and its count of clean steps, scalars checkpointed with the
+ * optimizer state, starting at `initial`).
  */
-export type StateRole = 'parameter' | 'moment' | 'gradient';
+export type StateRole = 'parameter' | 'moment' | 'gradient' | 'loss-scale' | 'growth-tracker';
 
 export interface StateEntry {
   name: string;
@@ -77,6 +81,29 @@ export interface StateEntry {
   /** Graphs that return its new value, as the output named `update`. */
   writtenBy: GraphKind[];
   update: string;
+  /** Every element's starting value when not zero (the loss scale's initial scale). */
+  initial?: number;
+}
+
+/**
+ * Mixed precision as torch.autocast + GradScaler: MatMul/Gemm and the element-wise work around them in `dtype`
+ * inside the train, gradient and eval graphs (parameters, moments, gradients, loss and the optimizer stay
+ * float32; predict, the inference export, is float32). With `lossScaling` (float16) the train and gradient
+ * graphs differentiate loss x `loss_scale`, and the train and optimizer graphs unscale, skip a step whose
+ * gradients overflow (output `found_inf` = 1, state unchanged) and update the scale.
+ */
+export interface MixedPrecisionInfo {
+  dtype: 'float16' | 'bfloat16';
+  lossScaling?: LossScaling;
+}
+
+/** GradScaler's settings (torch defaults: 2^16, 2, 0.5, 2000). */
+export interface LossScaling {
+  initScale: number;
+  growthFactor: number;
+  backoffFactor: number;
+  /** Clean steps before the scale grows. */
+  growthInterval: number;
 }
 
 export interface ModelInfo {

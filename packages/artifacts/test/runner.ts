@@ -21,18 +21,28 @@ export class ArtifactRunner {
   readonly params = new Map<string, Float32Array>();
   private readonly state = new Map<string, Float32Array>();
   private readonly sessions = new Map<string, ort.InferenceSession>();
+  /** The last run's outputs (e.g. `found_inf`). */
+  last: ort.InferenceSession.ReturnType = {};
   /** Fed as `dropout_seed` to the graphs that take it. */
   dropoutSeed = 0n;
 
   constructor(readonly dir: string) {
     this.manifest = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8'));
     const weights = readSafetensors(join(dir, this.manifest.weights));
-    for (const p of this.manifest.parameters) {
+    for (const p of this.manifest.parameters)
       this.params.set(p.name, weights.get(p.name)!.data as Float32Array);
-      if (!p.trainable) continue;
-      for (const s of ['exp_avg', 'exp_avg_sq', 'grad'])
-        this.state.set(`${p.name}.${s}`, new Float32Array(this.params.get(p.name)!.length));
+    for (const e of this.manifest.state) {
+      if (e.role === 'parameter') continue;
+      const size = e.shape.reduce((n, d) => n * d, 1);
+      this.state.set(e.name, new Float32Array(size).fill(e.initial ?? 0));
     }
+  }
+
+  /** A state entry's current values (moments, accumulators, the loss scale). */
+  value(name: string): Float32Array {
+    const v = this.state.get(name);
+    if (v === undefined) throw new Error(`no state '${name}'`);
+    return v;
   }
 
   /** Replaces parameter values (e.g. torch's head weights). */
@@ -47,21 +57,18 @@ export class ArtifactRunner {
     const io = this.manifest.graphs[graph]!;
     let s = this.sessions.get(graph);
     if (s === undefined) this.sessions.set(graph, (s = await session(join(this.dir, io.file))));
-    const shapes = new Map(this.manifest.parameters.map((p) => [p.name, p.shape]));
+    const shapes = new Map(this.manifest.state.map((e) => [e.name, e.shape]));
     const feeds: Record<string, ort.Tensor> = {};
     for (const name of io.inputs) {
       if (extra[name] !== undefined) feeds[name] = extra[name];
       else if (name === 'dropout_seed')
         feeds[name] = new ort.Tensor('int64', BigInt64Array.of(this.dropoutSeed), []);
       else if (this.params.has(name)) feeds[name] = f32(this.params.get(name)!, shapes.get(name)!);
-      else if (this.state.has(name))
-        feeds[name] = f32(
-          this.state.get(name)!,
-          shapes.get(name.replace(/\.(exp_avg|exp_avg_sq|grad)$/, ''))!,
-        );
+      else if (this.state.has(name)) feeds[name] = f32(this.state.get(name)!, shapes.get(name)!);
       else throw new Error(`no feed for '${name}'`);
     }
-    return s.run(feeds);
+    this.last = await s.run(feeds);
+    return this.last;
   }
 
   private batchFeeds(batch: Batch, labels?: number[]): Record<string, ort.Tensor> {

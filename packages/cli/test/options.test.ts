@@ -293,7 +293,7 @@ describe('parseTrainArgs', () => {
     const path = writeConfig(dir, 'bad.json', {
       'learning-rate': 1e-5,
       num_train_epoch: 2,
-      fp16: true,
+      tf32: true,
       no_shuffle: true,
       per_device_train_batch_size: 0,
       shuffle: 'no',
@@ -302,7 +302,7 @@ describe('parseTrainArgs', () => {
     expect(error.message.split('\n')).toEqual([
       `${path}: unknown option 'learning-rate' (did you mean 'learning_rate'?)`,
       `${path}: unknown option 'num_train_epoch' (did you mean 'num_train_epochs'?)`,
-      `${path}: unknown option 'fp16'`,
+      `${path}: unknown option 'tf32'`,
       `${path}: unknown option 'no_shuffle' (did you mean 'shuffle': false?)`,
       `${path}: 'per_device_train_batch_size': expected an integer >= 1, got 0`,
       `${path}: 'shuffle': expected true or false, got 'no'`,

@@ -1,3 +1,4 @@
+import { fromBfloat16Bits, fromFloat16Bits, toBfloat16Bits, toFloat16Bits } from './half.js';
 import type { DataType, Tensor, TensorData } from './types.js';
 
 type ArrayCtor =
@@ -54,7 +55,7 @@ export function zeros(name: string, dataType: DataType, dims: number[]): Tensor 
   return { name, dataType, dims: [...dims], data: new (storageOf(dataType))(numel(dims)) };
 }
 
-/** A tensor from plain numbers (int64 values are converted to bigint). */
+/** A tensor from plain numbers (int64 values are converted to bigint, float16/bfloat16 to their bit patterns). */
 export function tensor(name: string, dataType: DataType, dims: number[], values: ArrayLike<number>): Tensor {
   if (values.length !== numel(dims)) {
     throw new Error(`tensor '${name}': ${values.length} values for dims [${dims}] (${numel(dims)} expected)`);
@@ -64,6 +65,8 @@ export function tensor(name: string, dataType: DataType, dims: number[], values:
   if (Ctor === BigInt64Array || Ctor === BigUint64Array) {
     data = new Ctor(values.length);
     for (let i = 0; i < values.length; i++) data[i] = BigInt(values[i]!);
+  } else if (dataType === 'float16' || dataType === 'bfloat16') {
+    data = Uint16Array.from(values, dataType === 'float16' ? toFloat16Bits : toBfloat16Bits);
   } else {
     data = (Ctor as Float32ArrayConstructor).from(values);
   }
@@ -73,5 +76,7 @@ export function tensor(name: string, dataType: DataType, dims: number[], values:
 /** The elements of a numeric tensor as JS numbers (for shapes, axes and scalars; not for weights). */
 export function toNumbers(t: Tensor): number[] {
   if (t.dataType === 'string') throw new Error(`tensor '${t.name}' holds strings, expected numbers`);
+  if (t.dataType === 'float16') return Array.from(t.data as Uint16Array, fromFloat16Bits);
+  if (t.dataType === 'bfloat16') return Array.from(t.data as Uint16Array, fromBfloat16Bits);
   return Array.from(t.data as ArrayLike<number | bigint>, Number);
 }

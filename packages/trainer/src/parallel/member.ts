@@ -27,7 +27,7 @@ export class ReplicaMember {
   }
 
   /** The reduced gradients into the accumulators, then clipping and AdamW; the pre-clip norm. */
-  applyReduced(learningRate: number, step: number): Promise<number> {
+  applyReduced(learningRate: number, step: number): Promise<{ gradNorm: number; skipped?: boolean }> {
     this.shared.collect(this.replica);
     return this.replica.applyOptimizer(learningRate, step);
   }

@@ -114,7 +114,8 @@ export class ReplicaGroup {
   }
 
   /** All-reduces the accumulators, then clips and applies them on every replica; the pre-clip norm. */
-  async applyOptimizer(learningRate: number, step: number): Promise<number> {
+  /** Every replica applies the same reduced gradients, so each one's outcome (norm, skipped step) is rank 0's. */
+  async applyOptimizer(learningRate: number, step: number): Promise<{ gradNorm: number; skipped?: boolean }> {
     await this.all((m) => (m instanceof RemoteMember ? m.call('publish') : m.publish()));
     await this.all((m) => (m instanceof RemoteMember ? m.call('reduce') : m.reduce()));
     const norms = await this.all((m) =>
@@ -127,7 +128,7 @@ export class ReplicaGroup {
 
   async step(batch: Batch, learningRate: number, step: number, dropoutSeed?: bigint): Promise<StepResult> {
     const loss = await this.accumulate(batch, 1, dropoutSeed);
-    return { loss, gradNorm: await this.applyOptimizer(learningRate, step) };
+    return { loss, ...(await this.applyOptimizer(learningRate, step)) };
   }
 
   /** Evaluates a global batch split across the replicas; logits gathered back in the batch's row order. */
@@ -172,6 +173,10 @@ export class ReplicaGroup {
   }
   optimizerState(): Tensor[] {
     return this.main.optimizerState();
+  }
+  /** fp16's loss scale: every replica updates it from the same reduced gradients, so rank 0's is everyone's. */
+  lossScale(): number | undefined {
+    return this.main.lossScale();
   }
   view(name: string): Float32Array {
     return this.main.view(name);

@@ -9,7 +9,7 @@ import {
   type StateEntry,
 } from '@ortrain/artifacts';
 import type { Batch } from '@ortrain/data';
-import type { Tensor } from '@ortrain/graph';
+import { numel, type Tensor } from '@ortrain/graph';
 import * as ort from 'onnxruntime-node';
 import { StateBuffers } from './buffers.js';
 import { type ProviderChoice, sessionOptions } from './device.js';
@@ -25,6 +25,8 @@ export interface StepResult {
   loss: number;
   /** Global gradient norm before clipping (what HF logs as grad_norm). */
   gradNorm: number;
+  /** fp16 loss scaling: the gradients overflowed, the update was skipped (GradScaler's found_inf). */
+  skipped?: boolean;
 }
 
 export interface EvalResult {
@@ -134,7 +136,9 @@ export class Replica {
   }
 
   private allocate(e: StateEntry, init?: ArrayLike<number>): void {
-    this.state.add(e.name, e, init, e.writtenBy.length > 0);
+    const start =
+      init ?? (e.initial !== undefined ? new Array<number>(numel(e.shape)).fill(e.initial) : undefined);
+    this.state.add(e.name, e, start, e.writtenBy.length > 0);
   }
 
   /** The entry named `name`, allocated (zeros) on first use: accumulators exist only once a graph needs them. */
@@ -225,7 +229,7 @@ export class Replica {
       step: this.setScalar('step', step),
       [DROPOUT_SEED]: this.setSeed(dropoutSeed),
     });
-    return { loss: scalar(out, 'loss'), gradNorm: scalar(out, 'grad_norm') };
+    return { loss: scalar(out, 'loss'), ...optimizerResult(out) };
   }
 
   /**
@@ -242,14 +246,23 @@ export class Replica {
     return scalar(out, 'loss');
   }
 
-  /** Clips and applies the accumulated gradients, then zeroes them. Returns the pre-clip gradient norm. */
-  async applyOptimizer(learningRate: number, step: number): Promise<number> {
+  /**
+   * Clips and applies the accumulated gradients, then zeroes them. Returns the pre-clip gradient norm (and,
+   * with fp16 loss scaling, whether the step was skipped).
+   */
+  async applyOptimizer(learningRate: number, step: number): Promise<Omit<StepResult, 'loss'>> {
     const g = await this.graph('optimizer');
     const out = await g.run({
       learning_rate: this.setScalar('learning_rate', learningRate),
       step: this.setScalar('step', step),
     });
-    return scalar(out, 'grad_norm');
+    return optimizerResult(out);
+  }
+
+  /** fp16's current loss scale (the `loss-scale` state entry); undefined without loss scaling. */
+  lossScale(): number | undefined {
+    const e = this.manifest.state.find((x) => x.role === 'loss-scale');
+    return e && this.view(e.name)[0];
   }
 
   /**
@@ -353,9 +366,12 @@ export class Replica {
     return this.copies('parameter');
   }
 
-  /** The optimizer moments (for AdamW `p.exp_avg`, `p.exp_avg_sq`), copied. */
+  /**
+   * The optimizer state, copied: the moments (for AdamW `p.exp_avg`, `p.exp_avg_sq`) and, with fp16 loss
+   * scaling, the scale and its growth tracker (GradScaler's state).
+   */
   optimizerState(): Tensor[] {
-    return this.copies('moment');
+    return [...this.copies('moment'), ...this.copies('loss-scale'), ...this.copies('growth-tracker')];
   }
 
   /** Loads state (parameters, moments) by name; every name must be known and every type and shape match. */
@@ -388,6 +404,11 @@ function batchField(batch: Batch, name: string): BigInt64Array {
     default:
       throw new Error(`the model takes an input '${name}' that batches do not carry`);
   }
+}
+
+function optimizerResult(out: Record<string, ort.Tensor>): Omit<StepResult, 'loss'> {
+  const gradNorm = scalar(out, 'grad_norm');
+  return out['found_inf'] ? { gradNorm, skipped: scalar(out, 'found_inf') !== 0 } : { gradNorm };
 }
 
 function scalar(out: Record<string, ort.Tensor>, name: string): number {

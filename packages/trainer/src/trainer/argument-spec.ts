@@ -439,6 +439,20 @@ export const TRAINING_ARGUMENT_SPECS = [
     help: 'what is pushed: the model at each save, with the last checkpoint (checkpoint) or every one (all_checkpoints), or only at the end',
   },
   {
+    key: 'fp16',
+    type: 'bool',
+    group: 'training',
+    default: false,
+    help: 'mixed precision as torch.autocast + GradScaler: MatMul/Gemm and the element-wise work around them in float16, float32 master weights, dynamic loss scaling (slow on CPU)',
+  },
+  {
+    key: 'bf16',
+    type: 'bool',
+    group: 'training',
+    default: false,
+    help: 'mixed precision in bfloat16, no loss scaling; needs a device with bfloat16 kernels (not CPU)',
+  },
+  {
     key: 'device',
     type: 'enum',
     group: 'runtime',

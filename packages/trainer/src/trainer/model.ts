@@ -29,9 +29,9 @@ export interface ModelSource {
 export const COMPILED_DIR = 'training';
 
 /**
- * The one mapping from training arguments to compile options: optimizer, dropout, label smoothing and seed,
- * compiled into `<output_dir>/training`; the K-step graph when the arguments ask for several steps per run, or
- * leave that to a GPU device (the Trainer runs 8 per run there by default).
+ * The one mapping from training arguments to compile options: optimizer, dropout, label smoothing, seed and
+ * mixed precision (fp16 / bf16), compiled into `<output_dir>/training`; the K-step graph when the arguments ask
+ * for several steps per run, or leave that to a GPU device (the Trainer runs 8 per run there by default).
  */
 export function compileOptionsFor(
   args: TrainingArguments,
@@ -56,7 +56,9 @@ export function compileOptionsFor(
     },
     seed: args.seed,
     labelSmoothing: args.label_smoothing_factor,
-    multiStep: args.steps_per_run !== null ? args.steps_per_run > 1 : device !== 'cpu',
+    ...(args.fp16 && { mixedPrecision: 'fp16' as const }),
+    ...(args.bf16 && { mixedPrecision: 'bf16' as const }),
+    multiStep: args.steps_per_run !== null ? args.steps_per_run > 1 : device !== 'cpu' && !args.fp16,
   };
 }
 
@@ -87,6 +89,15 @@ export function checkCompiledSettings(args: TrainingArguments, m: ArtifactManife
           'recompile them with that setting, or pass the model source ({ source }) so the Trainer compiles it',
       );
     }
+  }
+  const precision = (mode: string | undefined) =>
+    mode === 'fp16' ? 'float16' : mode === 'bf16' ? 'bfloat16' : 'float32';
+  const [wanted, compiled] = [precision(want.mixedPrecision), m.mixedPrecision?.dtype ?? 'float32'];
+  if (wanted !== compiled) {
+    throw new Error(
+      `TrainingArguments.fp16 / bf16 ask for ${wanted} but the artifacts in ${dir} were compiled for ${compiled}; ` +
+        'recompile them with that setting, or pass the model source ({ source }) so the Trainer compiles it',
+    );
   }
   if ((args.steps_per_run ?? 1) > 1 && !m.graphs.multistep) {
     throw new Error(

@@ -15,9 +15,9 @@ export interface StepReplica {
     learningRate: number,
     step: number,
     dropoutSeed?: bigint,
-  ): Promise<{ loss: number; gradNorm: number }>;
+  ): Promise<{ loss: number; gradNorm: number; skipped?: boolean }>;
   accumulate(batch: Batch, gradScale: number, dropoutSeed?: bigint): Promise<number>;
-  applyOptimizer(learningRate: number, step: number): Promise<number>;
+  applyOptimizer(learningRate: number, step: number): Promise<{ gradNorm: number; skipped?: boolean }>;
   /** K steps in one run; absent where a replica cannot (a replica group). */
   multiStep?(
     batches: Batch[],
@@ -31,6 +31,8 @@ export interface StepOutcome {
   /** HF's tr_loss contribution: the step's micro-batch losses / gradient_accumulation_steps, summed. */
   loss: number;
   gradNorm: number;
+  /** fp16: the gradients overflowed and the update was skipped (absent without loss scaling). */
+  skipped?: boolean;
   /** Batches this step consumed. */
   batches: number;
 }
@@ -76,7 +78,9 @@ export class BatchQueue {
 export interface StepRunner {
   /**
    * Runs the next optimizer steps from `batches` (at least one batch is left): one, or up to `limit` where the
-   * runner groups steps. `step` is the global step before them; `lrAt(s)` the learning rate of step s + 1.
+   * runner groups steps. `step` is the number of optimizer steps applied before them (the global step less
+   * fp16's skipped steps: the scheduler's position and AdamW's step count); `lrAt(s)` the learning rate of
+   * step s + 1.
    */
   run(
     batches: BatchQueue,
@@ -110,8 +114,8 @@ export function accumulatedSteps(replica: StepReplica, ga: number): StepRunner {
         loss += l / ga;
         count++;
       }
-      const gradNorm = await replica.applyOptimizer(lrAt(step), step + 1);
-      return [{ loss, gradNorm, batches: count }];
+      const r = await replica.applyOptimizer(lrAt(step), step + 1);
+      return [{ loss, ...r, batches: count }];
     },
   };
 }
@@ -138,7 +142,8 @@ export function groupedSteps(replica: Required<StepReplica>, stepsPerRun: number
 export function stepRunnerFor(replica: StepReplica, args: TrainingArguments, device: string): StepRunner {
   const ga = args.gradient_accumulation_steps;
   const canGroup = replica.multiStep !== undefined;
-  const stepsPerRun = args.steps_per_run ?? (device === 'cuda' && ga === 1 && canGroup ? 8 : 1);
+  // fp16 runs one step per run: a skipped step must hold back the next step's scheduler position.
+  const stepsPerRun = args.steps_per_run ?? (device === 'cuda' && ga === 1 && canGroup && !args.fp16 ? 8 : 1);
   if (stepsPerRun > 1 && ga > 1) {
     throw new Error('TrainingArguments.steps_per_run > 1 needs gradient_accumulation_steps 1');
   }

@@ -51,6 +51,7 @@ import {
   resolveModelSource,
   tokenizerFolderOf,
 } from './model.js';
+import { checkPrecisionDevice } from './scaler.js';
 import { LRScheduler, warmupStepsFor } from './scheduler.js';
 import { SigintWatch } from './signals.js';
 import { initialState, type LogEntry, type TrainerStateJSON } from './state.js';
@@ -101,6 +102,8 @@ export interface StepEvent {
   loss: number;
   gradNorm: number;
   learningRate: number;
+  /** fp16: this step's gradients overflowed and its update was skipped (absent without loss scaling). */
+  skipped?: boolean;
 }
 
 export interface TrainerEvents {
@@ -159,10 +162,12 @@ interface Accumulators {
   /** NaN (null in JSON) before the first step. */
   lastGradNorm: number;
   totalLoss: number;
+  /** fp16 steps skipped for overflowing gradients: the scheduler and AdamW's step count left them out. */
+  skippedSteps: number;
 }
 
 function freshAccumulators(): Accumulators {
-  return { trLoss: 0, stepsSinceLog: 0, lastGradNorm: Number.NaN, totalLoss: 0 };
+  return { trLoss: 0, stepsSinceLog: 0, lastGradNorm: Number.NaN, totalLoss: 0, skippedSteps: 0 };
 }
 
 /** Where a resumed run picks up the sampler: (epoch, next batch index). */
@@ -181,7 +186,8 @@ interface CheckpointReplica {
 
 /** What one train() call works with, besides the Trainer's state. */
 interface TrainingRun {
-  replica: CheckpointReplica;
+  /** Checkpointed state, and fp16's loss scale for the logs. */
+  replica: CheckpointReplica & Pick<Replica, 'lossScale'>;
   runner: StepRunner;
   scheduler: LRScheduler;
   sampler: BatchSampler;
@@ -267,9 +273,11 @@ export class Trainer extends EventEmitter<TrainerEvents> {
     const device = a.full_determinism ? 'cpu' : a.device;
     if (!a.devices) {
       const provider = await selectProvider(device);
+      const precisionNote = checkPrecisionDevice(a, provider.device);
       const model = await this.compiledModel(provider.device);
       this.replica = await Replica.open(model, { provider, numThreads: a.num_threads });
       this.emit('message', `Running on ${provider.device.toUpperCase()}: ${provider.reason}`);
+      if (precisionNote) this.emit('message', precisionNote);
       return this.replica;
     }
     const plan = parseDevices(a.devices, device);
@@ -277,12 +285,14 @@ export class Trainer extends EventEmitter<TrainerEvents> {
     const providers: ProviderChoice[] = [];
     for (const id of plan.ids) providers.push(await selectProvider(providers[0]?.device ?? plan.device, id));
     const provider = providers[0]!;
+    const precisionNote = checkPrecisionDevice(a, provider.device);
     const model = await this.compiledModel(provider.device);
     this.replica = await ReplicaGroup.open(model, providers, a.num_threads);
     this.emit(
       'message',
       `Running on ${provider.device.toUpperCase()} x ${providers.length} replicas (devices ${a.devices}): ${provider.reason}`,
     );
+    if (precisionNote) this.emit('message', precisionNote);
     return this.replica;
   }
 
@@ -430,7 +440,7 @@ export class Trainer extends EventEmitter<TrainerEvents> {
       const before = this.state.global_step;
       callbacks.stepBegin();
       const limit = nextFlowStep(this.args, this.state) - before;
-      const results = await run.runner.run(batches, before, limit, (s) => run.scheduler.lrAt(s));
+      const results = await run.runner.run(batches, this.appliedSteps(), limit, (s) => run.scheduler.lrAt(s));
       for (const [i, r] of results.entries()) {
         if (i > 0) callbacks.stepBegin();
         index += r.batches;
@@ -455,6 +465,8 @@ export class Trainer extends EventEmitter<TrainerEvents> {
   /** Counts a finished optimizer step into the state and the running loss sums. */
   private recordStep(r: StepOutcome, epoch: number, scheduler: LRScheduler): void {
     checkFinite(r.loss, this.state.global_step + 1);
+    const learningRate = scheduler.lrAt(this.appliedSteps());
+    if (r.skipped) this.acc.skippedSteps++;
     this.state.global_step++;
     this.state.epoch = epoch;
     const acc = this.acc;
@@ -469,8 +481,14 @@ export class Trainer extends EventEmitter<TrainerEvents> {
       epoch,
       loss: r.loss,
       gradNorm: r.gradNorm,
-      learningRate: scheduler.lrAt(gs - 1),
+      learningRate,
+      ...(r.skipped !== undefined && { skipped: r.skipped }),
     });
+  }
+
+  /** Optimizer steps applied so far: global_step less the fp16 steps skipped (the scheduler's position). */
+  private appliedSteps(): number {
+    return this.state.global_step - this.acc.skippedSteps;
   }
 
   /** Steps run together have already changed the weights past this step: nothing may be evaluated or saved there. */
@@ -491,7 +509,9 @@ export class Trainer extends EventEmitter<TrainerEvents> {
     if (control.should_log && acc.stepsSinceLog > 0) {
       const logs: Record<string, number> = { loss: round(acc.trLoss / acc.stepsSinceLog, 4) };
       if (Number.isFinite(acc.lastGradNorm)) logs['grad_norm'] = acc.lastGradNorm;
-      logs['learning_rate'] = run.scheduler.lrAt(this.state.global_step);
+      logs['learning_rate'] = run.scheduler.lrAt(this.appliedSteps());
+      const scale = run.replica.lossScale();
+      if (scale !== undefined) logs['loss_scale'] = scale;
       acc.trLoss = 0;
       acc.stepsSinceLog = 0;
       this.log(logs);
@@ -630,6 +650,7 @@ export class Trainer extends EventEmitter<TrainerEvents> {
     if (rng.loss_accumulators)
       Object.assign(this.acc, rng.loss_accumulators, {
         lastGradNorm: rng.loss_accumulators.lastGradNorm ?? Number.NaN,
+        skippedSteps: rng.loss_accumulators.skippedSteps ?? 0,
       });
     this.emit(
       'message',
@@ -647,8 +668,8 @@ export class Trainer extends EventEmitter<TrainerEvents> {
       optimizer: replica.optimizerState(),
       scheduler: {
         ...scheduler.stateDict(),
-        last_epoch: gs,
-        last_lr: scheduler.lrAt(gs),
+        last_epoch: this.appliedSteps(),
+        last_lr: scheduler.lrAt(this.appliedSteps()),
       },
       rngState: {
         seed: a.seed,
