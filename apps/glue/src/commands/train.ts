@@ -34,6 +34,7 @@ import {
   EarlyStoppingCallback,
   latestValidCheckpoint,
   listCheckpoints,
+  selectProvider,
   Trainer,
   TrainingArguments,
   TrainingInterrupted,
@@ -228,6 +229,8 @@ export async function train(argv: readonly string[]): Promise<number> {
     inputs.embedded,
   );
   const args = TrainingArguments.fromOptions(o);
+  // The device is an input too: one that cannot load fails here, before output_dir is touched.
+  await selectProvider(args.device);
 
   // Every input is good: from here on output_dir is written.
   mkdirSync(o.output_dir, { recursive: true });

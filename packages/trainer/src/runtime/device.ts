@@ -7,7 +7,7 @@ import * as ort from 'onnxruntime-node';
 /**
  * Device selection: which ONNX Runtime execution provider a replica's sessions run on, and why. It knows the
  * CPU (always there), CUDA (an optional library installed by `pnpm setup:cuda`) and WebGPU (bundled with
- * onnxruntime-node, used only when asked for: it needs a GPU adapter, and state does not stay on the device yet).
+ * onnxruntime-node: Dawn over Vulkan, Metal or Direct3D 12; it needs a GPU adapter).
  */
 export type Device = 'cpu' | 'cuda' | 'webgpu';
 
@@ -70,6 +70,33 @@ async function cudaUnavailable(): Promise<string | null> {
   }
 }
 
+/** Software Vulkan drivers: Dawn runs on them, slower than ONNX Runtime's CPU kernels. */
+const SOFTWARE_VULKAN = /swiftshader|lvp|llvmpipe|lavapipe/i;
+
+/**
+ * Why the adapter Dawn would pick is a software one, or null when a GPU is there. Dawn reports no adapter
+ * details through onnxruntime-node, so this reads what it would enumerate: an ICD file forced through
+ * VK_ICD_FILENAMES / VK_DRIVER_FILES, and on Linux the GPU device nodes. Metal and Direct3D 12 count as GPUs.
+ */
+export function softwareAdapter(
+  env: NodeJS.ProcessEnv = process.env,
+  platform: NodeJS.Platform = process.platform,
+  hasPath: (p: string) => boolean = existsSync,
+): string | null {
+  const forced = env['VK_ICD_FILENAMES'] ?? env['VK_DRIVER_FILES'];
+  if (forced && SOFTWARE_VULKAN.test(forced)) return `its Vulkan driver is a software one (${forced})`;
+  if (platform !== 'linux') return null;
+  const gpuNodes = ['/dev/dri/renderD128', '/dev/nvidia0', '/dev/kfd'];
+  if (gpuNodes.some(hasPath)) return null;
+  return `no GPU device node (${gpuNodes.join(', ')}) exists, so its adapter would be a software one`;
+}
+
+/** How to get a WebGPU adapter, for the error when none loads. */
+const ADAPTER_HELP =
+  "install the Vulkan loader and your GPU's Vulkan driver (Debian: apt-get install libvulkan1 plus " +
+  'mesa-vulkan-drivers or the NVIDIA driver); to test without a GPU: apt-get install chromium and set ' +
+  'VK_ICD_FILENAMES=/usr/lib/chromium/vk_swiftshader_icd.json XDG_RUNTIME_DIR=/tmp';
+
 /** Tries to load the WebGPU execution provider; returns why it cannot be used, or null when it works. */
 async function webgpuUnavailable(): Promise<string | null> {
   if (!ort.listSupportedBackends().some((b) => b.name === 'webgpu')) {
@@ -80,29 +107,41 @@ async function webgpuUnavailable(): Promise<string | null> {
     await s.release();
     return null;
   } catch (e) {
-    return `the WebGPU execution provider failed to load (${(e as Error).message.trim()}); it needs a GPU adapter (Vulkan, Metal or Direct3D 12)`;
+    const message = (e as Error).message.trim();
+    // Dawn's words after ONNX Runtime's source location, e.g. "Failed to get a WebGPU adapter: No supported adapters".
+    const dawn = /Failed to get a WebGPU adapter[^\n]*/.exec(message)?.[0] ?? message.split('\n')[0];
+    return `no WebGPU adapter loads (no Vulkan driver, or no GPU: ${dawn}); ${ADAPTER_HELP}`;
   }
 }
 
+/** CUDA's reason, or null once it loaded (each provider is probed once per process). */
+let cudaProbe: Promise<string | null> | undefined;
+let webgpuProbe: Promise<string | null> | undefined;
+
 /**
- * Resolves `auto` | `cpu` | `cuda` | `webgpu` to a device: `auto` takes CUDA when it loads, else CPU, and says
- * why; `cuda` and `webgpu` fail with the reason when they cannot be used.
+ * Resolves `auto` | `cpu` | `cuda` | `webgpu` to a device: `auto` takes CUDA when it loads, else WebGPU when
+ * it loads on a GPU (not a software adapter), else CPU, and says why; `cuda` and `webgpu` fail with the reason
+ * when they cannot be used.
  */
 export async function selectProvider(requested: 'auto' | Device): Promise<ProviderChoice> {
   if (requested === 'cpu') return { device: 'cpu', reason: 'device "cpu" was requested' };
   if (requested === 'webgpu') {
-    const why = await webgpuUnavailable();
+    const why = await (webgpuProbe ??= webgpuUnavailable());
     if (why !== null) throw new Error(`device "webgpu" was requested but ${why}`);
     return { device: 'webgpu', reason: 'device "webgpu" was requested' };
   }
-  const why = await cudaUnavailable();
+  const cuda = await (cudaProbe ??= cudaUnavailable());
   if (requested === 'cuda') {
-    if (why !== null) throw new Error(`device "cuda" was requested but ${why}`);
+    if (cuda !== null) throw new Error(`device "cuda" was requested but ${cuda}`);
     return { device: 'cuda', reason: 'device "cuda" was requested' };
   }
-  return why === null
-    ? { device: 'cuda', reason: 'device "auto": the CUDA execution provider loaded' }
-    : { device: 'cpu', reason: `device "auto" fell back to CPU: ${why}` };
+  if (cuda === null) return { device: 'cuda', reason: 'device "auto": the CUDA execution provider loaded' };
+  const software = softwareAdapter();
+  const webgpu = software === null ? await (webgpuProbe ??= webgpuUnavailable()) : `WebGPU: ${software}`;
+  if (webgpu === null) {
+    return { device: 'webgpu', reason: `device "auto": ${cuda}; WebGPU loaded on a GPU adapter` };
+  }
+  return { device: 'cpu', reason: `device "auto" fell back to CPU: ${cuda}; ${webgpu}` };
 }
 
 export function sessionOptions(config: SessionConfig): ort.InferenceSession.SessionOptions {

@@ -59,7 +59,7 @@ export const INTERVAL_STRATEGIES = ['no', 'steps', 'epoch'] as const;
 export type IntervalStrategy = (typeof INTERVAL_STRATEGIES)[number];
 export const SCHEDULER_TYPES = ['linear', 'constant', 'constant_with_warmup', 'cosine'] as const;
 export type SchedulerType = (typeof SCHEDULER_TYPES)[number];
-export const DEVICE_OPTIONS = ['auto', 'cpu', 'cuda'] as const;
+export const DEVICE_OPTIONS = ['auto', 'cpu', 'cuda', 'webgpu'] as const;
 export type DeviceOption = (typeof DEVICE_OPTIONS)[number];
 
 export const TRAINING_ARGUMENT_SPECS = [
@@ -324,7 +324,7 @@ export const TRAINING_ARGUMENT_SPECS = [
     group: 'runtime',
     choices: DEVICE_OPTIONS,
     default: 'auto',
-    help: 'execution provider; auto picks CUDA when it is usable, else CPU (ortrain)',
+    help: 'execution provider; auto picks CUDA when it loads, else WebGPU on a hardware GPU, else CPU (ortrain)',
   },
   {
     key: 'num_threads',

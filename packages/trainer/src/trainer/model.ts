@@ -31,7 +31,7 @@ export const COMPILED_DIR = 'training';
 /**
  * The one mapping from training arguments to compile options: optimizer, dropout and seed, compiled into
  * `<output_dir>/training`; the K-step graph when the arguments ask for several steps per run, or leave that to
- * a GPU device (the Trainer runs 8 per run there by default).
+ * CUDA (the Trainer runs 8 per run there by default).
  */
 export function compileOptionsFor(
   args: TrainingArguments,
@@ -55,7 +55,7 @@ export function compileOptionsFor(
       maxGradNorm: args.max_grad_norm,
     },
     seed: args.seed,
-    multiStep: args.steps_per_run !== null ? args.steps_per_run > 1 : device !== 'cpu',
+    multiStep: args.steps_per_run !== null ? args.steps_per_run > 1 : device === 'cuda',
   };
 }
 

@@ -1,0 +1,72 @@
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { TrainingArguments } from '../src/trainer/arguments.js';
+import { type StepEvent, Trainer } from '../src/trainer/trainer.js';
+import { datasetOf, FIXTURES, maxAbsDiff, reference as ref } from './helpers/reference.js';
+
+/**
+ * The PyTorch parity run on the WebGPU execution provider. Without a GPU, CI gives Dawn Chromium's SwiftShader
+ * Vulkan driver (see .ci/run); ORTRAIN_WEBGPU_TEST=0 skips it, ORTRAIN_WEBGPU_TEST=hardware leaves the
+ * environment's own Vulkan driver in place (scripts/gpu-check.sh).
+ */
+const SWIFTSHADER_ICD = '/usr/lib/chromium/vk_swiftshader_icd.json';
+const VULKAN_LOADER = ['x86_64', 'aarch64'].map((arch) => `/usr/lib/${arch}-linux-gnu/libvulkan.so.1`);
+const mode = process.env['ORTRAIN_WEBGPU_TEST'] ?? 'swiftshader';
+const skipWhy =
+  mode === '0'
+    ? 'ORTRAIN_WEBGPU_TEST=0'
+    : mode === 'swiftshader' && !(existsSync(SWIFTSHADER_ICD) && VULKAN_LOADER.some((p) => existsSync(p)))
+      ? `${SWIFTSHADER_ICD} or the Vulkan loader is absent (apt-get install chromium libvulkan1)`
+      : undefined;
+if (skipWhy) console.warn(`SKIPPED the WebGPU parity test: ${skipWhy}`);
+else if (mode === 'swiftshader') {
+  process.env['VK_ICD_FILENAMES'] = SWIFTSHADER_ICD;
+  process.env['XDG_RUNTIME_DIR'] ??= tmpdir();
+}
+
+const tmp = mkdtempSync(join(tmpdir(), 'ortrain-webgpu-'));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+describe.skipIf(skipWhy !== undefined)('Trainer on WebGPU vs PyTorch (dropout 0)', () => {
+  it('the first steps of the classification run: losses, grad norms, then predict', async () => {
+    const run = ref.runs.classification;
+    const steps = 3;
+    const trainer = new Trainer({
+      model: { source: join(FIXTURES, 'bert_cls_opset14.onnx') },
+      args: new TrainingArguments({
+        output_dir: join(tmp, 'classification'),
+        max_steps: steps,
+        per_device_train_batch_size: 4,
+        learning_rate: run.lr,
+        warmup_steps: run.warmup,
+        weight_decay: run.weight_decay,
+        max_grad_norm: run.max_grad_norm,
+        shuffle: false,
+        dropout: 0,
+        device: 'webgpu',
+        save_strategy: 'no',
+      }),
+      trainDataset: datasetOf(ref.train_batches),
+    });
+    const events: StepEvent[] = [];
+    trainer.on('step', (e) => events.push(e));
+    // With 2 warmup steps, the first 3 learning rates of a linear schedule do not depend on its length.
+    await trainer.train();
+    expect((await trainer.getReplica()).provider.device).toBe('webgpu');
+    const losses = events.map((e) => e.loss);
+    expect(losses).toHaveLength(steps);
+    expect(maxAbsDiff(losses, run.micro_losses.slice(0, steps))).toBeLessThanOrEqual(1e-3);
+    expect(
+      maxAbsDiff(
+        events.map((e) => e.gradNorm),
+        run.grad_norms.slice(0, steps),
+      ),
+    ).toBeLessThanOrEqual(1e-3);
+    const pred = await trainer.predict(datasetOf([ref.eval_batch]));
+    expect(pred.shape).toEqual([5, 2]);
+    expect(maxAbsDiff(pred.predictions, ref.logits_before.classification)).toBeGreaterThan(1e-3);
+    await trainer.close();
+  }, 900_000);
+});
