@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
+import type { FloatType } from '@ortrain/artifacts';
 import { emptyGraph, encodeModel, GraphBuilder } from '@ortrain/graph';
 import * as ort from 'onnxruntime-node';
 
@@ -35,13 +36,18 @@ function ortBinaryDir(): string {
 const CUDA_LIB =
   process.platform === 'win32' ? 'onnxruntime_providers_cuda.dll' : 'libonnxruntime_providers_cuda.so';
 
-/** A one-node model, enough to make ONNX Runtime load an execution provider. */
-function probeModel(): Uint8Array {
-  const g = emptyGraph('probe');
+/** A graph of Identity nodes, `y<i>` = `x<i>`: loads a provider (one float), or reads device tensors back. */
+export function identityModel(
+  tensors: readonly { dataType: FloatType; shape: readonly number[] }[],
+): Uint8Array {
+  const g = emptyGraph('identity');
   const b = new GraphBuilder(g);
-  b.addInput({ name: 'x', type: { dataType: 'float32', shape: [1] } });
-  b.op('Identity', ['x'], {}, { outputs: ['y'] });
-  b.addOutput({ name: 'y', type: { dataType: 'float32', shape: [1] } });
+  tensors.forEach((t, i) => {
+    const type = { dataType: t.dataType, shape: [...t.shape] };
+    b.addInput({ name: `x${i}`, type });
+    b.op('Identity', [`x${i}`], {}, { outputs: [`y${i}`] });
+    b.addOutput({ name: `y${i}`, type });
+  });
   return encodeModel({
     irVersion: 8,
     opsets: new Map([['', 17]]),
@@ -51,6 +57,8 @@ function probeModel(): Uint8Array {
     metadata: {},
   });
 }
+
+const probeModel = () => identityModel([{ dataType: 'float32', shape: [1] }]);
 
 /** Tries to load the CUDA execution provider; returns why it cannot be used, or null when it works. */
 async function cudaUnavailable(): Promise<string | null> {

@@ -152,6 +152,8 @@ interface Position {
 
 /** What checkpoints read from and write to a replica. */
 interface CheckpointReplica {
+  /** Brings state kept on the device back to the host (before weights() and optimizerState()). */
+  sync(): Promise<void>;
   weights(): Tensor[];
   optimizerState(): Tensor[];
   load(tensors: Iterable<Tensor>, what?: string): void;
@@ -326,6 +328,7 @@ export class Trainer extends EventEmitter<TrainerEvents> {
     } finally {
       sigint?.dispose();
     }
+    await replica.sync();
     return this.finishTraining(run, started);
   }
 
@@ -388,7 +391,7 @@ export class Trainer extends EventEmitter<TrainerEvents> {
         const dir =
           run.lastSaved === gs
             ? checkpointDir(this.args.output_dir, gs)
-            : this.save(run, { epoch, batch: index });
+            : await this.save(run, { epoch, batch: index });
         throw new TrainingInterrupted(dir);
       }
     }
@@ -444,10 +447,11 @@ export class Trainer extends EventEmitter<TrainerEvents> {
       const metrics = await this.evaluate();
       this.updateBest(metrics);
     }
-    if (control.should_save) this.save(run, pos);
+    if (control.should_save) await this.save(run, pos);
   }
 
-  private save(run: TrainingRun, pos: Position): string {
+  private async save(run: TrainingRun, pos: Position): Promise<string> {
+    await run.replica.sync();
     const dir = this.saveCheckpoint(run.replica, run.scheduler, pos);
     run.lastSaved = this.state.global_step;
     this.callbackHandler.saved();
