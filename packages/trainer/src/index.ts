@@ -14,7 +14,13 @@ export {
   validateCheckpoint,
 } from './checkpoint/checkpoints.js';
 export { type StateArray, StateBuffers } from './runtime/buffers.js';
-export { type Device, type ProviderChoice, type SessionConfig, selectProvider } from './runtime/device.js';
+export {
+  type Device,
+  type ProviderChoice,
+  type SessionConfig,
+  selectProvider,
+  softwareAdapter,
+} from './runtime/device.js';
 export { type EvalResult, Replica, type ReplicaOptions, type StepResult } from './runtime/replica.js';
 export {
   type ArgumentGroup,
