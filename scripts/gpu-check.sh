@@ -15,6 +15,8 @@ cd "$(dirname "$0")/.."
 KIT="$PWD/.gpu-check"
 PNPM_VERSION=10.34.8
 export TURBO_TELEMETRY_DISABLED=1 DO_NOT_TRACK=1
+# The Vulkan loader complains without it (and Dawn then says so on every probe).
+export XDG_RUNTIME_DIR="${XDG_RUNTIME_DIR:-/tmp}"
 
 node_ok() { "$1" -e 'const [a,b]=process.versions.node.split(".").map(Number);process.exit(a>20||(a===20&&b>=19)?0:1)' 2>/dev/null; }
 

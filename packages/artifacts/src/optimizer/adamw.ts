@@ -52,7 +52,8 @@ export function addClipAndAdamW(
       { name: b.fresh(`/optimizer/norm/${p.name}`) },
     ),
   );
-  const total = squares.length === 1 ? squares[0]! : op('Sum', squares, 'norm/Sum');
+  // A chain of Adds (a variadic Sum's order): WebGPU has no Sum kernel, and the norm would cross to the host.
+  const total = squares.reduce((acc, s) => op('Add', [acc, s], 'norm/Add'));
   const gradNorm = b.op1('Sqrt', [total], {}, { name: '/optimizer/norm/Sqrt', outputs: ['grad_norm'] });
 
   // clip_coef = max_norm / (total_norm + 1e-6), clamped to at most 1 (torch multiplies even when it is 1).
