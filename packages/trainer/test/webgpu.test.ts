@@ -99,6 +99,8 @@ describe.skipIf(skipWhy !== undefined)('Trainer on WebGPU vs PyTorch (dropout 0)
     expect(drift).toBeLessThan(1e-3);
     await cpu.close();
     const pred = await trainer.predict(datasetOf([ref.eval_batch]));
+    // The eval graph fed the parameters' device copies: only the batch crossed.
+    expect(replica.lastTransferBytes).toBeLessThan(stateBytes / 10);
     expect(pred.shape).toEqual([5, 2]);
     expect(maxAbsDiff(pred.predictions, ref.logits_before.classification)).toBeGreaterThan(1e-3);
     await trainer.close();

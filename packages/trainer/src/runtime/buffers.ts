@@ -96,6 +96,11 @@ export class StateBuffers {
     this.readBack.delete(name);
   }
 
+  /** Whether a device copy of `name` exists (current, whether or not the host one is). */
+  hasDeviceCopy(name: string): boolean {
+    return this.onDevice.has(name);
+  }
+
   /** Entries whose current values exist on the device only. */
   deviceOnly(): string[] {
     return [...this.onDevice.keys()].filter((n) => !this.readBack.has(n));

@@ -60,7 +60,11 @@ class BoundGraph {
     io: GraphIO,
     entries: ReadonlyMap<string, StateEntry>,
     private readonly state: StateBuffers,
-    private readonly where: { deviceResident: boolean; meter?: { bytes: number } },
+    private readonly where: {
+      /** Uploads the state entries named (parameters, moments) that have no device copy yet. */
+      upload?: (names: string[]) => Promise<void>;
+      meter?: { bytes: number };
+    },
   ) {
     this.stateInputs = io.inputs.filter((i) => entries.has(i));
     this.extraInputs = io.inputs.filter((i) => !entries.has(i));
@@ -74,6 +78,8 @@ class BoundGraph {
 
   /** Runs with `extra` feeds for everything that is not state; returns the non-state outputs. */
   async run(extra: Record<string, ort.Tensor>): Promise<Record<string, ort.Tensor>> {
+    if (this.where.meter) this.where.meter.bytes = 0;
+    await this.where.upload?.(this.stateInputs);
     const feeds: Record<string, ort.Tensor> = {};
     for (const input of this.stateInputs) feeds[input] = this.state.tensor(input);
     for (const input of this.extraInputs) {
@@ -83,14 +89,14 @@ class BoundGraph {
     }
     const fetches: Record<string, ort.Tensor | null> = {};
     for (const out of this.plainOutputs) fetches[out] = null;
-    const resident = this.where.deviceResident;
+    const resident = this.where.upload !== undefined;
     // Resident: ONNX Runtime allocates the new values on the device (gpu-buffer outputs), kept there.
     for (const e of this.writes) fetches[e.update] = resident ? null : this.state.target(e.name);
     const results = (await this.session.run(feeds, fetches as ort.InferenceSession.FetchesType)) as Record<
       string,
       ort.Tensor
     >;
-    if (this.where.meter) this.where.meter.bytes = hostBytes(feeds) + hostBytes(results);
+    if (this.where.meter) this.where.meter.bytes += hostBytes(feeds) + hostBytes(results);
     if (resident) for (const e of this.writes) this.state.keepOnDevice(e.name, results[e.update]!);
     else this.state.swap(this.writes.map((e) => e.name));
     for (const name of this.consumes) this.state.zero(name);
@@ -123,6 +129,8 @@ export class Replica {
   readonly deviceResident: boolean;
   /** Host<->device bytes of the latest session run (inputs fed and outputs fetched from the host; 0 on CPU). */
   private readonly transfer = { bytes: 0 };
+  /** Identity sessions that copy state between host and device, by direction and entry names. */
+  private readonly copySessions = new Map<string, Promise<ort.InferenceSession>>();
 
   private constructor(model: CompiledModel, options: ReplicaOptions) {
     this.dir = model.dir;
@@ -168,7 +176,7 @@ export class Replica {
       for (const i of io.inputs) if (this.entries.has(i)) this.entry(i, kind);
       const device = this.provider.device;
       const where = {
-        deviceResident: this.deviceResident,
+        ...(this.deviceResident && { upload: (names: string[]) => this.upload(names) }),
         ...(device !== 'cpu' && { meter: this.transfer }),
       };
       const options: ort.InferenceSession.SessionOptions = {
@@ -320,30 +328,53 @@ export class Replica {
   }
 
   /**
-   * Reads the state a device-resident replica holds on the device only back into its host buffers (through
-   * a session of Identity nodes with host outputs), so that `weights()`, `optimizerState()` and `view()` see
-   * it; the device copies stay current. Nothing to do on the CPU or after no run.
+   * Reads the state a device-resident replica holds on the device only back into its host buffers, so that
+   * `weights()`, `optimizerState()` and `view()` see it; the device copies stay current. Nothing to do on the
+   * CPU or after no run.
    */
   async sync(): Promise<void> {
-    const names = this.state.deviceOnly();
-    if (names.length === 0) return;
-    const model = identityModel(names.map((n) => this.state.type(n)));
-    const session = await ort.InferenceSession.create(
-      model,
-      sessionOptions({ device: this.provider.device, numThreads: this.numThreads }),
+    await this.copyState(this.state.deviceOnly(), 'toHost');
+  }
+
+  /**
+   * Puts parameters and moments a graph reads on the device once (after open or load), so that runs that do
+   * not write them (evaluation, prediction) feed device copies. Accumulators stay on the host: they are
+   * zeroed there after every optimizer run.
+   */
+  private async upload(names: string[]): Promise<void> {
+    const missing = names.filter(
+      (n) => this.entries.get(n)?.role !== 'gradient' && !this.state.hasDeviceCopy(n),
     );
-    try {
-      const feeds: Record<string, ort.Tensor> = {};
-      const fetches: Record<string, ort.Tensor> = {};
-      names.forEach((n, i) => {
-        feeds[`x${i}`] = this.state.tensor(n);
-        fetches[`y${i}`] = this.state.hostTensor(n);
+    await this.copyState(missing, 'toDevice');
+  }
+
+  /**
+   * Copies state entries between host and device through a session of Identity nodes; both are then current.
+   * The sessions live as long as the replica: a device tensor dies with the session that made it.
+   */
+  private async copyState(names: string[], direction: 'toHost' | 'toDevice'): Promise<void> {
+    if (names.length === 0) return;
+    const toDevice = direction === 'toDevice';
+    const key = `${direction}:${names.join('\n')}`;
+    let session = this.copySessions.get(key);
+    if (!session) {
+      session = ort.InferenceSession.create(identityModel(names.map((n) => this.state.type(n))), {
+        ...sessionOptions({ device: this.provider.device, numThreads: this.numThreads }),
+        ...(toDevice && { preferredOutputLocation: 'gpu-buffer' as const }),
       });
-      await session.run(feeds, fetches);
-      this.state.markReadBack(names);
-    } finally {
-      await session.release();
+      this.copySessions.set(key, session);
     }
+    const feeds: Record<string, ort.Tensor> = {};
+    const fetches: Record<string, ort.Tensor | null> = {};
+    names.forEach((n, i) => {
+      feeds[`x${i}`] = toDevice ? this.state.hostTensor(n) : this.state.tensor(n);
+      fetches[`y${i}`] = toDevice ? null : this.state.hostTensor(n);
+    });
+    const out = await (await session).run(feeds, fetches as ort.InferenceSession.FetchesType);
+    if (toDevice) names.forEach((n, i) => this.state.keepOnDevice(n, out[`y${i}`]!));
+    this.state.markReadBack(names);
+    const bytes = (n: string) => (this.state.hostTensor(n).data as ArrayBufferView).byteLength;
+    this.transfer.bytes += names.reduce((b, n) => b + bytes(n), 0);
   }
 
   /**
@@ -398,7 +429,9 @@ export class Replica {
   async release(): Promise<void> {
     this.state.releaseDevice();
     for (const g of this.graphs.values()) await (await g).release();
+    for (const s of this.copySessions.values()) await (await s).release();
     this.graphs.clear();
+    this.copySessions.clear();
   }
 }
 
