@@ -80,6 +80,8 @@ export interface StepEvent {
   loss: number;
   gradNorm: number;
   learningRate: number;
+  /** Bytes the step's (last) session run moved between host and device; absent on the CPU. */
+  hostDeviceBytes?: number;
 }
 
 export interface TrainerEvents {
@@ -417,6 +419,8 @@ export class Trainer extends EventEmitter<TrainerEvents> {
       loss: r.loss,
       gradNorm: r.gradNorm,
       learningRate: scheduler.lrAt(gs - 1),
+      ...(this.replica &&
+        this.replica.provider.device !== 'cpu' && { hostDeviceBytes: this.replica.lastTransferBytes }),
     });
   }
 
