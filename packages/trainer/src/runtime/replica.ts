@@ -371,7 +371,11 @@ export class Replica {
       fetches[`y${i}`] = toDevice ? null : this.state.hostTensor(n);
     });
     const out = await (await session).run(feeds, fetches as ort.InferenceSession.FetchesType);
-    if (toDevice) names.forEach((n, i) => this.state.keepOnDevice(n, out[`y${i}`]!));
+    if (toDevice) {
+      names.forEach((n, i) => {
+        this.state.keepOnDevice(n, out[`y${i}`]!);
+      });
+    }
     this.state.markReadBack(names);
     const bytes = (n: string) => (this.state.hostTensor(n).data as ArrayBufferView).byteLength;
     this.transfer.bytes += names.reduce((b, n) => b + bytes(n), 0);
