@@ -4,7 +4,13 @@
  */
 import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import { compileArtifacts, exportInference, readManifest, readSafetensors } from '@ortrain/artifacts';
+import {
+  compileArtifacts,
+  DROPOUT_SEED,
+  exportInference,
+  readManifest,
+  readSafetensors,
+} from '@ortrain/artifacts';
 import {
   type Batch,
   DataCollatorWithPadding,
@@ -376,6 +382,7 @@ export async function profileTask(a: ProfileArgs): Promise<ProfileFigures> {
     labels: new ort.Tensor('int64', b.labels!, [a.batch]),
     learning_rate: new ort.Tensor('float32', Float32Array.of(2e-5), []),
     step: new ort.Tensor('float32', Float32Array.of(1), []),
+    [DROPOUT_SEED]: new ort.Tensor('int64', BigInt64Array.of(42n << 32n), []),
   };
   // The state the train graph reads, from the manifest: parameters from the weights, the rest zeros.
   const trainState = manifest.state.filter((e) => e.readBy.includes('train'));

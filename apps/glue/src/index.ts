@@ -16,5 +16,6 @@ export {
   resolveModel,
   testSplit,
   validationSplit,
+  validationSplits,
 } from './resolve.js';
 export { openTrained, type TrainedModel, taskFor, trainerFor } from './trained.js';

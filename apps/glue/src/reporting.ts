@@ -6,11 +6,16 @@ import { isRunMetric, type ProgressReporter } from '@ortrain/cli';
 import type { TokenizedDataset } from '@ortrain/data';
 import type { Trainer } from '@ortrain/trainer';
 
-/** Reports the trainer's evaluation and prediction passes; `splitOf` names the datasets for the display. */
+/**
+ * Reports the trainer's evaluation and prediction passes; `splitOf` names the datasets for the display. With
+ * `tabulate` each evaluation is a row of the training table; without (`pnpm evaluate`, which prints its
+ * result itself) there is no table.
+ */
 export function reportEvaluations<T extends Trainer>(
   trainer: T,
   reporter: ProgressReporter,
   splitOf: (ds: TokenizedDataset) => string,
+  tabulate: boolean,
 ): T {
   let split = '';
   trainer.on('prediction_step', (p) => {
@@ -30,7 +35,7 @@ export function reportEvaluations<T extends Trainer>(
       epoch: trainer.state.epoch,
       metrics,
     });
-  trainer.on('evaluate', finished);
+  trainer.on('evaluate', (metrics) => finished(tabulate ? metrics : {}));
   // Predictions are not evaluations: no row in the table; the command prints their metrics itself.
   trainer.on('predict', () => finished({}));
   return trainer;

@@ -127,9 +127,12 @@ export function testSplit(task: GlueTask): string | undefined {
 
 const FILE_FORMATS = ['parquet', 'jsonl', 'csv'] as const;
 
-/** `<dir>/<split>.{parquet,jsonl,csv}` (also `dev.*` for validation), when the user's own files are there. */
-function ownFile(dir: string, split: string): string | undefined {
-  const names = split.startsWith('validation') ? [split, 'validation', 'dev'] : [split];
+/**
+ * `<dir>/<split>.{parquet,jsonl,csv}` (also `dev.*` for validation unless `exact`), when the user's own files
+ * are there.
+ */
+function ownFile(dir: string, split: string, exact = false): string | undefined {
+  const names = split.startsWith('validation') && !exact ? [split, 'validation', 'dev'] : [split];
   for (const name of names) {
     for (const ext of FILE_FORMATS) {
       const file = join(dir, `${name}.${ext}`);
@@ -152,6 +155,20 @@ export function hasSplit(source: DataSource, split: string): boolean {
   const { dir, task } = source;
   if (!task.splits.includes(split)) return false;
   return dir === undefined || hasTsv(dir, task, split) || ownFile(dir, split) !== undefined;
+}
+
+/**
+ * The splits a run evaluates on: every validation split of the task when `source` has each from its own files
+ * (MNLI: validation_matched and validation_mismatched; a `validation.*` or `dev.*` file stands for one), else
+ * the one {@link validationSplit}.
+ */
+export function validationSplits(source: DataSource): string[] {
+  const { dir, task } = source;
+  const all = task.splits.filter((s) => s.startsWith('validation'));
+  const own = all.filter(
+    (s) => dir === undefined || hasTsv(dir, task, s) || ownFile(dir, s, true) !== undefined,
+  );
+  return all.length > 1 && own.length === all.length ? all : [validationSplit(task)];
 }
 
 /** Checks that `--data` is a folder before anything else reads it. */

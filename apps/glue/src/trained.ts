@@ -7,12 +7,19 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { type ArtifactManifest, readManifest } from '@ortrain/artifacts';
 import { OUTPUT_FILES, type PredictOptions, type ProgressReporter } from '@ortrain/cli';
-import { type GlueTask, glueTask, type TokenizedDataset } from '@ortrain/data';
+import {
+  type Dataset,
+  type GlueTask,
+  glueTask,
+  type TextDataset,
+  type TokenizedDataset,
+} from '@ortrain/data';
 import { loadModel, type Tensor } from '@ortrain/graph';
 import { glueComputeMetrics, type GlueTask as MetricTask } from '@ortrain/metrics';
 import { COMPILED_DIR, loadCheckpoint, Trainer, TrainingArguments } from '@ortrain/trainer';
 import { reportEvaluations } from './reporting.js';
 import { checkDataDir, InputError, loadSplit } from './resolve.js';
+import { loadUserFileFor, type UserColumns } from './user-data.js';
 
 export interface TrainedModel {
   dir: string;
@@ -23,6 +30,8 @@ export interface TrainedModel {
   tokenizerDir: string;
   /** The task in train_args.json, when recorded. */
   task?: GlueTask;
+  /** The columns of your own files, when the run had --train-file. */
+  userColumns?: UserColumns;
   maxSeqLength?: number;
   /** Reads the weights to evaluate: the checkpoint's, or the exported model's. */
   weights: () => Tensor[];
@@ -51,11 +60,23 @@ export function openTrained(dir: string): TrainedModel {
     throw new InputError(`--model ${dir}: no tokenizer (tokenizer.json or vocab.txt) in ${runDir}`);
   let task: GlueTask | undefined;
   let maxSeqLength: number | undefined;
+  let userColumns: UserColumns | undefined;
   const argsFile = join(runDir, OUTPUT_FILES.trainArgs);
   if (existsSync(argsFile)) {
-    const saved = JSON.parse(readFileSync(argsFile, 'utf8')) as { task?: string; max_seq_length?: number };
+    const saved = JSON.parse(readFileSync(argsFile, 'utf8')) as {
+      task?: string;
+      max_seq_length?: number;
+      train_file?: string;
+    } & Partial<UserColumns>;
     if (saved.task) task = glueTask(saved.task);
     if (typeof saved.max_seq_length === 'number') maxSeqLength = saved.max_seq_length;
+    if (saved.train_file !== undefined) {
+      userColumns = {
+        text_column: saved.text_column ?? 'text',
+        label_column: saved.label_column ?? 'label',
+        ...(saved.text_pair_column !== undefined && { text_pair_column: saved.text_pair_column }),
+      };
+    }
   }
   const names = new Set(manifest.parameters.map((p) => p.name));
   const weights = checkpoint
@@ -70,6 +91,7 @@ export function openTrained(dir: string): TrainedModel {
     weights,
     ...(task && { task }),
     ...(maxSeqLength !== undefined && { maxSeqLength }),
+    ...(userColumns && { userColumns }),
   };
 }
 
@@ -109,6 +131,7 @@ export async function trainerFor(
     }),
     reporter,
     splitOf,
+    false,
   );
   const replica = await trainer.getReplica();
   replica.load(model.weights(), model.dir);
@@ -119,8 +142,18 @@ export async function trainerFor(
 }
 
 /** What `pnpm predict` and `pnpm evaluate` both start from, all checked before anything is written. */
-export async function openTrainedSplit(o: { model: string; task?: string; data: string; split: string }) {
+export async function openTrainedSplit(o: {
+  model: string;
+  task?: string;
+  data: string;
+  split: string;
+}): Promise<{ model: TrainedModel; task: GlueTask; raw: TextDataset | Dataset }> {
   const model = openTrained(o.model);
+  if (model.userColumns) {
+    // A model trained on your files predicts a file of the same columns.
+    const user = await loadUserFileFor(o.data, model.runDir, model.userColumns);
+    return { model, task: user.task, raw: user.splits['data']! };
+  }
   const task = taskFor(model, o.task);
   checkDataDir(o.data);
   const raw = await loadSplit({ task, dir: o.data }, o.split);

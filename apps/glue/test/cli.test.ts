@@ -7,6 +7,7 @@ import { createHash } from 'node:crypto';
 import {
   cpSync,
   existsSync,
+  mkdirSync,
   mkdtempSync,
   readdirSync,
   readFileSync,
@@ -16,8 +17,9 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { maskedCrc32c } from '@ortrain/cli';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { writeEmbeddedDefault } from '../src/embedded/index.js';
+import { generateParaphraseCorpus, writeEmbeddedDefault } from '../src/embedded/index.js';
 
 const MAIN = join(import.meta.dirname, '..', 'dist', 'main.js');
 const root = mkdtempSync(join(tmpdir(), 'ortrain-glue-cli-'));
@@ -84,12 +86,16 @@ beforeAll(async () => {
 });
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 
+/** Given to the first run without --push-to-hub: it must end up in no file. */
+const HUB_TOKEN = 'hf_never_written_anywhere';
+
 describe('pnpm train / predict / evaluate as processes', () => {
   let first: Run;
   let firstEval: Record<string, number>;
 
   beforeAll(() => {
-    first = cli(['train', '--model', modelDir, '--data', dataDir, '--output-dir', out, ...TRAIN_FLAGS]);
+    const flags = [...TRAIN_FLAGS, '--report-to', 'tensorboard', '--hub-token', HUB_TOKEN];
+    first = cli(['train', '--model', modelDir, '--data', dataDir, '--output-dir', out, ...flags]);
     if (first.code !== 0) throw new Error(`train failed (${first.code}):\n${first.stdout}\n${first.stderr}`);
     firstEval = json(join(out, 'eval_results.json'));
   }, 60_000);
@@ -152,6 +158,40 @@ describe('pnpm train / predict / evaluate as processes', () => {
     expect(svg).toContain('learning');
   });
 
+  it('--report-to tensorboard writes one events file in the default logging_dir, a record per logged number', () => {
+    const runs = readdirSync(join(out, 'runs'));
+    expect(runs).toHaveLength(1);
+    expect(runs[0]).toMatch(/^[A-Z][a-z]{2}\d{2}_\d{2}-\d{2}-\d{2}_/);
+    const files = readdirSync(join(out, 'runs', runs[0]!));
+    expect(files).toHaveLength(1);
+    expect(files[0]).toMatch(/^events\.out\.tfevents\.\d+\./);
+    const bytes = readFileSync(join(out, 'runs', runs[0]!, files[0]!));
+    let records = 0;
+    for (let pos = 0; pos < bytes.length; records++) {
+      const length = Number(bytes.readBigUInt64LE(pos));
+      expect(bytes.readUInt32LE(pos + 8)).toBe(maskedCrc32c(bytes.subarray(pos, pos + 8)));
+      const data = bytes.subarray(pos + 12, pos + 12 + length);
+      expect(bytes.readUInt32LE(pos + 12 + length)).toBe(maskedCrc32c(data));
+      pos += 16 + length;
+    }
+    const state = json(join(out, 'trainer_state.json'));
+    const scalars = state.log_history.reduce(
+      (n: number, e: Record<string, number>) => n + Object.keys(e).filter((k) => k !== 'step').length,
+      0,
+    );
+    // file_version, the args text, then one record per scalar.
+    expect(records).toBe(2 + scalars);
+  });
+
+  it('writes --hub-token to no file (train_args.json, checkpoints, TensorBoard args)', () => {
+    const files = readdirSync(out, { recursive: true, encoding: 'utf8' }).filter((f) =>
+      statSync(join(out, f)).isFile(),
+    );
+    expect(files).toContain(join('checkpoint-10', 'training_args.json'));
+    for (const f of files) expect(readFileSync(join(out, f)).includes(HUB_TOKEN), f).toBe(false);
+    expect(json(join(out, 'checkpoint-10', 'training_args.json'))['hub_token']).toBe('<HUB_TOKEN>');
+  });
+
   it('predicts with the printed command: one row per example, probabilities, the labels of a labelled split', () => {
     const line = first.stdout.split('\n').find((l) => l.includes('Predict:'))!;
     const args = line.replace(/^.*pnpm predict /, '').split(' ');
@@ -179,6 +219,9 @@ describe('pnpm train / predict / evaluate as processes', () => {
       const r = cli(['evaluate', '--model', model, '--data', dataDir, '--output', target]);
       expect(r.code, r.stderr).toBe(0);
       const m = json(target);
+      // The result line, without the training table ("Epoch ... No log") before it.
+      expect(r.stdout).toMatch(/^mrpc validation \(48 examples\): \{loss: \d\.\d{4}, accuracy: /m);
+      expect(r.stdout).not.toMatch(/Training Loss|No log/);
       expect(m['eval_accuracy']).toBe(firstEval['eval_accuracy']);
       expect(m['eval_loss']).toBeCloseTo(firstEval['eval_loss']!, 5);
     }
@@ -196,8 +239,13 @@ describe('pnpm train / predict / evaluate as processes', () => {
       resumed,
       '--resume-from-checkpoint',
       'latest',
+      '--report-to',
+      'none',
+      '--logging-dir',
+      join(root, 'no-tensorboard'),
     ]);
     expect(r.code, r.stderr).toBe(0);
+    expect(existsSync(join(root, 'no-tensorboard'))).toBe(false);
     expect(r.stdout).toContain(`Resuming:    ${join(resumed, 'checkpoint-10')} at step 10`);
     const m = json(join(resumed, 'eval_results.json'));
     expect(m['eval_accuracy']).toBe(firstEval['eval_accuracy']);
@@ -326,4 +374,90 @@ describe('the default run without the hub', () => {
     },
     30_000,
   );
+});
+
+describe('MNLI: matched and mismatched evaluated during training', () => {
+  it('evaluates both validation splits at each evaluation, as eval_matched_* and eval_mismatched_*', () => {
+    // MNLI-format JSONL files (premise, hypothesis, 3 labels) from the embedded generator's sentences.
+    const mnli = join(root, 'mnli-data');
+    mkdirSync(mnli);
+    const corpus = generateParaphraseCorpus({ seed: 7, train: 64, dev: 40, test: 0 });
+    const write = (split: string, pairs: typeof corpus.train) =>
+      writeFileSync(
+        join(mnli, `${split}.jsonl`),
+        pairs
+          .map((p, i) =>
+            JSON.stringify({
+              premise: p.sentence1,
+              hypothesis: p.sentence2,
+              label: i % 3 === 2 ? 2 : p.label,
+            }),
+          )
+          .join('\n'),
+      );
+    write('train', corpus.train);
+    write('validation_matched', corpus.dev.slice(0, 24));
+    write('validation_mismatched', corpus.dev.slice(24));
+    const run = join(root, 'mnli-run');
+    const r = cli([
+      'train',
+      '--task',
+      'mnli',
+      '--model',
+      modelDir,
+      '--data',
+      mnli,
+      '--output-dir',
+      run,
+      '--num-train-epochs',
+      '2',
+      '--per-device-train-batch-size',
+      '16',
+      '--save-strategy',
+      'no',
+      '--dropout',
+      '0',
+      '--device',
+      'cpu',
+    ]);
+    expect(r.code, r.stderr).toBe(0);
+    const evals = json(join(run, 'trainer_state.json')).log_history.filter((e: Record<string, number>) =>
+      Object.keys(e).some((k) => k.endsWith('_loss') && k.startsWith('eval_')),
+    );
+    expect(
+      evals.map((e: Record<string, number>) => [
+        e['step'],
+        'eval_matched_loss' in e,
+        'eval_mismatched_loss' in e,
+      ]),
+    ).toEqual([
+      [4, true, false],
+      [4, false, true],
+      [8, true, false],
+      [8, false, true],
+    ]);
+    const results = json(join(run, 'eval_results.json'));
+    expect(results['eval_matched_accuracy']).toBe(evals[2]['eval_matched_accuracy']);
+    expect(results['eval_mismatched_accuracy']).toBe(evals[3]['eval_mismatched_accuracy']);
+    expect(r.stdout).toMatch(
+      /Epoch +Step +Training Loss +Matched_loss +Matched_accuracy +Mismatched_loss +Mismatched_accuracy/,
+    );
+    expect(r.stdout).toContain('on validation_matched and validation_mismatched');
+    // pnpm evaluate on one split gives that split's metrics of the run.
+    const target = join(root, 'mnli-mismatched.json');
+    const e = cli([
+      'evaluate',
+      '--model',
+      run,
+      '--data',
+      mnli,
+      '--split',
+      'validation_mismatched',
+      '--output',
+      target,
+    ]);
+    expect(e.code, e.stderr).toBe(0);
+    expect(json(target)['eval_accuracy']).toBe(results['eval_mismatched_accuracy']);
+    expect(json(target)['eval_loss']).toBeCloseTo(results['eval_mismatched_loss'], 5);
+  }, 60_000);
 });

@@ -26,7 +26,7 @@ function recordingReporter(calls: unknown[][]): ProgressReporter {
 describe('reportEvaluations', () => {
   it('starts, advances and finishes the eval bar from prediction_step, evaluate and predict', () => {
     const calls: unknown[][] = [];
-    const trainer = reportEvaluations(fakeTrainer(), recordingReporter(calls), () => 'validation');
+    const trainer = reportEvaluations(fakeTrainer(), recordingReporter(calls), () => 'validation', true);
     const dataset = { numRows: 10 } as TokenizedDataset;
     for (const done of [0, 1, 2])
       trainer.emit('prediction_step', { pass: 'evaluate', dataset, done, batches: 2 });
@@ -42,5 +42,18 @@ describe('reportEvaluations', () => {
       // Predictions are not evaluations: no metrics row.
       ['finished', { split: 'validation', step: 7, epoch: 1.5, metrics: {} }],
     ]);
+  });
+
+  it('without tabulate (pnpm evaluate) finishes the bar without a metrics row', () => {
+    const calls: unknown[][] = [];
+    const trainer = reportEvaluations(fakeTrainer(), recordingReporter(calls), () => 'validation', false);
+    trainer.emit('prediction_step', {
+      pass: 'evaluate',
+      dataset: { numRows: 10 } as TokenizedDataset,
+      done: 0,
+      batches: 2,
+    });
+    trainer.emit('evaluate', { eval_loss: 0.5 });
+    expect(calls.at(-1)).toEqual(['finished', { split: 'validation', step: 7, epoch: 1.5, metrics: {} }]);
   });
 });

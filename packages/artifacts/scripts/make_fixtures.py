@@ -315,15 +315,19 @@ def batch_json(b, labels):
     }
 
 
-def train_run(model, init_state, batches, labels, lr, warmup, steps, accumulation, max_grad_norm, weight_decay):
+def bert_no_decay(n, p):
+    return n.endswith('.bias') or 'LayerNorm.weight' in n
+
+
+def train_run(model, init_state, batches, labels, lr, warmup, steps, accumulation, max_grad_norm, weight_decay, no_decay=bert_no_decay):
     """HF Trainer's inner loop: AdamW(param groups: no decay for bias/LayerNorm.weight), linear schedule with
     warmup computed per step, loss / accumulation steps, clip_grad_norm_ before each optimizer step."""
     model.load_state_dict(init_state)
     model.train()  # dropout 0, so train mode computes exactly the eval forward
-    decay = [p for n, p in model.named_parameters() if not (n.endswith('.bias') or 'LayerNorm.weight' in n)]
-    no_decay = [p for n, p in model.named_parameters() if n.endswith('.bias') or 'LayerNorm.weight' in n]
+    decay = [p for n, p in model.named_parameters() if not no_decay(n, p)]
+    skipped = [p for n, p in model.named_parameters() if no_decay(n, p)]
     opt = torch.optim.AdamW(
-        [{'params': decay, 'weight_decay': weight_decay}, {'params': no_decay, 'weight_decay': 0.0}],
+        [{'params': decay, 'weight_decay': weight_decay}, {'params': skipped, 'weight_decay': 0.0}],
         lr=lr,
         betas=(0.9, 0.999),
         eps=1e-8,

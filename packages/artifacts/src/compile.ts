@@ -15,6 +15,8 @@ import { type FileContent, writeDirAtomic } from './atomic.js';
 import type { CompiledModel } from './compiled.js';
 import type { BertConfig } from './config.js';
 import { findDropoutSites, insertDropout } from './dropout/dropout.js';
+import { DROPOUT_SEED, seedDropout } from './dropout/mask.js';
+import { familyOf } from './family/registry.js';
 import { attachClassifier } from './head/attach.js';
 import { importSource, type SourceOptions } from './import/source.js';
 import { addCrossEntropy, addMse } from './loss/loss.js';
@@ -62,6 +64,8 @@ export interface CompileOptions extends SourceOptions {
   packing?: boolean;
   /** Also compile the K-step graph (`graphs.multistep`, see ArtifactManifest) (default false). */
   multiStep?: boolean;
+  /** transformers' label_smoothing_factor for the classification loss (default 0; not for regression). */
+  labelSmoothing?: number;
 }
 
 export interface CompileReport {
@@ -93,8 +97,14 @@ export function compileArtifacts(source: string, options: CompileOptions): Compi
   if (!Number.isInteger(numLabels) || numLabels < 1)
     throw new Error(`numLabels must be a positive integer, got ${numLabels}`);
   const regression = numLabels === 1;
+  const labelSmoothing = options.labelSmoothing ?? 0;
+  if (!(labelSmoothing >= 0 && labelSmoothing < 1) || (regression && labelSmoothing > 0))
+    throw new Error(
+      `labelSmoothing must be in [0, 1) and 0 for regression (numLabels 1), got ${labelSmoothing}`,
+    );
   const enc = importSource(source, options);
   const { config } = enc;
+  const family = familyOf(config.modelType);
   const cls = attachClassifier(enc, numLabels, options.seed ?? 42);
   const dropout = dropoutRates(config, options.dropout);
   const optimizer: OptimizerInfo = {
@@ -144,7 +154,7 @@ export function compileArtifacts(source: string, options: CompileOptions): Compi
     const b = new GraphBuilder(g);
     b.addInput(labelType);
     if (regression) addMse(b, 'logits', 'labels');
-    else addCrossEntropy(b, 'logits', 'labels', numLabels);
+    else addCrossEntropy(b, 'logits', 'labels', numLabels, labelSmoothing);
   };
   const fresh = (name: string): Model => {
     const m = cloneModel(forward);
@@ -156,9 +166,11 @@ export function compileArtifacts(source: string, options: CompileOptions): Compi
     (options.packing ?? true) ? packTokens(g) : { packed: 0, firstTokenOnly: 0 };
   const trainingForward = (name: string) => {
     const m = fresh(name);
-    const sites = findDropoutSites(m.graph, cls.classifierInput);
+    const sites = findDropoutSites(m.graph, cls.classifierInput, family.dropoutAt);
     const dropoutNodes = insertDropout(m.graph, sites, dropout);
     const packing = pack(m.graph);
+    // After packing, which moves Dropout as an element-wise op: the masks hash the packed elements' indices.
+    seedDropout(m.graph);
     withLoss(m.graph);
     return { model: m, dropoutNodes, packing };
   };
@@ -247,7 +259,9 @@ export function compileArtifacts(source: string, options: CompileOptions): Compi
   const entries = () => stateNames.map(([name, role, p]) => stateEntry(name, role, stateType(p), graphs));
   if (options.multiStep) {
     const written = entries().filter((e) => e.writtenBy.includes('train'));
-    const perStep = [...enc.inputs, 'labels', 'learning_rate', 'step'];
+    const perStep = [...enc.inputs, 'labels', 'learning_rate', 'step', DROPOUT_SEED].filter((n) =>
+      train.model.graph.inputs.some((i) => i.name === n),
+    );
     graphs.multistep = buildMultiStepModel(
       train.model,
       perStep,
@@ -270,14 +284,15 @@ export function compileArtifacts(source: string, options: CompileOptions): Compi
   const order = new Map(weights.map((t) => [t.name, t]));
   const initial = parameters.map((p) => order.get(p.name)!);
   files['weights.safetensors'] = (path) => writeSafetensors(path, initial, { format: 'pt' });
-  files['config.json'] = `${JSON.stringify(hfConfig(config, numLabels, options.labelNames), null, 2)}\n`;
+  files['config.json'] =
+    `${JSON.stringify(hfConfig(config, family.className, numLabels, options.labelNames), null, 2)}\n`;
 
   const manifest: ArtifactManifest = {
     format: 'ortrain-artifacts',
     version: MANIFEST_VERSION,
     name: options.name,
     model: {
-      architecture: 'bert',
+      architecture: family.modelType,
       numLabels,
       problemType: regression ? 'regression' : 'single_label_classification',
       hiddenSize: config.hiddenSize,
@@ -290,6 +305,7 @@ export function compileArtifacts(source: string, options: CompileOptions): Compi
     },
     inputs: enc.inputs,
     labels: { name: 'labels', dataType: regression ? 'float32' : 'int64' },
+    ...(labelSmoothing > 0 && { labelSmoothing }),
     parameters,
     state,
     weights: 'weights.safetensors',
@@ -305,12 +321,12 @@ export function compileArtifacts(source: string, options: CompileOptions): Compi
   const messages: string[] = [];
   if (enc.unusedWeights && enc.unusedWeights.length > 0) {
     messages.push(
-      `Some weights of the model checkpoint at ${source} were not used when initializing BertForSequenceClassification: [${enc.unusedWeights.join(', ')}]`,
+      `Some weights of the model checkpoint at ${source} were not used when initializing ${family.className}: [${enc.unusedWeights.join(', ')}]`,
     );
   }
   if (cls.newlyInitialized.length > 0) {
     messages.push(
-      `Some weights of BertForSequenceClassification were not initialized from the model checkpoint at ${source} and are newly initialized: [${cls.newlyInitialized.join(', ')}]. You should probably TRAIN this model on a down-stream task to be able to use it for predictions and inference.`,
+      `Some weights of ${family.className} were not initialized from the model checkpoint at ${source} and are newly initialized: [${cls.newlyInitialized.join(', ')}]. You should probably TRAIN this model on a down-stream task to be able to use it for predictions and inference.`,
     );
   }
   return {
@@ -406,14 +422,19 @@ function optimizerParams(parameters: ParameterInfo[], grad: (p: string) => strin
 }
 
 /** config.json for the inference export: the source config plus the classification fields HF writes. */
-function hfConfig(config: BertConfig, numLabels: number, labelNames?: string[]): Record<string, unknown> {
+function hfConfig(
+  config: BertConfig,
+  className: string,
+  numLabels: number,
+  labelNames?: string[],
+): Record<string, unknown> {
   const names = labelNames ?? Array.from({ length: numLabels }, (_, i) => `LABEL_${i}`);
   if (names.length !== numLabels)
     throw new Error(`labelNames has ${names.length} names for ${numLabels} labels`);
   return {
     ...config.raw,
-    model_type: 'bert',
-    architectures: ['BertForSequenceClassification'],
+    model_type: config.modelType,
+    architectures: [className],
     id2label: Object.fromEntries(names.map((n, i) => [String(i), n])),
     label2id: Object.fromEntries(names.map((n, i) => [n, i])),
     problem_type: numLabels === 1 ? 'regression' : 'single_label_classification',

@@ -1,4 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
+import { familyOf } from './family/registry.js';
 
 /** config.json of a BERT as transformers writes it; `parseBertConfig` reads it (missing fields default). */
 export interface BertConfigJson {
@@ -20,10 +21,15 @@ export interface BertConfigJson {
   vocab_size: number;
 }
 
-/** The fields of Hugging Face's BertConfig (config.json) that the compiler uses, parsed. */
+/** The fields of Hugging Face's model configs (config.json) that the compiler uses, under BertConfig's names
+ * (each family maps its own: DistilBERT's `dim` is hiddenSize, ...). */
 export interface BertConfig {
+  /** config.json's model_type: the family (see `familyOf`). */
+  modelType: string;
   vocabSize: number;
   hiddenSize: number;
+  /** Width of the embeddings (ELECTRA's and ALBERT's embedding_size), projected to hiddenSize when it differs. */
+  embeddingSize: number;
   numHiddenLayers: number;
   numAttentionHeads: number;
   intermediateSize: number;
@@ -35,74 +41,20 @@ export interface BertConfig {
   attentionProbsDropoutProb: number;
   /** HF's classifier_dropout; null means hidden_dropout_prob. */
   classifierDropout: number | null;
-  hiddenAct: string;
+  /** The feed-forward activation: gelu (erf), gelu_new (tanh approximation) or relu. */
+  hiddenAct: 'gelu' | 'gelu_new' | 'relu';
   padTokenId: number;
   /** The file's own JSON, kept so that the inference export carries every original field. */
   raw: Record<string, unknown>;
 }
 
-/** BertConfig's defaults (bert-base geometry), used for fields config.json leaves out. */
-const DEFAULTS = {
-  vocab_size: 30522,
-  hidden_size: 768,
-  num_hidden_layers: 12,
-  num_attention_heads: 12,
-  intermediate_size: 3072,
-  max_position_embeddings: 512,
-  type_vocab_size: 2,
-  layer_norm_eps: 1e-12,
-  initializer_range: 0.02,
-  hidden_dropout_prob: 0.1,
-  attention_probs_dropout_prob: 0.1,
-  hidden_act: 'gelu',
-  pad_token_id: 0,
-};
-
+/**
+ * A config.json in the common form, whatever its family (`model_type`, default `bert`): the family reads its
+ * own field names and defaults (see `src/family/`).
+ */
 export function parseBertConfig(raw: Record<string, unknown>, where: string): BertConfig {
-  const merged: Record<string, unknown> = { ...DEFAULTS, ...raw };
-  const num = (key: string): number => {
-    const v = merged[key];
-    if (typeof v !== 'number' || !Number.isFinite(v))
-      throw new Error(`${where}: '${key}' must be a number, got ${JSON.stringify(v)}`);
-    return v;
-  };
-  const modelType = raw['model_type'];
-  if (modelType !== undefined && modelType !== 'bert') {
-    throw new Error(`${where}: model_type '${String(modelType)}' is not supported (expected 'bert')`);
-  }
-  const act = merged['hidden_act'];
-  if (act !== 'gelu')
-    throw new Error(`${where}: hidden_act '${String(act)}' is not supported (expected 'gelu')`);
-  const pet = merged['position_embedding_type'];
-  if (pet !== undefined && pet !== 'absolute') {
-    throw new Error(
-      `${where}: position_embedding_type '${String(pet)}' is not supported (expected 'absolute')`,
-    );
-  }
-  const cd = merged['classifier_dropout'];
-  const config: BertConfig = {
-    vocabSize: num('vocab_size'),
-    hiddenSize: num('hidden_size'),
-    numHiddenLayers: num('num_hidden_layers'),
-    numAttentionHeads: num('num_attention_heads'),
-    intermediateSize: num('intermediate_size'),
-    maxPositionEmbeddings: num('max_position_embeddings'),
-    typeVocabSize: num('type_vocab_size'),
-    layerNormEps: num('layer_norm_eps'),
-    initializerRange: num('initializer_range'),
-    hiddenDropoutProb: num('hidden_dropout_prob'),
-    attentionProbsDropoutProb: num('attention_probs_dropout_prob'),
-    classifierDropout: typeof cd === 'number' ? cd : null,
-    hiddenAct: 'gelu',
-    padTokenId: num('pad_token_id'),
-    raw,
-  };
-  if (config.hiddenSize % config.numAttentionHeads !== 0) {
-    throw new Error(
-      `${where}: hidden_size ${config.hiddenSize} is not a multiple of num_attention_heads ${config.numAttentionHeads}`,
-    );
-  }
-  return config;
+  const modelType = raw['model_type'] ?? 'bert';
+  return familyOf(String(modelType), where).parseConfig(raw, where);
 }
 
 export function readBertConfig(path: string): BertConfig {

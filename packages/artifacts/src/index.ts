@@ -2,8 +2,11 @@ export { type FileContent, TEMP_PREFIX, writeDirAtomic, writeFileAtomic } from '
 export { type CompileOptions, type CompileReport, type CompileResult, compileArtifacts } from './compile.js';
 export { type CompiledModel, openCompiled, readManifest } from './compiled.js';
 export { type BertConfig, type BertConfigJson, parseBertConfig, readBertConfig } from './config.js';
+export { DROPOUT_SEED } from './dropout/mask.js';
 export { exportInference, type InferenceExportOptions, TOKENIZER_FILES } from './export/inference.js';
 export { hfStateDict } from './export/state-dict.js';
+export { type ModelFamily, maxSequenceLength } from './family/family.js';
+export { familyOf } from './family/registry.js';
 export type { AttachPoint, ImportedEncoder } from './import/encoder.js';
 export { importSource, type SourceOptions } from './import/source.js';
 export type * from './manifest.js';
@@ -11,3 +14,4 @@ export { MANIFEST_VERSION } from './manifest.js';
 export { buildMultiStepModel } from './multistep.js';
 export type { PackReport } from './packing/pack.js';
 export { readSafetensors, writeSafetensors } from './safetensors.js';
+export { transpose2d } from './tensors.js';

@@ -9,7 +9,8 @@
  * Batch inputs are int64 [batch, sequence]; `labels` is int64 [batch] (float32 [batch] for regression).
  * Scalars fed per run: `learning_rate` (float32), `step` (float32, the 1-based optimizer step, for bias
  * correction), `grad_scale` (float32, 1 / gradient_accumulation_steps: the gradient graph scales the loss by it
- * before differentiating, so the accumulators hold the mean gradient that the optimizer graph clips).
+ * before differentiating, so the accumulators hold the mean gradient that the optimizer graph clips),
+ * `dropout_seed` (int64, train and gradient graphs with dropout only: the masks are a function of it alone).
  */
 export interface ArtifactManifest {
   format: 'ortrain-artifacts';
@@ -19,6 +20,8 @@ export interface ArtifactManifest {
   /** Batch inputs the graphs take, in feed order (e.g. input_ids, attention_mask, token_type_ids). */
   inputs: string[];
   labels: { name: 'labels'; dataType: 'int64' | 'float32' };
+  /** transformers' label_smoothing_factor baked into the loss of the train, gradient and eval graphs; absent: 0. */
+  labelSmoothing?: number;
   /** Every parameter in feed order: trainable ones first, then frozen ones. */
   parameters: ParameterInfo[];
   /** What the graphs keep across runs: parameters (in `parameters` order), then optimizer moments, then
@@ -43,8 +46,8 @@ export interface ArtifactManifest {
     predict: GraphIO;
     /**
      * K train steps in one run (compiled on request, `multiStep`): an ONNX Loop over the train graph with the
-     * same input and output names; batch inputs, `labels`, `learning_rate` and `step` stacked along a first
-     * axis of K, `loss` and `grad_norm` returned as [K].
+     * same input and output names; batch inputs, `labels`, `learning_rate`, `step` and `dropout_seed` stacked
+     * along a first axis of K, `loss` and `grad_norm` returned as [K].
      */
     multistep?: GraphIO;
   };
@@ -77,7 +80,8 @@ export interface StateEntry {
 }
 
 export interface ModelInfo {
-  architecture: 'bert';
+  /** The model family, config.json's model_type (`bert`, `distilbert`, ...). */
+  architecture: string;
   numLabels: number;
   problemType: 'single_label_classification' | 'regression';
   hiddenSize: number;

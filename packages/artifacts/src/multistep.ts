@@ -3,7 +3,7 @@ import { attr, type Graph, type Model, type Node, type ValueInfo } from '@ortrai
 /**
  * The multi-step pass: one ONNX Loop whose body is the train graph, with the state it rewrites (`carried`:
  * input name to the output holding its new value) as loop-carried values and the per-step inputs (batch
- * tensors stacked to [K, ...], `learning_rate` and `step` as [K]) sliced by the iteration number, so K
+ * tensors stacked to [K, ...], `learning_rate`, `step` and `dropout_seed` as [K]) sliced by the iteration number, so K
  * optimizer steps run on the device without copying state in and out. Inputs and outputs keep the train
  * graph's names, so the same state buffers feed both; the other outputs (`loss`, `grad_norm`) come back as [K].
  *

@@ -44,6 +44,7 @@ describe('compileArtifacts', () => {
     expect(train.inputs).toEqual([
       ...manifest.inputs,
       ...params,
+      'dropout_seed',
       'labels',
       ...trainable.flatMap((p) => [`${p}.exp_avg`, `${p}.exp_avg_sq`]),
       'learning_rate',
@@ -57,6 +58,7 @@ describe('compileArtifacts', () => {
     expect(gradient.inputs).toEqual([
       ...manifest.inputs,
       ...params,
+      'dropout_seed',
       'labels',
       'grad_scale',
       ...trainable.map((p) => `${p}.grad`),
@@ -91,26 +93,33 @@ describe('compileArtifacts', () => {
 
   it('puts dropout at BERT sites with config rates in training graphs only', () => {
     expect(manifest.dropout).toEqual({ hidden: 0.1, attention: 0.1, classifier: 0.1 });
+    // Seeded masks replace the Dropout nodes: one threshold comparison per site.
     const count = (file: string) =>
-      loadModel(join(dir, file)).graph.nodes.filter((n) => n.opType === 'Dropout').length;
+      loadModel(join(dir, file)).graph.nodes.filter((n) => n.opType === 'Less' || n.opType === 'Dropout')
+        .length;
     // embeddings + per layer (attention probs, attention output, FFN output) x 2 + classifier input
+    expect(report.dropoutNodes).toBe(8);
     expect(count(manifest.graphs.train.file)).toBe(8);
     expect(count(manifest.graphs.gradient.file)).toBe(8);
     expect(count(manifest.graphs.eval.file)).toBe(0);
     expect(count(manifest.graphs.predict.file)).toBe(0);
   });
 
-  it('dropout makes training runs random while eval stays deterministic', async () => {
-    const { dir: d } = compile({ dropout: { hidden: 0.5, attention: 0, classifier: 0 } });
-    const runLoss = async () => (await new ArtifactRunner(d).trainStep(batch, batch.labels, 0, 1))[0];
-    const losses = [await runLoss(), await runLoss(), await runLoss()];
+  it('dropout masks follow dropout_seed (same seed, same loss) while eval stays deterministic', async () => {
+    const { dir: d, report: rep } = compile({ dropout: { hidden: 0.5, attention: 0, classifier: 0 } });
+    const runLoss = async (seed: bigint) => {
+      const runner = new ArtifactRunner(d);
+      runner.dropoutSeed = seed;
+      return (await runner.trainStep(batch, batch.labels, 0, 1))[0];
+    };
+    const losses = [await runLoss(1n), await runLoss(2n), await runLoss(3n)];
     expect(new Set(losses).size).toBeGreaterThan(1);
+    expect(await runLoss(2n)).toBe(losses[1]);
     const r = new ArtifactRunner(d);
     const a = await r.evaluate(batch, batch.labels);
     const b = await r.evaluate(batch, batch.labels);
     expect(a.loss).toBe(b.loss);
-    const m = loadModel(join(d, 'train.onnx'));
-    expect(m.graph.nodes.filter((n) => n.opType === 'Dropout')).toHaveLength(5); // hidden sites only
+    expect(rep.dropoutNodes).toBe(5); // hidden sites only
   });
 
   it('frozen parameters are fed to the graphs but not updated', async () => {
@@ -157,7 +166,34 @@ describe('compileArtifacts', () => {
     expect(m.model.numAttentionHeads).toBe(4);
   });
 
+  it('bakes label smoothing into the eval and train losses and records it in the manifest', async () => {
+    const eps = 0.1;
+    const { dir: d, manifest: m } = compile({
+      labelSmoothing: eps,
+      dropout: { hidden: 0, attention: 0, classifier: 0 },
+    });
+    expect(m.labelSmoothing).toBe(eps);
+    expect(manifest.labelSmoothing).toBeUndefined();
+    const { logits, loss } = await new ArtifactRunner(d).evaluate(batch, batch.labels);
+    // LabelSmoother on the graph's own logits, in float64.
+    let expected = 0;
+    const n = batch.labels.length;
+    for (let i = 0; i < n; i++) {
+      const row = [logits[2 * i]!, logits[2 * i + 1]!];
+      const lse = Math.log(Math.exp(row[0]!) + Math.exp(row[1]!));
+      const nll = lse - row[batch.labels[i]!]!;
+      const mean = (2 * lse - row[0]! - row[1]!) / 2;
+      expected += ((1 - eps) * nll + eps * mean) / n;
+    }
+    expect(loss).toBeCloseTo(expected, 5);
+    const [trainLoss] = await new ArtifactRunner(d).trainStep(batch, batch.labels, 0, 1);
+    expect(trainLoss).toBeCloseTo(loss, 5);
+  });
+
   it('rejects bad options with clear errors', () => {
+    expect(() => compile({ numLabels: 1, labelSmoothing: 0.1 })).toThrow(
+      /labelSmoothing .* 0 for regression/,
+    );
     expect(() => compile({ numLabels: 0 })).toThrow(/numLabels must be a positive integer/);
     expect(() => compile({ dropout: { hidden: 1 } })).toThrow(/dropout\.hidden must be in \[0, 1\)/);
     expect(() => compile({ numLabels: 3 }, 'bert_cls_opset14.onnx')).toThrow(

@@ -1,4 +1,4 @@
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { AutoTokenizer, env, pipeline } from '@huggingface/transformers';
@@ -7,87 +7,15 @@ import { compileArtifacts } from '../src/compile.js';
 import { exportInference } from '../src/export/inference.js';
 import { hfStateDict } from '../src/export/state-dict.js';
 import { readSafetensors, writeSafetensors } from '../src/safetensors.js';
-import { i64, maxAbsDiff, session } from './helpers.js';
+import { i64, maxAbsDiff, session, softmax } from './helpers.js';
 import { ArtifactRunner, type Batch } from './runner.js';
+import { writeTinyTokenizer } from './tokenizer.js';
 
 const fixtures = join(import.meta.dirname, 'fixtures');
 const ref = JSON.parse(readFileSync(join(fixtures, 'reference.json'), 'utf8')) as {
   train_batches: (Batch & { labels: number[] })[];
   eval_batch: Batch;
 };
-
-/** A WordPiece tokenizer over the fixture model's 128 ids: [PAD] [UNK] [CLS] [SEP] [MASK] tok5 .. tok127. */
-function writeTinyTokenizer(dir: string): void {
-  const vocab: Record<string, number> = { '[PAD]': 0, '[UNK]': 1, '[CLS]': 2, '[SEP]': 3, '[MASK]': 4 };
-  for (let i = 5; i < 128; i++) vocab[`tok${i}`] = i;
-  const special = (content: string, id: number) => ({
-    id,
-    content,
-    single_word: false,
-    lstrip: false,
-    rstrip: false,
-    normalized: false,
-    special: true,
-  });
-  const tokenizer = {
-    version: '1.0',
-    truncation: null,
-    padding: null,
-    added_tokens: Object.entries(vocab)
-      .slice(0, 5)
-      .map(([c, id]) => special(c, id)),
-    normalizer: {
-      type: 'BertNormalizer',
-      clean_text: true,
-      handle_chinese_chars: true,
-      strip_accents: null,
-      lowercase: true,
-    },
-    pre_tokenizer: { type: 'BertPreTokenizer' },
-    post_processor: {
-      type: 'TemplateProcessing',
-      single: [
-        { SpecialToken: { id: '[CLS]', type_id: 0 } },
-        { Sequence: { id: 'A', type_id: 0 } },
-        { SpecialToken: { id: '[SEP]', type_id: 0 } },
-      ],
-      pair: [
-        { SpecialToken: { id: '[CLS]', type_id: 0 } },
-        { Sequence: { id: 'A', type_id: 0 } },
-        { SpecialToken: { id: '[SEP]', type_id: 0 } },
-        { Sequence: { id: 'B', type_id: 1 } },
-        { SpecialToken: { id: '[SEP]', type_id: 1 } },
-      ],
-      special_tokens: {
-        '[CLS]': { id: '[CLS]', ids: [2], tokens: ['[CLS]'] },
-        '[SEP]': { id: '[SEP]', ids: [3], tokens: ['[SEP]'] },
-      },
-    },
-    decoder: { type: 'WordPiece', prefix: '##', cleanup: true },
-    model: {
-      type: 'WordPiece',
-      unk_token: '[UNK]',
-      continuing_subword_prefix: '##',
-      max_input_chars_per_word: 100,
-      vocab,
-    },
-  };
-  mkdirSync(dir, { recursive: true });
-  writeFileSync(join(dir, 'tokenizer.json'), JSON.stringify(tokenizer));
-  writeFileSync(
-    join(dir, 'tokenizer_config.json'),
-    JSON.stringify({
-      tokenizer_class: 'BertTokenizer',
-      do_lower_case: true,
-      model_max_length: 64,
-      cls_token: '[CLS]',
-      sep_token: '[SEP]',
-      pad_token: '[PAD]',
-      unk_token: '[UNK]',
-      mask_token: '[MASK]',
-    }),
-  );
-}
 
 describe('inference export', async () => {
   const tmp = mkdtempSync(join(tmpdir(), 'ortrain-export-'));
@@ -140,8 +68,7 @@ describe('inference export', async () => {
       attention_mask: ids.map(() => 1),
       token_type_ids: ids.map(() => 0),
     });
-    const exps = Array.from(logits, (x) => Math.exp(x));
-    const probs = exps.map((e) => e / exps.reduce((a, x) => a + x, 0));
+    const probs = softmax(logits);
     const best = probs[0]! > probs[1]! ? 0 : 1;
     expect(result!.label).toBe(['negative', 'positive'][best]);
     expect(Math.abs(result!.score - probs[best]!)).toBeLessThan(1e-5);

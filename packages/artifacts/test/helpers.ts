@@ -31,3 +31,10 @@ export function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]! - b[i]!));
   return m;
 }
+
+/** Softmax of one row of logits, as the text-classification pipeline scores them. */
+export function softmax(logits: ArrayLike<number>): number[] {
+  const exps = Array.from(logits, (x) => Math.exp(x));
+  const sum = exps.reduce((a, x) => a + x, 0);
+  return exps.map((e) => e / sum);
+}

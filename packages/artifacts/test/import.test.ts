@@ -109,7 +109,12 @@ describe('importing exports as real exporters write them', () => {
   it('builds the forward graph of an HF checkpoint folder with HF names, ignoring pretraining heads', () => {
     const enc = importSource(join(fixtures, 'hf_checkpoint'));
     const g = enc.model.graph;
-    expect(enc.attach).toEqual({ kind: 'pooled', value: 'pooler_output' });
+    // The checkpoint's pooler is passed on to the head (the classifier, which it lacks, will be new).
+    expect(enc.attach).toEqual({ kind: 'sequence', value: 'last_hidden_state' });
+    expect([...enc.headWeights!.keys()].sort()).toEqual([
+      'bert.pooler.dense.bias',
+      'bert.pooler.dense.weight',
+    ]);
     expect([...g.initializers.keys()].some((n) => n.startsWith('cls.'))).toBe(false);
     expect(enc.unusedWeights!.sort()).toEqual([
       'cls.predictions.bias',

@@ -59,7 +59,7 @@ describe('manifest state section', () => {
   });
 
   it('describes every graph input and output that is not a batch input, label, scalar or result', () => {
-    const fed = new Set([...m.inputs, 'labels', 'learning_rate', 'step', 'grad_scale']);
+    const fed = new Set([...m.inputs, 'labels', 'learning_rate', 'step', 'grad_scale', 'dropout_seed']);
     const results = new Set(['loss', 'grad_norm', 'logits']);
     for (const [kind, io] of Object.entries(m.graphs)) {
       const onDisk = loadModel(join(dir, io.file)).graph;
@@ -92,6 +92,7 @@ describe('the multi-step graph', () => {
     const type = (name: string) => g.inputs.find((v) => v.name === name)!.type!.shape;
     expect(type('input_ids')).toEqual(['steps', 'batch_size', 'sequence_length']);
     expect(type('learning_rate')).toEqual(['steps']);
+    expect(type('dropout_seed')).toEqual(['steps']);
     expect(type('classifier.weight')).toEqual(
       m.parameters.find((p) => p.name === 'classifier.weight')!.shape,
     );

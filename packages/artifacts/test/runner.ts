@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type ort from 'onnxruntime-node';
+import ort from 'onnxruntime-node';
 import type { ArtifactManifest } from '../src/manifest.js';
 import { readSafetensors } from '../src/safetensors.js';
 import { f32, i64, scalar, session } from './helpers.js';
@@ -21,6 +21,8 @@ export class ArtifactRunner {
   readonly params = new Map<string, Float32Array>();
   private readonly state = new Map<string, Float32Array>();
   private readonly sessions = new Map<string, ort.InferenceSession>();
+  /** Fed as `dropout_seed` to the graphs that take it. */
+  dropoutSeed = 0n;
 
   constructor(readonly dir: string) {
     this.manifest = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8'));
@@ -49,6 +51,8 @@ export class ArtifactRunner {
     const feeds: Record<string, ort.Tensor> = {};
     for (const name of io.inputs) {
       if (extra[name] !== undefined) feeds[name] = extra[name];
+      else if (name === 'dropout_seed')
+        feeds[name] = new ort.Tensor('int64', BigInt64Array.of(this.dropoutSeed), []);
       else if (this.params.has(name)) feeds[name] = f32(this.params.get(name)!, shapes.get(name)!);
       else if (this.state.has(name))
         feeds[name] = f32(

@@ -58,3 +58,13 @@ export {
   writePredictions,
 } from './reports/predictions.js';
 export { isRunMetric, type Metrics, saveMetrics, speedMetrics } from './reports/results.js';
+export {
+  defaultLoggingDir,
+  maskedCrc32c,
+  openTensorBoardWriter,
+  type TensorBoardOptions,
+  type TensorBoardWriter,
+  tensorBoardReporter,
+  tensorBoardTag,
+  tfRecord,
+} from './reports/tensorboard.js';

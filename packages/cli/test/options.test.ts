@@ -90,6 +90,7 @@ describe('parseTrainArgs', () => {
       warmup_ratio: 0,
       gradient_accumulation_steps: 1,
       logging_steps: 500,
+      report_to: 'none',
       eval_strategy: 'epoch',
       save_strategy: 'steps',
       save_steps: 500,
@@ -344,6 +345,8 @@ function sampleValue(spec: ArgumentSpec): unknown {
       return 'some_dir/run 1';
     case 'string':
       return 'accuracy';
+    case 'json':
+      return { num_cycles: 2 };
     default:
       return [2, 3, 0.5, 7].find((v) => v !== spec.default && accepts(spec, v));
   }
@@ -356,13 +359,16 @@ describe('TrainingArguments on the command line', () => {
       const value = sampleValue(spec);
       expect(value, key).toBeDefined();
       const flag = `--${key.replaceAll('_', '-')}`;
-      const argv =
-        typeof value === 'boolean' ? [value ? flag : `--no-${flag.slice(2)}`] : [flag, String(value)];
+      const text = typeof value === 'object' ? JSON.stringify(value) : String(value);
+      const argv = typeof value === 'boolean' ? [value ? flag : `--no-${flag.slice(2)}`] : [flag, text];
       // load_best_model_at_end needs checkpoints on evaluations (the app evaluates each epoch).
       if (key === 'load_best_model_at_end') argv.push('--save-strategy', 'epoch');
+      // The sample kwargs are cosine's (linear takes none).
+      if (key === 'lr_scheduler_kwargs') argv.push('--lr-scheduler-type', 'cosine');
       const options = train(argv);
-      expect(options[key], argv.join(' ')).toBe(value);
-      expect(TrainingArguments.fromOptions(options)[key], argv.join(' ')).toBe(value);
+      // toEqual: a json option's value is a new object; the others are compared as values.
+      expect(options[key], argv.join(' ')).toEqual(value);
+      expect(TrainingArguments.fromOptions(options)[key], argv.join(' ')).toEqual(value);
     },
   );
 
@@ -393,6 +399,16 @@ describe('HF command-line spellings', () => {
     );
     expect(usageError(() => train(['--group-by-length', 'yes'])).message).toBe(
       "--group-by-length: expected true or false, got 'yes'",
+    );
+  });
+
+  it('takes --data-seed and --full-determinism, which refuses --device cuda', () => {
+    expect(train(['--data-seed', '7', '--full-determinism'])).toMatchObject({
+      data_seed: 7,
+      full_determinism: true,
+    });
+    expect(usageError(() => train(['--full-determinism', '--device', 'cuda'])).message).toBe(
+      '--full-determinism needs --device cpu or auto (CUDA kernels are not bit-reproducible)',
     );
   });
 
@@ -491,5 +507,49 @@ describe('parsePredictArgs and parseEvaluateArgs', () => {
     expect(
       usageError(() => parseEvaluateArgs(['--model', 'm', '--data', 'd', '--learning-rate', '1'])).message,
     ).toContain("unknown option '--learning-rate'");
+  });
+});
+
+describe('options of other shapes', () => {
+  it('reads --lr-scheduler-kwargs as a JSON object checked against the schedule, as HF does', () => {
+    const kwargs = [
+      '--lr-scheduler-type',
+      'polynomial',
+      '--lr-scheduler-kwargs',
+      '{"power": 2, "lr_end": 1e-8}',
+    ];
+    expect(train(kwargs).lr_scheduler_kwargs).toEqual({ power: 2, lr_end: 1e-8 });
+    expect(usageError(() => train(['--lr-scheduler-kwargs', '{num_cycles: 2}'])).message).toBe(
+      "--lr-scheduler-kwargs: expected a JSON object of numbers, strings, booleans or nulls, got '{num_cycles: 2}'",
+    );
+    expect(usageError(() => train(['--lr-scheduler-kwargs', '[1]'])).message).toMatch(
+      /expected a JSON object/,
+    );
+    expect(usageError(() => train(['--lr-scheduler-kwargs', '{"power": 2}'])).message).toBe(
+      '--lr-scheduler-kwargs: expected the arguments of the linear schedule (linear takes no keyword ' +
+        'arguments, not "power"), got {"power":2}',
+    );
+  });
+
+  it('reads --report-to as one name or a comma list, and reduce_lr_on_plateau needs evaluations', () => {
+    expect(train(['--report-to', 'tensorboard']).report_to).toBe('tensorboard');
+    expect(train(['--report-to', 'none, tensorboard']).report_to).toEqual(['none', 'tensorboard']);
+    expect(usageError(() => train(['--report-to', 'tensorboard,wandb'])).message).toBe(
+      "--report-to: expected one or a list of none, all, tensorboard, got 'tensorboard,wandb'",
+    );
+    const plateau = ['--lr-scheduler-type', 'reduce_lr_on_plateau', '--eval-strategy', 'no'];
+    expect(usageError(() => train(plateau)).message).toBe(
+      '--lr-scheduler-type reduce_lr_on_plateau requires an eval strategy: set --eval-strategy to steps or epoch',
+    );
+    expect(train(plateau.slice(0, 2))).toMatchObject({
+      metric_for_best_model: 'loss',
+      greater_is_better: false,
+    });
+  });
+
+  it('defaults --run-name to the output dir; the hub options are flags', () => {
+    expect(train(['--output-dir', 'out/x']).run_name).toBe('out/x');
+    const options = train(['--push-to-hub', '--hub-token', 'hf_secret', '--hub-strategy', 'end']);
+    expect(options).toMatchObject({ push_to_hub: true, hub_token: 'hf_secret', hub_strategy: 'end' });
   });
 });

@@ -247,6 +247,42 @@ describe('reporter edge cases', () => {
   });
 });
 
+describe('reporter: several eval sets', () => {
+  it("puts MNLI's matched and mismatched evaluations at one step in one row", () => {
+    const out = new Collector(false);
+    const reporter = createReporter({ stream: out, now: () => 0 });
+    reporter.log({ step: 10, epoch: 1, loss: 0.9 });
+    for (const [step, m] of [
+      [10, 0.61],
+      [20, 0.72],
+    ] as const) {
+      reporter.evaluationFinished({
+        split: 'validation_matched',
+        step,
+        epoch: step / 10,
+        metrics: { eval_matched_accuracy: m },
+      });
+      reporter.evaluationFinished({
+        split: 'validation_mismatched',
+        step,
+        epoch: step / 10,
+        metrics: { eval_mismatched_accuracy: m + 0.01 },
+      });
+    }
+    const lines = out.text.trimEnd().split('\n');
+    expect(lines.at(-4)!.trim().split(/\s+/)).toEqual([
+      'Epoch',
+      'Step',
+      'Training',
+      'Loss',
+      'Matched_accuracy',
+      'Mismatched_accuracy',
+    ]);
+    expect(lines.at(-2)!.trim().split(/\s+/)).toEqual(['1.00', '10', '0.9000', '0.6100', '0.6200']);
+    expect(lines.at(-1)!.trim().split(/\s+/)).toEqual(['2.00', '20', '0.9000', '0.7200', '0.7300']);
+  });
+});
+
 describe('reporter on a TTY', () => {
   it('draws live bars with cli-progress and still prints the events and summary', () => {
     const out = new Collector(true);

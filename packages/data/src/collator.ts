@@ -4,6 +4,7 @@
  */
 import { endianness } from 'node:os';
 import type { TokenizedDataset } from './tokenized.js';
+import type { TextTokenizer } from './tokenizer.js';
 
 export interface Batch {
   /** `[batchSize, seqLength]`. */
@@ -32,10 +33,21 @@ function int32View(a: BigInt64Array): Int32Array | null {
   return LITTLE_ENDIAN ? new Int32Array(a.buffer, a.byteOffset, a.length * 2) : null;
 }
 
+/**
+ * `new DataCollatorWithPadding(tokenizer)` pads with the tokenizer's pad id, as transformers' does;
+ * `new DataCollatorWithPadding(options?)` pads with each dataset's `padTokenId`.
+ */
 export class DataCollatorWithPadding {
   private readonly multiple: number;
+  /** The tokenizer's pad id, else undefined: the dataset's. */
+  private readonly padTokenId: number | undefined;
 
-  constructor(options: CollatorOptions = {}) {
+  constructor(
+    tokenizer?: Pick<TextTokenizer, 'padTokenId'> | CollatorOptions,
+    options: CollatorOptions = {},
+  ) {
+    if (tokenizer !== undefined && 'padTokenId' in tokenizer) this.padTokenId = tokenizer.padTokenId;
+    else options = tokenizer ?? options;
     this.multiple = options.padToMultipleOf ?? 1;
     if (!Number.isInteger(this.multiple) || this.multiple < 1) {
       throw new Error(`padToMultipleOf must be a positive integer, got ${options.padToMultipleOf}`);
@@ -60,7 +72,7 @@ export class DataCollatorWithPadding {
     const ids32 = int32View(inputIds);
     const mask32 = int32View(attentionMask);
     const types32 = int32View(tokenTypeIds);
-    const pad = ds.padTokenId;
+    const pad = this.padTokenId ?? ds.padTokenId;
     const padBig = BigInt(pad);
     for (let r = 0; r < b; r++) {
       const i = rows[r]!;

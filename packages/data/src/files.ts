@@ -2,19 +2,15 @@
  * Loaders for named-column files (parquet, JSONL, CSV) — the user's own data and the hub's GLUE parquet —
  * into the same TextDataset the GLUE TSV reader returns.
  */
-import { readFile } from 'node:fs/promises';
-import { extname } from 'node:path';
-import { parse } from 'csv-parse/sync';
-import { asyncBufferFromFile, parquetReadObjects } from 'hyparquet';
-import { DatasetBuilder, type LabelSpec, type RowOptions, type TextDataset } from './dataset.js';
+
 import { type HubOptions, hubDownload } from './hub.js';
+import { type FileFormat, type RawRows, readRows } from './readers.js';
 import { checkSplit, glueTask } from './tasks.js';
+import { DatasetBuilder, type LabelSpec, type RowOptions, type TextDataset } from './text-dataset.js';
 import { loadGlueFromDir } from './tsv.js';
 
-export type FileFormat = 'parquet' | 'jsonl' | 'csv';
-
 export interface FileLoadOptions extends RowOptions {
-  /** Default from the extension (.parquet, .jsonl/.ndjson, .csv). */
+  /** Default from the extension (.csv, .tsv, .json, .jsonl/.ndjson, .parquet). */
   format?: FileFormat;
   /** Split name recorded on the dataset. Default `train`. */
   split?: string;
@@ -29,80 +25,6 @@ export interface FileLoadOptions extends RowOptions {
   /** Class names in id order (labels may be ids or names). Without it and `regression`, ids 0..max. */
   labelNames?: readonly string[];
   regression?: boolean;
-}
-
-type Row = Record<string, unknown>;
-
-interface RawRows {
-  rows: Row[];
-  /** Source line (JSONL/CSV) or row (parquet) number of each row, 1-based. */
-  lines: number[];
-  unit: 'line' | 'row';
-  /** Problems found while parsing, reported through the builder so skipBadRows applies. */
-  bad: { line: number; problem: string }[];
-}
-
-function formatOf(path: string, format?: FileFormat): FileFormat {
-  if (format) return format;
-  const ext = extname(path).toLowerCase();
-  if (ext === '.parquet') return 'parquet';
-  if (ext === '.jsonl' || ext === '.ndjson') return 'jsonl';
-  if (ext === '.csv') return 'csv';
-  throw new Error(`${path}: cannot tell the format from "${ext}"; pass format: 'parquet' | 'jsonl' | 'csv'`);
-}
-
-async function readParquet(path: string): Promise<RawRows> {
-  let rows: Row[];
-  try {
-    rows = (await parquetReadObjects({ file: await asyncBufferFromFile(path) })) as Row[];
-  } catch (e) {
-    throw new Error(`${path}: not a readable parquet file (${(e as Error).message})`, { cause: e });
-  }
-  return { rows, lines: rows.map((_, i) => i + 1), unit: 'row', bad: [] };
-}
-
-async function readJsonl(path: string): Promise<RawRows> {
-  const out: RawRows = { rows: [], lines: [], unit: 'line', bad: [] };
-  const text = await readFile(path, 'utf8');
-  text.split(/\r?\n/).forEach((line, i) => {
-    if (line.trim() === '') return;
-    try {
-      const v = JSON.parse(i === 0 && line.charCodeAt(0) === 0xfeff ? line.slice(1) : line) as unknown;
-      if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new Error('not a JSON object');
-      out.rows.push(v as Row);
-      out.lines.push(i + 1);
-    } catch (e) {
-      out.bad.push({ line: i + 1, problem: `invalid JSON line (${(e as Error).message})` });
-    }
-  });
-  return out;
-}
-
-async function readCsv(path: string): Promise<RawRows> {
-  const out: RawRows = { rows: [], lines: [], unit: 'line', bad: [] };
-  let records: { record: string[]; info: { lines: number } }[];
-  try {
-    // csv-parse types the result as string[][] even with `info: true`.
-    records = parse(await readFile(path, 'utf8'), {
-      bom: true,
-      info: true,
-      relax_column_count: true,
-    }) as unknown as typeof records;
-  } catch (e) {
-    throw new Error(`${path}: invalid CSV (${(e as Error).message})`, { cause: e });
-  }
-  const [head, ...body] = records;
-  if (!head) return out;
-  const header = head.record;
-  for (const { record, info } of body) {
-    if (record.length !== header.length) {
-      out.bad.push({ line: info.lines, problem: `expected ${header.length} fields, got ${record.length}` });
-      continue;
-    }
-    out.rows.push(Object.fromEntries(header.map((h, i) => [h, record[i]])));
-    out.lines.push(info.lines);
-  }
-  return out;
 }
 
 function inferClasses(raw: RawRows, column: string, path: string): LabelSpec {
@@ -121,7 +43,7 @@ function inferClasses(raw: RawRows, column: string, path: string): LabelSpec {
   return { kind: 'classes', names: Array.from({ length: max + 1 }, (_, i) => String(i)) };
 }
 
-/** Loads a parquet, JSONL or CSV file with named columns. */
+/** Loads a CSV, TSV, JSON, JSONL or parquet file with named columns. */
 export async function loadDataFile(path: string, options: FileLoadOptions = {}): Promise<TextDataset> {
   const task = options.task === undefined ? undefined : glueTask(options.task);
   const split = options.split ?? 'train';
@@ -130,13 +52,7 @@ export async function loadDataFile(path: string, options: FileLoadOptions = {}):
   if (!textColumns || textColumns.length < 1 || textColumns.length > 2) {
     throw new Error(`${path}: pass textColumns (one or two column names) or a GLUE task`);
   }
-  const format = formatOf(path, options.format);
-  const raw =
-    format === 'parquet'
-      ? await readParquet(path)
-      : format === 'jsonl'
-        ? await readJsonl(path)
-        : await readCsv(path);
+  const raw = await readRows(path, options.format);
   const labelColumn = options.labelColumn ?? 'label';
   const idxColumn = options.idxColumn ?? 'idx';
   const spec: LabelSpec =

@@ -55,12 +55,14 @@ function checkRepo(repo: string): void {
   }
 }
 
+/** The hub's base URL without a trailing slash: the given one, else `HF_ENDPOINT`, else huggingface.co. */
+export function hubEndpoint(endpoint?: string): string {
+  return (endpoint ?? process.env.HF_ENDPOINT ?? 'https://huggingface.co').replace(/\/+$/, '');
+}
+
 export function hubFileUrl(repo: string, filename: string, options: HubOptions = {}): string {
   checkRepo(repo);
-  const endpoint = (options.endpoint ?? process.env.HF_ENDPOINT ?? 'https://huggingface.co').replace(
-    /\/+$/,
-    '',
-  );
+  const endpoint = hubEndpoint(options.endpoint);
   const prefix = options.repoType === 'dataset' ? 'datasets/' : '';
   const revision = encodeURIComponent(options.revision ?? 'main');
   const path = filename.split('/').map(encodeURIComponent).join('/');

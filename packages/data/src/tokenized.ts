@@ -2,11 +2,9 @@
  * A split tokenized once into packed typed arrays: all rows' ids back to back (Uint16 when the vocabulary
  * fits, else Int32), token types as Uint8, and row offsets — a few bytes per token instead of JS arrays.
  */
-import { createHash } from 'node:crypto';
-import { existsSync } from 'node:fs';
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import type { TextDataset } from './dataset.js';
+import { RaggedColumn } from './columns.js';
+import { type ColumnBatch, Dataset } from './dataset.js';
+import type { TextDataset } from './text-dataset.js';
 import type { TextTokenizer } from './tokenizer.js';
 
 export interface TokenizedDataset {
@@ -52,170 +50,119 @@ class PackedDataset implements TokenizedDataset {
   }
 }
 
-/** Tokenizes every row of `ds` (one or two text columns) with truncation, into packed storage. */
-export function tokenizeDataset(
-  ds: TextDataset,
+export interface TokenizeBatchOptions extends TokenizeOptions {
+  /** The one or two text columns to encode (a pair when two). */
+  textColumns: readonly string[];
+}
+
+/**
+ * The course's `tokenize_function` for `dataset.map(fn, { batched: true })`: adds `input_ids` (Uint16Array
+ * rows when the vocabulary fits, else Int32Array) and `token_type_ids` (Uint8Array), truncated like
+ * `tokenizer(a, b, truncation=True, max_length=...)`; map packs them into ragged columns.
+ */
+export function tokenizeBatch(
   tokenizer: TextTokenizer,
-  options: TokenizeOptions = {},
-): TokenizedDataset {
+  options: TokenizeBatchOptions,
+): (batch: ColumnBatch) => ColumnBatch {
   const maxLength = options.maxSeqLength ?? tokenizer.modelMaxLength;
-  if (!Number.isInteger(maxLength) || maxLength < tokenizer.numSpecialTokens(ds.texts.length > 1) + 1) {
+  const [a, b, ...rest] = options.textColumns;
+  if (a === undefined || rest.length > 0) {
+    throw new Error(`expected 1 or 2 text columns, got ${options.textColumns.length}`);
+  }
+  if (!Number.isInteger(maxLength) || maxLength < tokenizer.numSpecialTokens(b !== undefined) + 1) {
     throw new Error(`maxSeqLength ${maxLength} leaves no room for text after the special tokens`);
   }
-  if (ds.texts.length < 1 || ds.texts.length > 2)
-    throw new Error(`expected 1 or 2 text columns, got ${ds.texts.length}`);
-  const n = ds.numRows;
-  const [colA, colB] = ds.texts as [readonly string[], (readonly string[])?];
-  const offsets = new Uint32Array(n + 1);
-  // Grow-by-doubling buffers: the total token count is unknown until every row is encoded.
-  let ids = new Int32Array(Math.max(1024, n * 32));
-  let types = new Uint8Array(ids.length);
-  let used = 0;
-  for (let i = 0; i < n; i++) {
-    const enc = tokenizer.encodeFromIds(
-      tokenizer.encodeIds(colA[i]!),
-      colB ? tokenizer.encodeIds(colB[i]!) : undefined,
-      maxLength,
-    );
-    const len = enc.inputIds.length;
-    if (used + len > ids.length) {
-      const grownIds = new Int32Array(Math.max(ids.length * 2, used + len));
-      grownIds.set(ids);
-      ids = grownIds;
-      const grownTypes = new Uint8Array(grownIds.length);
-      grownTypes.set(types);
-      types = grownTypes;
+  const Ids = tokenizer.vocabSize <= 0x10000 ? Uint16Array : Int32Array;
+  return (batch) => {
+    const colA = batch[a] as string[];
+    const colB = b === undefined ? undefined : (batch[b] as string[]);
+    const inputIds: (Uint16Array | Int32Array)[] = [];
+    const tokenTypeIds: Uint8Array[] = [];
+    for (let i = 0; i < colA.length; i++) {
+      const enc = tokenizer.encodeFromIds(
+        tokenizer.encodeIds(colA[i]!),
+        colB ? tokenizer.encodeIds(colB[i]!) : undefined,
+        maxLength,
+      );
+      inputIds.push(Ids.from(enc.inputIds));
+      tokenTypeIds.push(Uint8Array.from(enc.tokenTypeIds));
     }
-    ids.set(enc.inputIds, used);
-    types.set(enc.tokenTypeIds, used);
-    used += len;
-    offsets[i + 1] = used;
-  }
-  const packedIds =
-    tokenizer.vocabSize <= 0x10000 ? Uint16Array.from(ids.subarray(0, used)) : ids.slice(0, used);
-  return new PackedDataset(
-    packedIds,
-    types.slice(0, used),
-    offsets,
-    ds.labels,
-    ds.idx,
-    ds.numLabels,
-    maxLength,
-    tokenizer.padTokenId,
-  );
-}
-
-/** Identifies a dataset's content (texts, labels, indices, label scheme) for cache keys. */
-export function datasetFingerprint(ds: TextDataset): string {
-  const h = createHash('sha256');
-  h.update(JSON.stringify([ds.textColumns, ds.labelSpec, ds.numRows]));
-  for (const col of ds.texts) {
-    for (const t of col) h.update(t).update('\u0000');
-  }
-  if (ds.labels) h.update(new Uint8Array(ds.labels.buffer, ds.labels.byteOffset, ds.labels.byteLength));
-  h.update(new Uint8Array(ds.idx.buffer, ds.idx.byteOffset, ds.idx.byteLength));
-  return h.digest('hex');
-}
-
-const MAGIC = 'ORTOK001';
-
-type Section = Uint32Array | Uint16Array | Int32Array | Uint8Array | Float32Array;
-const CTORS = { Uint32Array, Uint16Array, Int32Array, Uint8Array, Float32Array } as const;
-type CtorName = keyof typeof CTORS;
-
-/**
- * Writes a tokenized split as one binary file: magic, a JSON header, then the typed arrays, each
- * 8-byte aligned so loading is a copy per section.
- */
-export async function saveTokenized(ds: TokenizedDataset, path: string): Promise<void> {
-  const sections: [string, Section][] = [
-    ['offsets', ds.offsets],
-    ['inputIds', ds.inputIds],
-    ['tokenTypeIds', ds.tokenTypeIds],
-    ['idx', ds.idx],
-  ];
-  if (ds.labels) sections.push(['labels', ds.labels]);
-  const header = Buffer.from(
-    JSON.stringify({
-      numLabels: ds.numLabels,
-      maxLength: ds.maxLength,
-      padTokenId: ds.padTokenId,
-      sections: sections.map(([name, a]) => ({ name, type: a.constructor.name, length: a.length })),
-    }),
-  );
-  const align = (n: number) => Math.ceil(n / 8) * 8;
-  const parts: Uint8Array[] = [
-    Buffer.from(MAGIC),
-    new Uint8Array(new Uint32Array([header.length]).buffer),
-    header,
-  ];
-  let size = MAGIC.length + 4 + header.length;
-  parts.push(new Uint8Array(align(size) - size));
-  size = align(size);
-  for (const [, a] of sections) {
-    parts.push(new Uint8Array(a.buffer, a.byteOffset, a.byteLength));
-    parts.push(new Uint8Array(align(a.byteLength) - a.byteLength));
-  }
-  const tmp = `${path}.part-${process.pid}`;
-  await writeFile(tmp, Buffer.concat(parts));
-  await rename(tmp, path);
-}
-
-/** Reads a file written by saveTokenized. */
-export async function loadTokenized(path: string): Promise<TokenizedDataset> {
-  const buf = await readFile(path);
-  if (buf.subarray(0, MAGIC.length).toString() !== MAGIC)
-    throw new Error(`${path}: not an ortrain tokenized file`);
-  const headerLength = buf.readUInt32LE(MAGIC.length);
-  const header = JSON.parse(buf.subarray(MAGIC.length + 4, MAGIC.length + 4 + headerLength).toString()) as {
-    numLabels: number;
-    maxLength: number;
-    padTokenId: number;
-    sections: { name: string; type: CtorName; length: number }[];
+    return { input_ids: inputIds, token_type_ids: tokenTypeIds };
   };
-  const align = (n: number) => Math.ceil(n / 8) * 8;
-  let at = align(MAGIC.length + 4 + headerLength);
-  const got = new Map<string, Section>();
-  for (const { name, type, length } of header.sections) {
-    const Ctor = CTORS[type];
-    if (!Ctor) throw new Error(`${path}: unknown section type ${type}`);
-    const bytes = length * Ctor.BYTES_PER_ELEMENT;
-    if (at + bytes > buf.length) throw new Error(`${path}: truncated file (section ${name})`);
-    const copy = new Uint8Array(bytes);
-    copy.set(buf.subarray(at, at + bytes));
-    got.set(name, new Ctor(copy.buffer));
-    at += align(bytes);
+}
+
+export interface AsTokenizedOptions {
+  maxLength: number;
+  padTokenId: number;
+  /** Default `label`; absent means unlabeled. */
+  labelColumn?: string;
+  /** Default: the label column's class count, 1 for float labels. */
+  numLabels?: number;
+}
+
+/** The trainer's view of a mapped dataset: its ragged `input_ids` / `token_type_ids` columns, labels and idx. */
+export function asTokenized(ds: Dataset, options: AsTokenizedOptions): TokenizedDataset {
+  const flat = ds.flattenIndices();
+  const ragged = (name: string) => {
+    const c = flat.column(name);
+    if (!(c instanceof RaggedColumn)) throw new Error(`column "${name}" is not a tokenized (ragged) column`);
+    return c;
+  };
+  const ids = ragged('input_ids');
+  const types = ragged('token_type_ids');
+  const labelColumn = options.labelColumn ?? 'label';
+  let labels: Int32Array | Float32Array | null = null;
+  if (flat.columnNames.includes(labelColumn)) {
+    const c = flat.column(labelColumn);
+    if (!(c instanceof Int32Array || c instanceof Float32Array)) {
+      throw new Error(
+        `label column "${labelColumn}" holds raw values: classEncodeColumn or castColumn it first`,
+      );
+    }
+    labels = c;
   }
+  const idx = flat.columnNames.includes('idx')
+    ? (flat.castColumn('idx', 'int32').column('idx') as Int32Array)
+    : Int32Array.from({ length: flat.numRows }, (_, i) => i);
+  const names = flat.features[labelColumn]?.names;
+  const numLabels = options.numLabels ?? (labels instanceof Float32Array ? 1 : (names?.length ?? 0));
   return new PackedDataset(
-    got.get('inputIds') as Uint16Array | Int32Array,
-    got.get('tokenTypeIds') as Uint8Array,
-    got.get('offsets') as Uint32Array,
-    (got.get('labels') as Int32Array | Float32Array | undefined) ?? null,
-    got.get('idx') as Int32Array,
-    header.numLabels,
-    header.maxLength,
-    header.padTokenId,
+    ids.values as Uint16Array | Int32Array,
+    types.values as Uint8Array,
+    ids.offsets,
+    labels,
+    idx,
+    numLabels,
+    options.maxLength,
+    options.padTokenId,
   );
 }
 
-/**
- * tokenizeDataset, cached on disk in `cacheDir` under a key of (tokenizer, dataset content, max length):
- * the first call tokenizes and saves, later calls (any process) load the packed arrays.
- */
-export async function tokenizeDatasetCached(
-  ds: TextDataset,
+export interface TokenizeDatasetOptions extends TokenizeOptions {
+  /** Text columns of a Dataset (a TextDataset names its own). */
+  textColumns?: readonly string[];
+  labelColumn?: string;
+  numLabels?: number;
+}
+
+/** `ds.map(tokenizeBatch(...), { batched: true })` viewed as the trainer's packed TokenizedDataset. */
+export function tokenizeDataset(
+  ds: TextDataset | Dataset,
   tokenizer: TextTokenizer,
-  options: TokenizeOptions & { cacheDir: string },
-): Promise<TokenizedDataset> {
+  options: TokenizeDatasetOptions = {},
+): TokenizedDataset {
+  const data = ds instanceof Dataset ? ds : Dataset.fromTextDataset(ds);
+  const textColumns = options.textColumns ?? (ds instanceof Dataset ? undefined : ds.textColumns);
+  if (!textColumns) throw new Error('tokenizeDataset: pass textColumns for a Dataset');
   const maxLength = options.maxSeqLength ?? tokenizer.modelMaxLength;
-  const key = createHash('sha256')
-    .update(`${MAGIC}|${tokenizer.fingerprint}|${datasetFingerprint(ds)}|${maxLength}`)
-    .digest('hex')
-    .slice(0, 32);
-  const path = join(options.cacheDir, `${key}.ortok`);
-  if (existsSync(path)) return loadTokenized(path);
-  const tokenized = tokenizeDataset(ds, tokenizer, { maxSeqLength: maxLength });
-  await mkdir(options.cacheDir, { recursive: true });
-  await saveTokenized(tokenized, path);
-  return tokenized;
+  const mapped = data.map(tokenizeBatch(tokenizer, { textColumns, maxSeqLength: maxLength }), {
+    batched: true,
+    removeColumns: textColumns,
+  });
+  return asTokenized(mapped, {
+    maxLength,
+    padTokenId: tokenizer.padTokenId,
+    ...(options.labelColumn === undefined ? {} : { labelColumn: options.labelColumn }),
+    numLabels: options.numLabels ?? (ds instanceof Dataset ? undefined : ds.numLabels),
+  });
 }

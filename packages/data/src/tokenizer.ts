@@ -6,7 +6,7 @@
  * tokenizers run) does, and the model's post-processor template ([CLS] A [SEP] B [SEP] for BERT) is applied.
  */
 import { createHash } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Tokenizer } from '@huggingface/tokenizers';
@@ -226,9 +226,12 @@ export class TextTokenizer {
   readonly fingerprint: string;
   private readonly tok: Tokenizer;
   private readonly template: Template;
+  /** The definition and config it was built from, written back by savePretrained. */
+  private readonly files: { tokenizer: Json; config: Json };
 
   constructor(files: TokenizerFiles) {
     const config = files.config ?? {};
+    this.files = { tokenizer: files.tokenizer, config };
     this.tok = new Tokenizer(files.tokenizer, config);
     if ((files.tokenizer.model as Json | undefined)?.type === 'WordPiece') memoizeWords(this.tok);
     this.fingerprint = createHash('sha256')
@@ -241,9 +244,13 @@ export class TextTokenizer {
     this.template = compileTemplate(files.tokenizer.post_processor as Json | null, vocab);
     const limits = [MAX_DEFAULT_LENGTH, config.model_max_length, files.modelConfig?.max_position_embeddings];
     this.modelMaxLength = Math.min(...limits.filter((v): v is number => typeof v === 'number' && v > 0));
-    const padToken = typeof config.pad_token === 'string' ? config.pad_token : '[PAD]';
+    // pad_token is a string or, in older tokenizer_config.json files, an AddedToken object ({ content }).
+    const configured = config.pad_token as string | { content?: string } | undefined;
+    const padToken = (typeof configured === 'object' ? configured?.content : configured) ?? '[PAD]';
     const pad =
-      this.tok.token_to_id(padToken) ?? (files.tokenizer.padding as { pad_id?: number } | null)?.pad_id;
+      this.tok.token_to_id(padToken) ??
+      (files.tokenizer.padding as { pad_id?: number } | null)?.pad_id ??
+      (files.modelConfig?.pad_token_id as number | undefined);
     this.padTokenId = pad ?? 0;
   }
 
@@ -284,6 +291,19 @@ export class TextTokenizer {
       tokenizer = bertTokenizerJsonFromVocab(await readFile(vocabTxt, 'utf8'), config);
     }
     return new TextTokenizer({ tokenizer, config, ...(modelConfig ? { modelConfig } : {}) });
+  }
+
+  /**
+   * Like transformers' `save_pretrained`: writes the tokenizer.json and tokenizer_config.json this tokenizer
+   * was built from into `dir` (a folder with only vocab.txt gets the tokenizer.json built from it), so the
+   * folder loads back here and in transformers.js. Returns the paths written.
+   */
+  savePretrained(dir: string): string[] {
+    mkdirSync(dir, { recursive: true });
+    const written = [join(dir, 'tokenizer.json'), join(dir, 'tokenizer_config.json')];
+    writeFileSync(written[0]!, JSON.stringify(this.files.tokenizer));
+    writeFileSync(written[1]!, `${JSON.stringify(this.files.config, null, 2)}\n`);
+    return written;
   }
 
   /** Ids of `text` without special tokens. */

@@ -3,10 +3,10 @@
  * characters in GLUE files (MRPC/SST-2 sentences contain unbalanced `"`), so no CSV quoting applies.
  */
 import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { DataError, DatasetBuilder, type RowOptions, type TextDataset } from './dataset.js';
 import { checkSplit, type GlueTask, glueTask, TSV_IDX_ALIASES } from './tasks.js';
+import { DataError, DatasetBuilder, type RowOptions, type TextDataset } from './text-dataset.js';
+import { readUtf8 } from './text-file.js';
 
 /** Splits file text into lines: strips a UTF-8 BOM, accepts CRLF, ignores trailing empty lines. */
 export function splitLines(text: string): string[] {
@@ -67,8 +67,7 @@ export async function loadGlueTsv(
 ): Promise<TextDataset> {
   const task = glueTask(taskName);
   checkSplit(task, split);
-  const lines = splitLines(await readFile(file, 'utf8'));
-  if (lines.length === 0) throw new DataError(file, 1, 'file is empty');
+  const lines = splitLines(await readUtf8(file));
   const layout = detectLayout(task, file, lines[0]!.split('\t'));
   const spec = task.isRegression
     ? ({ kind: 'regression' } as const)

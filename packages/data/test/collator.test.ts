@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
+  bertTokenizerJsonFromVocab,
   DataCollatorWithPadding,
   loadGlueFromDir,
   RandomSampler,
@@ -57,6 +58,27 @@ describe('DataCollatorWithPadding', () => {
     expect(Array.from(b.tokenTypeIds, Number)).toEqual([0, 1, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 1, 1]);
     expect(b.labels).toEqual(BigInt64Array.of(1n, 1n, 0n));
     expect(b.rows).toEqual(Int32Array.of(2, 0, 1));
+  });
+
+  it('new DataCollatorWithPadding(tokenizer) pads with the tokenizer pad id, options as second argument', () => {
+    const ds = fromRows(
+      [
+        [101, 7, 102],
+        [101, 102],
+      ],
+      null,
+      3,
+    );
+    const tokenizer = new TextTokenizer({
+      tokenizer: bertTokenizerJsonFromVocab(['[PAD]', '[UNK]', '[CLS]', '[SEP]', '[MASK]', 'w'].join('\n')),
+      config: { pad_token: '[MASK]' },
+    });
+    expect(tokenizer.padTokenId).toBe(4);
+    const b = new DataCollatorWithPadding(tokenizer, { padToMultipleOf: 4 }).collate(ds, [1, 0]);
+    expect(b.dims).toEqual([2, 4]);
+    expect(Array.from(b.inputIds, Number)).toEqual([101, 102, 4, 4, 101, 7, 102, 4]);
+    expect(Array.from(b.attentionMask, Number)).toEqual([1, 1, 0, 0, 1, 1, 1, 0]);
+    expect(() => new DataCollatorWithPadding(tokenizer, { padToMultipleOf: 0 })).toThrow(/padToMultipleOf/);
   });
 
   it('rounds up to padToMultipleOf, keeps float32 regression labels and null for unlabeled', () => {

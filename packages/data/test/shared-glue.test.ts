@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { loadGlueFromDir } from '../src/index.js';
+import { Dataset, loadDataset, loadGlueFromDir } from '../src/index.js';
 
 const SHARED_GLUE = join(import.meta.dirname, '../../../../shared/glue');
 const sizes: [string, Record<string, number>][] = [
@@ -45,5 +45,35 @@ describe.skipIf(!existsSync(SHARED_GLUE))('real GLUE copies in ../shared/glue', 
     expect(stsb.labels).toBeInstanceOf(Float32Array);
     expect(stsb.labels![0]).toBe(5);
     expect(stsb.labels![1]).toBe(4.75);
+  });
+
+  it('SST-2 and RTE as user TSV files through loadDataset equal the GLUE loader, labels included', async () => {
+    for (const [task, dir, names] of [
+      ['sst2', 'SST-2', ['0', '1']],
+      ['rte', 'RTE', ['0', '1']],
+    ] as const) {
+      const dict = await loadDataset('tsv', {
+        dataFiles: {
+          train: join(SHARED_GLUE, dir, 'train.tsv'),
+          validation: join(SHARED_GLUE, dir, 'dev.tsv'),
+        },
+      });
+      const train = dict.get('train').classEncodeColumn('label');
+      for (const split of ['train', 'validation']) {
+        const glue = Dataset.fromTextDataset(await loadGlueFromDir(SHARED_GLUE, task, split));
+        const user = split === 'train' ? train : dict.get(split).castColumn('label', train.features.label!);
+        expect(user.numRows).toBe(glue.numRows);
+        for (const c of glue.columnNames.filter((n) => n !== 'label' && n !== 'idx')) {
+          // GLUE files are not CSV-quoted: a field that starts with a quote is literal there, quoted here.
+          const literal = glue.column(c) as string[];
+          const kept = literal.map((t, i) => (t.startsWith('"') ? -1 : i)).filter((i) => i >= 0);
+          expect(kept.length).toBeGreaterThan(literal.length * 0.8);
+          expect(user.select(kept).column(c)).toEqual(kept.map((i) => literal[i]));
+        }
+        // These copies hold the label ids themselves; sorted, they are GLUE's ids.
+        expect(train.features.label!.names).toEqual(names);
+        expect(user.column('label')).toEqual(glue.column('label'));
+      }
+    }
   });
 });

@@ -1,18 +1,15 @@
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
+  asTokenized,
+  loadDatasetFile,
   loadGlueFromDir,
-  loadTokenized,
   TextTokenizer,
+  tokenizeBatch,
   tokenizeDataset,
-  tokenizeDatasetCached,
 } from '../src/index.js';
 
 const FIX = join(import.meta.dirname, 'fixtures');
-const tmp = mkdtempSync(join(tmpdir(), 'ortrain-tokd-'));
-afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
 describe('tokenizeDataset', () => {
   it('packs rows back to back with offsets; each row equals encode(a, b)', async () => {
@@ -34,38 +31,41 @@ describe('tokenizeDataset', () => {
     expect(() => tokenizeDataset(ds, tok, { maxSeqLength: 3 })).toThrow(/leaves no room for text/);
   });
 
-  it('caches a split on disk and loads the same arrays back', async () => {
-    const ds = await loadGlueFromDir(join(FIX, 'glue'), 'mrpc', 'train');
+  it('is a batched map: a user CSV with string labels tokenizes like encode(text)', async () => {
     const tok = await TextTokenizer.fromPretrained(join(FIX, 'tiny-bert'));
-    const cacheDir = join(tmp, 'cache');
-    const first = await tokenizeDatasetCached(ds, tok, { cacheDir, maxSeqLength: 16 });
-    expect(readdirSync(cacheDir)).toHaveLength(1);
-    const fromFile = await loadTokenized(join(cacheDir, readdirSync(cacheDir)[0]!));
-    const again = await tokenizeDatasetCached(ds, tok, { cacheDir, maxSeqLength: 16 });
-    for (const loaded of [fromFile, again]) {
-      for (const key of [
-        'inputIds',
-        'tokenTypeIds',
-        'offsets',
-        'labels',
-        'idx',
-        'maxLength',
-        'padTokenId',
-      ] as const) {
-        expect(loaded[key]).toEqual(first[key]);
-      }
-      expect(loaded.length(3)).toBe(first.length(3));
+    const raw = (await loadDatasetFile(join(FIX, 'user', 'train.csv'))).classEncodeColumn('label');
+    const mapped = raw.map(tokenizeBatch(tok, { textColumns: ['text'], maxSeqLength: 8 }), {
+      batched: true,
+      batchSize: 3,
+    });
+    expect(mapped.columnNames).toEqual(['text', 'label', 'input_ids', 'token_type_ids']);
+    const t = asTokenized(mapped, { maxLength: 8, padTokenId: tok.padTokenId });
+    const direct = tokenizeDataset(raw, tok, { textColumns: ['text'], maxSeqLength: 8 });
+    expect(direct.inputIds).toEqual(t.inputIds);
+    expect(t.numRows).toBe(4);
+    for (let i = 0; i < t.numRows; i++) {
+      const enc = tok.encode((raw.column('text') as string[])[i]!, undefined, 8);
+      expect(Array.from(t.inputIds.subarray(t.offsets[i]!, t.offsets[i + 1]!))).toEqual(enc.inputIds);
     }
-    expect(readdirSync(cacheDir)).toHaveLength(1);
-    await tokenizeDatasetCached(ds, tok, { cacheDir, maxSeqLength: 20 });
-    expect(readdirSync(cacheDir)).toHaveLength(2);
-    const unlabeled = await tokenizeDatasetCached(
-      await loadGlueFromDir(join(FIX, 'glue'), 'mrpc', 'test'),
-      tok,
-      { cacheDir },
+    expect(t.labels).toEqual(Int32Array.of(2, 0, 1, 2));
+    expect(t.numLabels).toBe(3);
+    expect(t.idx).toEqual(Int32Array.of(0, 1, 2, 3));
+    expect(() => asTokenized(raw, { maxLength: 8, padTokenId: 0 })).toThrow(
+      'no column "input_ids" (columns: text, label)',
     );
-    expect(unlabeled.labels).toBeNull();
-    writeFileSync(join(tmp, 'junk.ortok'), 'nope');
-    await expect(loadTokenized(join(tmp, 'junk.ortok'))).rejects.toThrow(/not an ortrain tokenized file/);
+    const unencoded = (await loadDatasetFile(join(FIX, 'user', 'train.csv'))).map(
+      tokenizeBatch(tok, { textColumns: ['text'] }),
+      { batched: true },
+    );
+    expect(() => asTokenized(unencoded, { maxLength: 8, padTokenId: 0 })).toThrow(
+      'classEncodeColumn or castColumn it first',
+    );
+  });
+
+  it('keeps an unlabeled GLUE split unlabeled, with its class count', async () => {
+    const tok = await TextTokenizer.fromPretrained(join(FIX, 'tiny-bert'));
+    const t = tokenizeDataset(await loadGlueFromDir(join(FIX, 'glue'), 'mrpc', 'test'), tok);
+    expect(t.labels).toBeNull();
+    expect(t.numLabels).toBe(2);
   });
 });

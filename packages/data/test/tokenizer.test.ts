@@ -111,6 +111,22 @@ describe('tiny BERT fixture (vocab.txt only, package-owned)', () => {
     expectCases(tok, readCases('tiny-bert-expected.json'));
   });
 
+  it('savePretrained writes tokenizer.json and tokenizer_config.json that load back to the same ids', async () => {
+    const tok = await TextTokenizer.fromPretrained(vocabDir);
+    const dir = join(tmp, 'saved');
+    expect(tok.savePretrained(dir)).toEqual([
+      join(dir, 'tokenizer.json'),
+      join(dir, 'tokenizer_config.json'),
+    ]);
+    const vocab = readFileSync(join(vocabDir, 'vocab.txt'), 'utf8');
+    expect(JSON.parse(readFileSync(join(dir, 'tokenizer.json'), 'utf8'))).toEqual(
+      bertTokenizerJsonFromVocab(vocab, JSON.parse(readFileSync(join(dir, 'tokenizer_config.json'), 'utf8'))),
+    );
+    const back = await TextTokenizer.fromPretrained(dir);
+    expect(back.fingerprint).toBe(tok.fingerprint);
+    expectCases(back, readCases('tiny-bert-expected.json'));
+  });
+
   it('errors clearly on a folder with neither tokenizer.json nor vocab.txt', async () => {
     await expect(TextTokenizer.fromPretrained(tmp)).rejects.toThrow(/no tokenizer\.json or vocab\.txt/);
   });
@@ -149,5 +165,122 @@ describe.skipIf(!existsSync(BERT))('real bert-base-uncased in ../shared/tokenize
         expect(fromVocab.encode(a, b)).toEqual(fromJson.encode(a, b));
       }
     }
+  });
+});
+
+describe('families beyond BERT: special tokens and pair templates from tokenizer.json', () => {
+  const byteLevel = { type: 'ByteLevel', add_prefix_space: false, trim_offsets: true, use_regex: true };
+  const added = (content: string, id: number) => ({
+    id,
+    content,
+    single_word: false,
+    lstrip: false,
+    rstrip: false,
+    normalized: false,
+    special: true,
+  });
+
+  it('RoBERTa: byte-level BPE, <s> A </s></s> B </s>, type ids 0, <pad> (an AddedToken in the config) is 1', () => {
+    const vocab: Record<string, number> = { '<s>': 0, '<pad>': 1, '</s>': 2, '<unk>': 3 };
+    for (const t of ['h', 'e', 'l', 'o', 'Ġ', 'w', 'r', 'd', 'i', 'he', 'll', 'hell', 'hello', 'Ġw', 'or'])
+      vocab[t] = Object.keys(vocab).length;
+    for (const t of ['Ġwor', 'Ġworl', 'Ġworld']) vocab[t] = Object.keys(vocab).length;
+    const merges = ['h e', 'l l', 'he ll', 'hell o', 'Ġ w', 'o r', 'Ġw or', 'Ġwor l', 'Ġworl d'];
+    const tok = new TextTokenizer({
+      tokenizer: {
+        version: '1.0',
+        added_tokens: ['<s>', '<pad>', '</s>', '<unk>'].map((t, i) => added(t, i)),
+        normalizer: null,
+        pre_tokenizer: byteLevel,
+        post_processor: {
+          type: 'RobertaProcessing',
+          sep: ['</s>', 2],
+          cls: ['<s>', 0],
+          trim_offsets: true,
+          add_prefix_space: false,
+        },
+        decoder: byteLevel,
+        model: {
+          type: 'BPE',
+          dropout: null,
+          unk_token: null,
+          continuing_subword_prefix: '',
+          end_of_word_suffix: '',
+          fuse_unk: false,
+          byte_fallback: false,
+          vocab,
+          merges,
+        },
+      },
+      config: { pad_token: { content: '<pad>', __type: 'AddedToken' }, model_max_length: 512 },
+    });
+    const hello = vocab['hello']!;
+    const world = vocab['Ġworld']!;
+    expect(tok.encodeIds('hello world')).toEqual([hello, world]);
+    const enc = tok.encode('hello world', 'hi');
+    expect(enc.inputIds).toEqual([0, hello, world, 2, 2, vocab['h']!, vocab['i']!, 2]);
+    expect(enc.tokenTypeIds).toEqual([0, 0, 0, 0, 0, 0, 0, 0]);
+    expect(tok.numSpecialTokens(true)).toBe(4);
+    expect(tok.padTokenId).toBe(1);
+  });
+
+  it('ALBERT / XLM-R / DeBERTa-v3: Unigram with Metaspace, [CLS] A [SEP] B [SEP] with type ids 0 then 1', () => {
+    const pieces: [string, number][] = [
+      ['<pad>', 0],
+      ['<unk>', 0],
+      ['[CLS]', 0],
+      ['[SEP]', 0],
+      ['▁hello', -1],
+      ['▁world', -1],
+      ['▁', -2],
+      ['h', -3],
+      ['e', -3],
+      ['l', -3],
+      ['o', -3],
+      ['w', -3],
+      ['r', -3],
+      ['d', -3],
+    ];
+    const metaspace = {
+      type: 'Metaspace',
+      replacement: '▁',
+      add_prefix_space: true,
+      prepend_scheme: 'always',
+      split: true,
+    };
+    const special = (t: string, id: number) => ({ id: t, ids: [id], tokens: [t] });
+    const tok = new TextTokenizer({
+      tokenizer: {
+        version: '1.0',
+        added_tokens: ['<pad>', '<unk>', '[CLS]', '[SEP]'].map((t, i) => added(t, i)),
+        normalizer: null,
+        pre_tokenizer: metaspace,
+        post_processor: {
+          type: 'TemplateProcessing',
+          single: [
+            { SpecialToken: { id: '[CLS]', type_id: 0 } },
+            { Sequence: { id: 'A', type_id: 0 } },
+            { SpecialToken: { id: '[SEP]', type_id: 0 } },
+          ],
+          pair: [
+            { SpecialToken: { id: '[CLS]', type_id: 0 } },
+            { Sequence: { id: 'A', type_id: 0 } },
+            { SpecialToken: { id: '[SEP]', type_id: 0 } },
+            { Sequence: { id: 'B', type_id: 1 } },
+            { SpecialToken: { id: '[SEP]', type_id: 1 } },
+          ],
+          special_tokens: { '[CLS]': special('[CLS]', 2), '[SEP]': special('[SEP]', 3) },
+        },
+        decoder: metaspace,
+        model: { type: 'Unigram', unk_id: 1, vocab: pieces, byte_fallback: false },
+      },
+      config: { pad_token: '<pad>' },
+    });
+    const enc = tok.encode('hello world', 'world');
+    expect(enc.inputIds).toEqual([2, 4, 5, 3, 5, 3]);
+    expect(enc.tokenTypeIds).toEqual([0, 0, 0, 0, 1, 1]);
+    expect(tok.padTokenId).toBe(0);
+    // longest_first truncation counts the template's three specials.
+    expect(tok.encode('hello world', 'world', 5).inputIds).toEqual([2, 4, 3, 5, 3]);
   });
 });

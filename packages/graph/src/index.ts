@@ -2,7 +2,7 @@ export { GradContext, type GradRule } from './autodiff/context.js';
 export { buildGradients, checkSupported, type GradientOptions, upgradeOpset } from './autodiff/gradients.js';
 export { attr, getFloat, getFloats, getInt, getInts, getString, getTensor } from './ir/attributes.js';
 export { broadcastShapes } from './ir/broadcast.js';
-export { emptyGraph, GraphBuilder, type OpOptions } from './ir/builder.js';
+export { emptyGraph, GraphBuilder, modelOf, type OpOptions } from './ir/builder.js';
 export { bytesPerElement, isFloat, numel, storageOf, tensor, toNumbers, zeros } from './ir/tensor.js';
 export type * from './ir/types.js';
 export { type LoadOptions, loadModel } from './onnx/load.js';

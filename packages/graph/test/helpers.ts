@@ -1,18 +1,8 @@
 import * as ort from 'onnxruntime-node';
 import { expect } from 'vitest';
-import { encodeModel, type Graph, type Model, type Tensor } from '../src/index.js';
+import { encodeModel, type Model, type Tensor } from '../src/index.js';
 
-/** A model around `graph` importing the default domain at `opset`. */
-export function modelOf(graph: Graph, opset = 17): Model {
-  return {
-    irVersion: 8,
-    opsets: new Map([['', opset]]),
-    producerName: 'ortrain-test',
-    producerVersion: '0',
-    graph,
-    metadata: {},
-  };
-}
+export { modelOf } from '../src/index.js';
 
 export async function session(model: Model): Promise<ort.InferenceSession> {
   return ort.InferenceSession.create(encodeModel(model), {

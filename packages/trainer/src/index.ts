@@ -13,6 +13,8 @@ export {
   saveCheckpoint,
   validateCheckpoint,
 } from './checkpoint/checkpoints.js';
+export { type ModelCardInfo, modelCard, resultsTable } from './hub/model-card.js';
+export { HubPushError, HubPusher, type HubPushOptions } from './hub/push.js';
 export { type StateArray, StateBuffers } from './runtime/buffers.js';
 export {
   type Device,
@@ -33,10 +35,15 @@ export {
   type DeviceOption,
   expectation,
   greaterThan,
+  HUB_STRATEGIES,
+  type HubStrategy,
   halfOpen,
   INTERVAL_STRATEGIES,
   type IntervalStrategy,
+  type JsonObject,
   type NumberCheck,
+  REPORT_TO,
+  type ReportTo,
   renderRefs,
   SCHEDULER_TYPES,
   type SchedulerType,
@@ -48,6 +55,7 @@ export {
 } from './trainer/argument-spec.js';
 export {
   finishArguments,
+  reportsTo,
   TrainingArguments,
   TrainingArgumentsError,
   type TrainingArgumentsInit,
@@ -67,7 +75,13 @@ export {
   isHubId,
   type ModelSource,
 } from './trainer/model.js';
-export { LRScheduler, warmupStepsFor } from './trainer/scheduler.js';
+export {
+  LRScheduler,
+  type PlateauState,
+  type SchedulerKwargs,
+  schedulerKwargsError,
+  warmupStepsFor,
+} from './trainer/scheduler.js';
 export type { LogEntry, TrainerStateJSON } from './trainer/state.js';
 export {
   type StepOutcome,
@@ -76,6 +90,7 @@ export {
   stepRunnerFor,
 } from './trainer/steps.js';
 export {
+  type EvalDataset,
   type PredictionOutput,
   type PredictionProgress,
   type StepEvent,

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { TRAINING_ARGUMENT_SPECS } from '../src/trainer/argument-spec.js';
-import { TrainingArguments } from '../src/trainer/arguments.js';
+import { reportsTo, TrainingArguments } from '../src/trainer/arguments.js';
 
 describe('TrainingArguments', () => {
   it("has HF's defaults", () => {
@@ -29,6 +29,8 @@ describe('TrainingArguments', () => {
       load_best_model_at_end: false,
       metric_for_best_model: null,
       seed: 42,
+      data_seed: null,
+      full_determinism: false,
       group_by_length: false,
       shuffle: true,
       dropout: null,
@@ -76,6 +78,19 @@ describe('TrainingArguments', () => {
     );
   });
 
+  it('checks data_seed and full_determinism (which refuses CUDA)', () => {
+    expect(new TrainingArguments({ output_dir: 'x', data_seed: 7 }).data_seed).toBe(7);
+    expect(() => new TrainingArguments({ output_dir: 'x', data_seed: -1 })).toThrow(
+      'TrainingArguments.data_seed: expected an integer >= 0, got -1',
+    );
+    expect(
+      new TrainingArguments({ output_dir: 'x', full_determinism: true, device: 'auto' }).full_determinism,
+    ).toBe(true);
+    expect(() => new TrainingArguments({ output_dir: 'x', full_determinism: true, device: 'cuda' })).toThrow(
+      'TrainingArguments: full_determinism needs device cpu or auto (CUDA kernels are not bit-reproducible)',
+    );
+  });
+
   it('enforces the load_best_model_at_end constraints', () => {
     expect(
       () =>
@@ -102,7 +117,9 @@ describe('TrainingArguments', () => {
     const a = new TrainingArguments('x');
     expect(Object.keys(a.toJSON()).sort()).toEqual(TRAINING_ARGUMENT_SPECS.map((s) => s.key).sort());
     for (const spec of TRAINING_ARGUMENT_SPECS) {
-      if (spec.key !== 'output_dir') expect(a[spec.key], spec.key).toBe(spec.default);
+      // HF derives run_name from output_dir.
+      if (spec.key === 'run_name') expect(a.run_name).toBe(a.output_dir);
+      else if (spec.key !== 'output_dir') expect(a[spec.key], spec.key).toBe(spec.default);
     }
   });
 
@@ -116,5 +133,32 @@ describe('TrainingArguments', () => {
     const a = new TrainingArguments({ output_dir: 'x', learning_rate: 2e-5, eval_strategy: 'epoch' });
     const b = new TrainingArguments(JSON.parse(JSON.stringify(a)));
     expect(b).toEqual(a);
+  });
+
+  it('reports to nothing and pushes nothing by default; run_name defaults to output_dir, as HF', () => {
+    const a = new TrainingArguments('out');
+    expect(a).toMatchObject({
+      report_to: 'none',
+      logging_dir: null,
+      run_name: 'out',
+      push_to_hub: false,
+      hub_strategy: 'every_save',
+      label_smoothing_factor: 0,
+    });
+    expect(reportsTo(a, 'tensorboard')).toBe(false);
+    expect(reportsTo(a.with({ report_to: 'all' }), 'tensorboard')).toBe(true);
+    expect(reportsTo(a.with({ report_to: ['tensorboard'] }), 'tensorboard')).toBe(true);
+    expect(() => a.with({ report_to: 'wandb' as 'none' })).toThrow(/report_to: expected one or a list of/);
+    expect(() => a.with({ hub_strategy: 'sometimes' as 'end' })).toThrow(/hub_strategy/);
+    expect(() => a.with({ label_smoothing_factor: 1 })).toThrow(
+      /label_smoothing_factor: expected a number in \[0, 1\)/,
+    );
+  });
+
+  it('redacts hub_token in toJSON (checkpoints) but keeps it through with()', () => {
+    const a = new TrainingArguments({ output_dir: 'o', hub_token: 'hf_secret' });
+    expect(a.toJSON()['hub_token']).toBe('<HUB_TOKEN>');
+    expect(JSON.stringify(a)).not.toContain('hf_secret');
+    expect(a.with({ learning_rate: 1e-4 }).hub_token).toBe('hf_secret');
   });
 });

@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
-import { writeDirAtomic } from '@ortrain/artifacts';
+import { readSafetensors, writeDirAtomic } from '@ortrain/artifacts';
 import { afterAll, describe, expect, it, onTestFinished } from 'vitest';
 import {
   type CheckpointContent,
@@ -60,6 +60,20 @@ describe('checkpoints', () => {
     expect(back.weights[0]!.data).toEqual(Float32Array.from([1, 2, 3, 4, 5, 7]));
     expect(back.trainerState).toEqual({ global_step: 7, log_history: [] });
     expect(readdirSync(out)).toEqual(['checkpoint-7']);
+  });
+
+  it("stores the graphs' transposed Linear weights in HF's layout, and loads them back", () => {
+    const out = fresh();
+    const dir = saveCheckpoint(out, 5, { ...content(5), transposed: ['w'] });
+    // model.safetensors is the state dict HF would load: w [in, out] in the graphs is [out, in] = [3, 2] here.
+    const file = readSafetensors(join(dir, 'model.safetensors'));
+    expect(file.get('w')!.dims).toEqual([3, 2]);
+    expect(file.get('w')!.data).toEqual(Float32Array.from([1, 4, 2, 5, 3, 5]));
+    expect(file.get('b')!.data).toEqual(Float32Array.from([0.5, -0.5, 0.25]));
+    const back = loadCheckpoint(dir);
+    expect(back.weights[0]!.dims).toEqual([2, 3]);
+    expect(back.weights[0]!.data).toEqual(Float32Array.from([1, 2, 3, 4, 5, 5]));
+    expect(back.transposed).toEqual(['w']);
   });
 
   it('replaces an existing checkpoint of the same step', () => {

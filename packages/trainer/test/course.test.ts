@@ -2,7 +2,7 @@ import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readSafetensors, writeSafetensors } from '@ortrain/artifacts';
-import { loadGlue, TextTokenizer, tokenizeDataset } from '@ortrain/data';
+import { DataCollatorWithPadding, loadGlue, TextTokenizer, tokenizeDataset } from '@ortrain/data';
 import { glueComputeMetrics } from '@ortrain/metrics';
 import { afterAll, describe, expect, it } from 'vitest';
 import { TrainingArguments } from '../src/trainer/arguments.js';
@@ -53,6 +53,7 @@ describe.skipIf(!available)('the course chapter on MRPC (shared GLUE data)', () 
       truncation,
     );
     expect(train.numRows).toBe(3668);
+    const dataCollator = new DataCollatorWithPadding(tokenizer);
     const args = new TrainingArguments({
       output_dir: join(tmp, 'test-trainer'),
       evaluation_strategy: 'epoch',
@@ -60,12 +61,14 @@ describe.skipIf(!available)('the course chapter on MRPC (shared GLUE data)', () 
       save_strategy: 'no',
       device: 'cpu',
     });
+    const model = { source: smallBertWithBertVocab(), numLabels: 2 };
     const trainer = new Trainer({
-      model: { source: smallBertWithBertVocab(), numLabels: 2 },
+      model,
       args,
       trainDataset: train,
       evalDataset: validation,
-      tokenizer: tokenizerDir,
+      dataCollator,
+      tokenizer,
       computeMetrics: glueComputeMetrics('mrpc'),
     });
     const messages: string[] = [];
@@ -102,5 +105,8 @@ describe.skipIf(!available)('the course chapter on MRPC (shared GLUE data)', () 
     ]);
     await trainer.close();
     expect(existsSync(join(args.output_dir, 'tokenizer.json'))).toBe(true);
+    // The tokenizer object is saved with the model (HF's save_pretrained) and loads back the same.
+    const saved = await TextTokenizer.fromPretrained(args.output_dir);
+    expect(saved.fingerprint).toBe(tokenizer.fingerprint);
   }, 60_000);
 });

@@ -51,45 +51,59 @@ function encodeAll(tok: TextTokenizer, texts: string[]): TokenizedDataset {
 }
 
 describe('export for transformers.js', () => {
-  it("pipeline('text-classification') on the exported folder classifies like predict()", async () => {
-    const tokDir = tokenizerDir();
-    const outputDir = join(tmp, 'model');
-    const trainer = new Trainer({
-      model: { source: join(FIXTURES, 'bert_cls_opset14.onnx'), labelNames: ['negative', 'positive'] },
-      args: new TrainingArguments({
-        output_dir: outputDir,
-        max_steps: 6,
-        per_device_train_batch_size: 4,
-        learning_rate: 2e-3,
-        device: 'cpu',
-        save_strategy: 'no',
-      }),
-      trainDataset: datasetOf(ref.train_batches),
-      tokenizer: tokDir,
-    });
-    await trainer.train();
-    const config = JSON.parse(readFileSync(join(outputDir, 'config.json'), 'utf8'));
-    expect(config.id2label).toEqual({ 0: 'negative', 1: 'positive' });
-    expect(config.label2id).toEqual({ negative: 0, positive: 1 });
+  /** A BERT folder with vocab.txt and tokenizer_config.json only: the tokenizer object builds its tokenizer.json. */
+  async function vocabOnlyTokenizer(): Promise<TextTokenizer> {
+    const dir = join(tmp, 'vocab-only');
+    mkdirSync(dir, { recursive: true });
+    for (const f of ['vocab.txt', 'tokenizer_config.json']) cpSync(join(tokenizerDir(), f), join(dir, f));
+    return TextTokenizer.fromPretrained(dir);
+  }
 
-    const texts = ['w1 w2 w3', 'w40 w41 w7 w9 w100', 'w5', 'w77 w3 w3 w3 w12 w60 w61 w62'];
-    const tok = await TextTokenizer.fromPretrained(tokDir);
-    const pred = await trainer.predict(encodeAll(tok, texts));
-    await trainer.close();
+  it.each([
+    ['a tokenizer folder', 'model', async () => tokenizerDir()],
+    ['a tokenizer object (saved with savePretrained)', 'model-object', vocabOnlyTokenizer],
+  ])(
+    "pipeline('text-classification') on the exported folder classifies like predict(), given %s",
+    async (_, name, tokenizerOf) => {
+      const tokDir = tokenizerDir();
+      const outputDir = join(tmp, name);
+      const trainer = new Trainer({
+        model: { source: join(FIXTURES, 'bert_cls_opset14.onnx'), labelNames: ['negative', 'positive'] },
+        args: new TrainingArguments({
+          output_dir: outputDir,
+          max_steps: 6,
+          per_device_train_batch_size: 4,
+          learning_rate: 2e-3,
+          device: 'cpu',
+          save_strategy: 'no',
+        }),
+        trainDataset: datasetOf(ref.train_batches),
+        tokenizer: await tokenizerOf(),
+      });
+      await trainer.train();
+      const config = JSON.parse(readFileSync(join(outputDir, 'config.json'), 'utf8'));
+      expect(config.id2label).toEqual({ 0: 'negative', 1: 'positive' });
+      expect(config.label2id).toEqual({ negative: 0, positive: 1 });
 
-    env.allowRemoteModels = false;
-    env.localModelPath = dirname(outputDir);
-    const classify = await pipeline('text-classification', basename(outputDir), { dtype: 'fp32' });
-    for (let i = 0; i < texts.length; i++) {
-      const out = (await classify(texts[i]!, { top_k: null })) as { label: string; score: number }[];
-      const [l0, l1] = [pred.predictions[2 * i]!, pred.predictions[2 * i + 1]!];
-      const p1 = 1 / (1 + Math.exp(l0 - l1));
-      const score = Object.fromEntries(out.map((o) => [o.label, o.score]));
-      expect(score['positive']).toBeCloseTo(p1, 5);
-      expect(score['negative']).toBeCloseTo(1 - p1, 5);
-    }
-    await classify.dispose();
-  });
+      const texts = ['w1 w2 w3', 'w40 w41 w7 w9 w100', 'w5', 'w77 w3 w3 w3 w12 w60 w61 w62'];
+      const tok = await TextTokenizer.fromPretrained(tokDir);
+      const pred = await trainer.predict(encodeAll(tok, texts));
+      await trainer.close();
+
+      env.allowRemoteModels = false;
+      env.localModelPath = dirname(outputDir);
+      const classify = await pipeline('text-classification', basename(outputDir), { dtype: 'fp32' });
+      for (let i = 0; i < texts.length; i++) {
+        const out = (await classify(texts[i]!, { top_k: null })) as { label: string; score: number }[];
+        const [l0, l1] = [pred.predictions[2 * i]!, pred.predictions[2 * i + 1]!];
+        const p1 = 1 / (1 + Math.exp(l0 - l1));
+        const score = Object.fromEntries(out.map((o) => [o.label, o.score]));
+        expect(score['positive']).toBeCloseTo(p1, 5);
+        expect(score['negative']).toBeCloseTo(1 - p1, 5);
+      }
+      await classify.dispose();
+    },
+  );
 
   it('exports the tokenizer files found next to an HF checkpoint source', async () => {
     const source = join(tmp, 'hf-with-tokenizer');

@@ -164,6 +164,27 @@ describe('multi-step (device-resident) runs', () => {
     await multi.release();
   });
 
+  it('with dropout, step i of the Loop draws the masks of firstDropoutSeed + i', async () => {
+    const withDropout = compileTiny('tiny-dropout-loop', {
+      dropout: { hidden: 0.1, attention: 0.1, classifier: 0.1 },
+      multiStep: true,
+    });
+    // One batch three times: same shapes in the Loop and in single steps, so the same seeds give the same masks.
+    const batch = new DataCollatorWithPadding().collate(trainSet, [0, 1, 2, 3]);
+    const seed = 42n << 32n;
+    const single = await Replica.open(withDropout, { provider: await selectProvider('cpu') });
+    const one = [];
+    for (let i = 0; i < 3; i++) one.push((await single.step(batch, 1e-3, i + 1, seed + BigInt(i))).loss);
+    const multi = await Replica.open(withDropout, { provider: await selectProvider('cpu') });
+    const many = (await multi.multiStep([batch, batch, batch], [1e-3, 1e-3, 1e-3], 1, seed)).map(
+      (r) => r.loss,
+    );
+    for (let i = 0; i < 3; i++) expect(many[i]).toBeCloseTo(one[i]!, 5);
+    const reseeded = await Replica.open(withDropout, { provider: await selectProvider('cpu') });
+    expect((await reseeded.step(batch, 1e-3, 1, seed + 1n)).loss).not.toBeCloseTo(one[0]!, 5);
+    for (const s of [single, multi, reseeded]) await s.release();
+  });
+
   it('frozen parameters stay fixed in single and multi-step runs', async () => {
     const frozen = compileTiny('frozen', { freeze: ['bert.embeddings.'], multiStep: true });
     const collator = new DataCollatorWithPadding();
@@ -228,11 +249,140 @@ describe('stop and resume', () => {
     }
   });
 
+  it('with dropout 0.1: the same seed gives bit-identical runs, resume equals the uninterrupted run', async () => {
+    const withDropout = compileTiny('tiny-dropout', {
+      optimizer: { weightDecay: 0.01 },
+      dropout: { hidden: 0.1, attention: 0.1, classifier: 0.1 },
+    });
+    const run = (
+      extra: Partial<TrainingArgumentsInit>,
+      resume?: boolean,
+      args = argsFor({ dropout: 0.1, ...extra }),
+    ) => train(args, resume, withDropout);
+    const full = await run({});
+    const again = await run({});
+    expect(again.steps.map((s) => s.loss)).toEqual(full.steps.map((s) => s.loss));
+    for (let i = 0; i < full.weights.length; i++)
+      expect(again.weights[i]!.data).toEqual(full.weights[i]!.data);
+    // The masks do act: another seed, or the same data order with other masks, changes every loss after the first.
+    const reseeded = await run({ seed: 7, data_seed: 42 });
+    const losses = (r: typeof full) => r.steps.map((s) => s.loss);
+    expect(losses(reseeded).filter((l, i) => l === losses(full)[i])).toEqual([]);
+    const noDropout = await train(argsFor({}));
+    expect(losses(full).filter((l, i) => l === losses(noDropout)[i])).toEqual([]);
+
+    const stopAt = 5;
+    const args = argsFor({ dropout: 0.1 });
+    const first = new Trainer({ model: withDropout, args, trainDataset: trainSet });
+    first.on('step', (e) => {
+      if (e.globalStep === stopAt) process.emit('SIGINT');
+    });
+    await expect(first.train()).rejects.toThrow(TrainingInterrupted);
+    await first.close();
+    const resumed = await run({}, true, args);
+    expect(resumed.steps.map((s) => s.loss)).toEqual(full.steps.slice(stopAt).map((s) => s.loss));
+    for (let i = 0; i < full.weights.length; i++)
+      expect(resumed.weights[i]!.data).toEqual(full.weights[i]!.data);
+  });
+
+  it('with gradient accumulation, each micro-batch draws its own masks, and resume stays exact', async () => {
+    const withDropout = compileTiny('tiny-dropout-ga', {
+      dropout: { hidden: 0.1, attention: 0.1, classifier: 0.1 },
+    });
+    const args = () => argsFor({ dropout: 0.1, gradient_accumulation_steps: 2, weight_decay: 0 });
+    // The masks are a function of the seed alone: the trainer gives each micro-batch its own (seed << 32) + index.
+    const session = await Replica.open(withDropout, { provider: await selectProvider('cpu') });
+    const batch = new DataCollatorWithPadding().collate(trainSet, [0, 1, 2, 3]);
+    const losses = [];
+    for (const seed of [(42n << 32n) + 1n, (42n << 32n) + 2n, (42n << 32n) + 1n])
+      losses.push(await session.accumulate(batch, 0, seed));
+    await session.release();
+    expect(losses[1]).not.toBe(losses[0]);
+    expect(losses[2]).toBe(losses[0]);
+    const full = await train(args(), undefined, withDropout);
+    const stopAt = 3;
+    const stopped = args();
+    const first = new Trainer({ model: withDropout, args: stopped, trainDataset: trainSet });
+    first.on('step', (e) => {
+      if (e.globalStep === stopAt) process.emit('SIGINT');
+    });
+    await expect(first.train()).rejects.toThrow(TrainingInterrupted);
+    await first.close();
+    const resumed = await train(stopped, true, withDropout);
+    expect(resumed.steps.map((s) => s.loss)).toEqual(full.steps.slice(stopAt).map((s) => s.loss));
+    for (let i = 0; i < full.weights.length; i++)
+      expect(resumed.weights[i]!.data).toEqual(full.weights[i]!.data);
+  });
+
+  it('data_seed alone sets the shuffle (seed then only seeds init and dropout)', async () => {
+    const losses = async (extra: Partial<TrainingArgumentsInit>) =>
+      (await train(argsFor(extra))).steps.map((s) => s.loss);
+    const base = await losses({});
+    expect(await losses({ seed: 7, data_seed: 42 })).toEqual(base);
+    expect(await losses({ data_seed: 3 })).not.toEqual(base);
+  });
+
   it('rejects resuming when there is no checkpoint', async () => {
     const args = argsFor({});
     const t = new Trainer({ model: artifacts, args, trainDataset: trainSet });
     await expect(t.train({ resumeFromCheckpoint: true })).rejects.toThrow(/no valid checkpoint in/);
     await t.close();
+  });
+});
+
+describe('label_smoothing_factor', () => {
+  it("compiles HF's LabelSmoother into the loss: eval_loss is the smoothed loss of the logits", async () => {
+    const eps = 0.2;
+    const args = argsFor({ label_smoothing_factor: eps });
+    const model = { source: join(FIXTURES, 'bert_cls_opset14.onnx') };
+    const t = new Trainer({ model, args, evalDataset: trainSet });
+    const metrics = await t.evaluate();
+    const { predictions, labelIds } = await t.predict(trainSet);
+    await t.close();
+    let expected = 0;
+    for (let i = 0; i < 32; i++) {
+      const [a, b] = [predictions[2 * i]!, predictions[2 * i + 1]!];
+      const lse = Math.log(Math.exp(a) + Math.exp(b));
+      const nll = lse - (labelIds![i] === 0 ? a : b);
+      expected += ((1 - eps) * nll + (eps * (2 * lse - a - b)) / 2) / 32;
+    }
+    // eval_loss averages batch losses weighted by rows; the batches are the same size here.
+    expect(metrics['eval_loss']).toBeCloseTo(expected, 5);
+  });
+});
+
+describe('reduce_lr_on_plateau', () => {
+  it('halves the rate after each evaluation that does not improve, and resumes with that rate', async () => {
+    // An absolute threshold no loss can beat: only the first evaluation counts as an improvement.
+    const plateau = (output_dir?: string) =>
+      argsFor({
+        eval_strategy: 'steps',
+        eval_steps: 4,
+        lr_scheduler_type: 'reduce_lr_on_plateau',
+        lr_scheduler_kwargs: { patience: 0, factor: 0.5, threshold: 100, threshold_mode: 'abs' },
+        ...(output_dir !== undefined && { output_dir }),
+      });
+    const full = await train(plateau());
+    // Evaluations after steps 4, 8, 12 (and 16); warmup does not apply, as with torch's ReduceLROnPlateau.
+    const expected = [1, 1, 1, 1, 1, 1, 1, 1, 0.5, 0.5, 0.5, 0.5, 0.25, 0.25, 0.25, 0.25].map(
+      (f) => f * 1e-3,
+    );
+    expect(full.steps.map((s) => s.learningRate)).toEqual(expected);
+    // Logs at steps 3, 6, 9, 12, 15; at step 12 the log comes before the evaluation, as in HF.
+    expect(full.trainer.state.log_history.filter((e) => 'loss' in e).map((e) => e['learning_rate'])).toEqual([
+      1e-3, 1e-3, 0.5e-3, 0.5e-3, 0.25e-3,
+    ]);
+
+    const args = plateau();
+    const first = new Trainer({ model: artifacts, args, trainDataset: trainSet, evalDataset: evalSet });
+    first.on('step', (e) => {
+      if (e.globalStep === 10) process.emit('SIGINT');
+    });
+    await expect(first.train()).rejects.toThrow(TrainingInterrupted);
+    await first.close();
+    const resumed = await train(args, true);
+    expect(resumed.steps.map((s) => s.learningRate)).toEqual(expected.slice(10));
+    expect(resumed.steps.map((s) => s.loss)).toEqual(full.steps.slice(10).map((s) => s.loss));
   });
 });
 
@@ -363,6 +513,12 @@ describe('errors', () => {
     await expect(t.train()).rejects.toThrow(
       /TrainingArguments.weight_decay is 0.1 but the artifacts in .* were compiled with 0.01/,
     );
+  });
+
+  it('refuses a label_smoothing_factor the precompiled artifacts lack', async () => {
+    const args = argsFor({ label_smoothing_factor: 0.1 });
+    const t = new Trainer({ model: artifacts, args, trainDataset: trainSet });
+    await expect(t.train()).rejects.toThrow(/label_smoothing_factor is 0.1 but .* were compiled with 0;/);
   });
 
   it('downloads a hub model into the cache once, then reads it offline', async () => {

@@ -13,15 +13,17 @@ export async function evaluate(argv: readonly string[]): Promise<number> {
   }
   const o = parsed.options;
   const { model, task, raw } = await openTrainedSplit(o);
-  if (raw.labels === null) {
-    throw new InputError(
-      `--split ${o.split}: ${raw.source} has no labels to evaluate against (use pnpm predict)`,
-    );
-  }
   const tokenizer = await TextTokenizer.fromPretrained(model.tokenizerDir);
   const ds = tokenizeDataset(raw, tokenizer, {
     maxSeqLength: o.max_seq_length ?? model.maxSeqLength ?? tokenizer.modelMaxLength,
+    textColumns: task.textColumns,
   });
+  if (ds.labels === null) {
+    const source = 'source' in raw ? raw.source : o.data;
+    throw new InputError(
+      `--split ${o.split}: ${source} has no labels to evaluate against (use pnpm predict)`,
+    );
+  }
   const reporter = createReporter();
   const trainer = await trainerFor(model, task, o, reporter, () => o.split);
   try {

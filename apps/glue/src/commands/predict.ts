@@ -79,6 +79,7 @@ export async function predict(argv: readonly string[]): Promise<number> {
   const tokenizer = await TextTokenizer.fromPretrained(model.tokenizerDir);
   const ds = tokenizeDataset(raw, tokenizer, {
     maxSeqLength: o.max_seq_length ?? model.maxSeqLength ?? tokenizer.modelMaxLength,
+    textColumns: task.textColumns,
   });
   const reporter = createReporter();
   const trainer = await trainerFor(model, task, o, reporter, () => o.split);

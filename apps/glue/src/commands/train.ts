@@ -5,22 +5,26 @@
  */
 import { existsSync, mkdirSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import { readBertConfig } from '@ortrain/artifacts';
+import { familyOf, maxSequenceLength, readBertConfig } from '@ortrain/artifacts';
 import {
   createReporter,
+  defaultLoggingDir,
   type EventLog,
   formatMetrics,
   OUTPUT_FILES,
   openEventLog,
+  openTensorBoardWriter,
   type ProgressReporter,
   parseTrainArgs,
   saveMetrics,
   saveOptions,
   shellQuote,
   type TrainOptions,
+  tensorBoardReporter,
   writeRunChart,
 } from '@ortrain/cli';
 import {
+  type Dataset,
   type GlueTask,
   glueTask,
   hubOfflineFromEnv,
@@ -32,9 +36,11 @@ import {
 import { glueComputeMetrics, type GlueTask as MetricTask } from '@ortrain/metrics';
 import {
   EarlyStoppingCallback,
+  type EvalDataset,
   latestValidCheckpoint,
   listCheckpoints,
-  selectProvider,
+  type Replica,
+  reportsTo,
   Trainer,
   TrainingArguments,
   TrainingInterrupted,
@@ -54,7 +60,9 @@ import {
   resolveModel,
   testSplit,
   validationSplit,
+  validationSplits,
 } from '../resolve.js';
+import { loadUserFiles, type UserData } from '../user-data.js';
 import { writeSplitPredictions } from './predict.js';
 
 /** Where the embedded default's generated model and data go (git-ignored). */
@@ -121,13 +129,20 @@ function applyEmbeddedSettings(o: TrainOptions, isSet: (k: keyof TrainOptions) =
   }
 }
 
+/** The longest sequence the model's position embeddings hold (its family's), when it has a config.json. */
+function modelPositions(model: ResolvedModel): number | undefined {
+  if (!model.configFile) return undefined;
+  const config = readBertConfig(model.configFile);
+  return maxSequenceLength(config, familyOf(config.modelType));
+}
+
 /** `--max-seq-length`, checked against the model's position embeddings; default the tokenizer's maximum. */
 function maxSeqLength(o: TrainOptions, model: ResolvedModel, tokenizer: TextTokenizer): number {
-  const positions = model.configFile ? readBertConfig(model.configFile).maxPositionEmbeddings : undefined;
+  const positions = modelPositions(model);
   if (o.max_seq_length === undefined) return Math.min(tokenizer.modelMaxLength, positions ?? Infinity);
   if (positions !== undefined && o.max_seq_length > positions) {
     throw new InputError(
-      `--max-seq-length ${o.max_seq_length}: the model has ${positions} position embeddings (max_position_embeddings)`,
+      `--max-seq-length ${o.max_seq_length}: the model's position embeddings hold ${positions} tokens (max_position_embeddings)`,
     );
   }
   return o.max_seq_length;
@@ -154,7 +169,10 @@ function resumePoint(o: TrainOptions): string | undefined {
 
 interface Splits {
   train: TokenizedDataset;
-  eval?: TokenizedDataset;
+  /** One set, or MNLI's matched and mismatched by name (metrics `eval_matched_*`, `eval_mismatched_*`). */
+  eval?: EvalDataset;
+  /** The split names evaluated on, for the summary. */
+  evalName: string;
   test?: TokenizedDataset;
   names: Map<TokenizedDataset, string>;
   sizes: Record<string, number>;
@@ -162,6 +180,7 @@ interface Splits {
 
 async function loadSplits(
   data: DataSource,
+  user: UserData | undefined,
   tokenizer: TextTokenizer,
   maxLength: number,
   needEval: boolean,
@@ -170,21 +189,35 @@ async function loadSplits(
   const names = new Map<TokenizedDataset, string>();
   const sizes: Record<string, number> = {};
   const load = async (split: string): Promise<TokenizedDataset> => {
-    const raw: TextDataset = await loadSplit(data, split);
-    const ds = tokenizeDataset(raw, tokenizer, { maxSeqLength: maxLength });
+    const raw: TextDataset | Dataset = user ? user.splits[split]! : await loadSplit(data, split);
+    const ds = tokenizeDataset(raw, tokenizer, {
+      maxSeqLength: maxLength,
+      textColumns: data.task.textColumns,
+    });
     names.set(ds, split);
     sizes[split] = raw.numRows;
     return ds;
   };
+  const has = (split: string) => (user ? user.splits[split] !== undefined : hasSplit(data, split));
+  if (user && needEval && !has('validation')) {
+    throw new InputError('--train-file: evaluation needs --validation-file (or --eval-strategy no)');
+  }
   const train = await load('train');
-  const validation = validationSplit(data.task);
-  const evalDs = needEval || hasSplit(data, validation) ? await load(validation) : undefined;
+  const validations = user ? [validationSplit(data.task)] : validationSplits(data);
+  const [validation] = validations as [string];
+  let evalDs: EvalDataset | undefined;
+  if (validations.length > 1) {
+    const sets: Record<string, TokenizedDataset> = {};
+    for (const split of validations) sets[split.replace(/^validation_/, '')] = await load(split);
+    evalDs = sets;
+  } else if (needEval || has(validation)) evalDs = await load(validation);
   const test = testSplit(data.task);
-  const testDs = wantTest && test !== undefined && hasSplit(data, test) ? await load(test) : undefined;
+  const testDs = (wantTest || user) && test !== undefined && has(test) ? await load(test) : undefined;
   return {
     train,
     names,
     sizes,
+    evalName: validations.join(' and '),
     ...(evalDs && { eval: evalDs }),
     ...(testDs && { test: testDs }),
   };
@@ -205,8 +238,9 @@ export async function train(argv: readonly string[]): Promise<number> {
   }
   const o: TrainOptions = { ...parsed.options };
   const isSet = (k: keyof TrainOptions) => parsed.sources[k] !== 'default';
-  const task = glueTask(o.task);
-  const isDefault = !isSet('model') && !isSet('data') && task.name === 'mrpc';
+  const user = o.train_file !== undefined ? await loadUserFiles(o) : undefined;
+  const task = user?.task ?? glueTask(o.task);
+  const isDefault = !isSet('model') && !isSet('data') && !user && task.name === 'mrpc';
 
   const say = (s: string) => process.stdout.write(`${s}\n`);
   const inputs = await resolveInputs(o, isDefault, task, say);
@@ -216,34 +250,86 @@ export async function train(argv: readonly string[]): Promise<number> {
     o.data = inputs.data.dir;
   }
   if (!isSet('output_dir')) {
-    o.output_dir = join('artifacts', `${task.name}-${modelShortName(inputs.model, inputs.embedded)}`);
+    const dataName = user ? basename(o.train_file!).replace(/\.[^.]*$/, '') : task.name;
+    o.output_dir = join('artifacts', `${dataName}-${modelShortName(inputs.model, inputs.embedded)}`);
   }
   const resume = resumePoint(o);
   const tokenizer = await TextTokenizer.fromPretrained(inputs.model.tokenizerDir);
   const maxLength = maxSeqLength(o, inputs.model, tokenizer);
   const splits = await loadSplits(
     inputs.data,
+    user,
     tokenizer,
     maxLength,
     o.eval_strategy !== 'no',
     inputs.embedded,
   );
   const args = TrainingArguments.fromOptions(o);
-  // The device is an input too: one that cannot load fails here, before output_dir is touched.
-  await selectProvider(args.device);
-
-  // Every input is good: from here on output_dir is written.
-  mkdirSync(o.output_dir, { recursive: true });
-  const configFile = join(o.output_dir, OUTPUT_FILES.trainArgs);
-  saveOptions(configFile, { ...o, resume_from_checkpoint: undefined });
-  const events = openEventLog(join(o.output_dir, OUTPUT_FILES.events), { append: resume !== undefined });
   const reporter = createReporter();
+  const trainer = reportEvaluations(
+    newTrainer(o, inputs, splits, args, task),
+    reporter,
+    (ds) => splits.names.get(ds) ?? 'data',
+    true,
+  );
+  // The compile's messages wait for the event log, which opens once the model is known trainable.
+  const pending: string[] = [];
+  let events: EventLog | undefined;
+  let tensorboard: RunContext['tensorboard'];
+  trainer.on('message', (text) => {
+    if (events) events.append('message', { text });
+    else pending.push(text);
+    // The device line and the newly-initialized warning are in the summary already.
+    if (!text.startsWith('Running on') && !text.includes('newly initialized')) reporter.message(text);
+  });
   try {
-    return await run(o, inputs, splits, args, { resume, configFile, events, reporter, task, maxLength });
+    // Compiling proves the model trainable (family, config against weights); only then is output_dir written.
+    const replica = await trainer.getReplica();
+    mkdirSync(o.output_dir, { recursive: true });
+    const configFile = join(o.output_dir, OUTPUT_FILES.trainArgs);
+    // The token stays out of files, as HF's <HUB_TOKEN>: a rerun takes it from HF_TOKEN or the flag again.
+    saveOptions(configFile, { ...o, resume_from_checkpoint: undefined, hub_token: undefined });
+    events = openEventLog(join(o.output_dir, OUTPUT_FILES.events), { append: resume !== undefined });
+    for (const text of pending) events.append('message', { text });
+    // report_to tensorboard: HF's TensorBoardCallback, on the trainer's events.
+    tensorboard = reportsTo(args, 'tensorboard')
+      ? tensorBoardReporter(openTensorBoardWriter(args.logging_dir ?? defaultLoggingDir(args.output_dir)))
+      : undefined;
+    const context = { resume, configFile, events, reporter, task, maxLength, tensorboard };
+    return await run(o, inputs, splits, trainer, replica, context);
   } finally {
+    tensorboard?.close();
     reporter.close();
-    events.close();
+    events?.close();
+    await trainer.close();
   }
+}
+
+function newTrainer(
+  o: TrainOptions,
+  inputs: Inputs,
+  splits: Splits,
+  args: TrainingArguments,
+  task: GlueTask,
+): Trainer {
+  const labelNames = task.isRegression ? undefined : [...task.labelNames];
+  return new Trainer({
+    // The Trainer compiles it with the arguments' settings into output_dir/training.
+    model: { source: inputs.model.source, numLabels: task.numLabels, ...(labelNames && { labelNames }) },
+    args,
+    trainDataset: splits.train,
+    ...(splits.eval && { evalDataset: splits.eval }),
+    tokenizer: inputs.model.tokenizerDir,
+    computeMetrics: glueComputeMetrics(task.name as MetricTask),
+    ...(o.early_stopping_patience !== undefined && {
+      callbacks: [
+        new EarlyStoppingCallback({
+          early_stopping_patience: o.early_stopping_patience,
+          early_stopping_threshold: o.early_stopping_threshold,
+        }),
+      ],
+    }),
+  });
 }
 
 interface RunContext {
@@ -253,185 +339,154 @@ interface RunContext {
   reporter: ProgressReporter;
   task: GlueTask;
   maxLength: number;
+  tensorboard: ReturnType<typeof tensorBoardReporter> | undefined;
 }
 
 async function run(
   o: TrainOptions,
   inputs: Inputs,
   splits: Splits,
-  args: TrainingArguments,
+  trainer: Trainer,
+  replica: Replica,
   c: RunContext,
 ): Promise<number> {
   const { reporter, events, task } = c;
   const labelNames = task.isRegression ? undefined : [...task.labelNames];
-  const trainer = reportEvaluations(
-    new Trainer({
-      // The Trainer compiles it with the arguments' settings into output_dir/training.
-      model: {
-        source: inputs.model.source,
-        numLabels: task.numLabels,
-        ...(labelNames && { labelNames }),
+  const m = replica.manifest;
+  const count = (ps: typeof m.parameters) => ps.reduce((n, p) => n + p.shape.reduce((a, d) => a * d, 1), 0);
+
+  trainer.on('train_begin', (info) => {
+    c.tensorboard?.trainBegin(JSON.stringify(trainer.args.toJSON(), null, 2));
+    const step = trainer.state.global_step;
+    events.append('train_begin', {
+      max_steps: info.maxSteps,
+      num_examples: info.numExamples,
+      resumed_step: step,
+    });
+    reporter.trainingStarted({
+      task: task.name,
+      ...(labelNames && { labelNames }),
+      splits: splits.sizes,
+      model: inputs.model.name,
+      architecture: familyOf(m.model.architecture).className,
+      geometry: {
+        layers: m.model.numHiddenLayers,
+        hiddenSize: m.model.hiddenSize,
+        heads: m.model.numAttentionHeads,
+        intermediateSize: m.model.intermediateSize,
+        vocabSize: m.model.vocabSize,
+        maxPositions: m.model.maxPositionEmbeddings,
       },
-      args,
-      trainDataset: splits.train,
-      ...(splits.eval && { evalDataset: splits.eval }),
-      tokenizer: inputs.model.tokenizerDir,
-      computeMetrics: glueComputeMetrics(task.name as MetricTask),
-      ...(o.early_stopping_patience !== undefined && {
-        callbacks: [
-          new EarlyStoppingCallback({
-            early_stopping_patience: o.early_stopping_patience,
-            early_stopping_threshold: o.early_stopping_threshold,
-          }),
-        ],
-      }),
-    }),
-    reporter,
-    (ds) => splits.names.get(ds) ?? 'data',
-  );
-  trainer.on('message', (text) => {
-    events.append('message', { text });
-    // The device line and the newly-initialized warning are in the summary already.
-    if (!text.startsWith('Running on') && !text.includes('newly initialized')) reporter.message(text);
-  });
-  try {
-    const replica = await trainer.getReplica();
-    const m = replica.manifest;
-    const count = (ps: typeof m.parameters) => ps.reduce((n, p) => n + p.shape.reduce((a, d) => a * d, 1), 0);
-
-    trainer.on('train_begin', (info) => {
-      const step = trainer.state.global_step;
-      events.append('train_begin', {
-        max_steps: info.maxSteps,
-        num_examples: info.numExamples,
-        resumed_step: step,
-      });
-      reporter.trainingStarted({
-        task: task.name,
-        ...(labelNames && { labelNames }),
-        splits: splits.sizes,
-        model: inputs.model.name,
-        architecture: 'BertForSequenceClassification',
-        geometry: {
-          layers: m.model.numHiddenLayers,
-          hiddenSize: m.model.hiddenSize,
-          heads: m.model.numAttentionHeads,
-          intermediateSize: m.model.intermediateSize,
-          vocabSize: m.model.vocabSize,
-          maxPositions: m.model.maxPositionEmbeddings,
-        },
-        totalParameters: count(m.parameters),
-        trainableParameters: count(m.parameters.filter((p) => p.trainable)),
-        device: replica.provider.device.toUpperCase(),
-        deviceReason: replica.provider.reason,
-        ...(o.num_threads > 0 && { threads: o.num_threads }),
-        newlyInitialized: m.newlyInitialized,
-        numExamples: info.numExamples,
-        numEpochs: info.numTrainEpochs,
-        perDeviceBatchSize: o.per_device_train_batch_size,
-        gradientAccumulationSteps: o.gradient_accumulation_steps,
-        totalSteps: info.maxSteps,
-        outputDir: o.output_dir,
-        ...(c.resume && step > 0 && { resumedFrom: { checkpoint: c.resume, step } }),
-      });
-    });
-    trainer.on('step', (e) =>
-      reporter.step({ step: e.globalStep, epoch: e.epoch, loss: e.loss, learningRate: e.learningRate }),
-    );
-    trainer.on('log', (entry) => {
-      events.append('log', entry);
-      if (entry['loss'] !== undefined) reporter.log(entry);
-    });
-    let lastSaved = -1;
-    trainer.on('save', (info) => {
-      const step = trainer.state.global_step;
-      events.append('save', { step, ...info });
-      // The last step is saved for max_steps and again at the epoch's end: one line is enough.
-      if (step !== lastSaved) reporter.checkpointSaved(info.checkpoint, step);
-      lastSaved = step;
-    });
-
-    let output: Awaited<ReturnType<Trainer['train']>>;
-    try {
-      output = await trainer.train(c.resume ? { resumeFromCheckpoint: c.resume } : {});
-    } catch (e) {
-      if (!(e instanceof TrainingInterrupted)) throw e;
-      reporter.close();
-      events.append('interrupted', { checkpoint: e.checkpoint });
-      const cmd = ['pnpm', 'train', '--config', c.configFile, '--resume-from-checkpoint', e.checkpoint];
-      process.stderr.write(
-        `Interrupted: state saved to ${e.checkpoint}. Resume with: ${cmd.map(shellQuote).join(' ')}\n`,
-      );
-      return 130;
-    }
-
-    const files: string[] = [OUTPUT_FILES.trainerState];
-    const trainMetrics = { ...output.metrics, epoch: trainer.state.epoch };
-    await saveMetrics(o.output_dir, 'train', trainMetrics);
-    files.push(OUTPUT_FILES.trainResults);
-
-    // The final model's metrics: the evaluation at the last step when there was one (and the final weights
-    // are that step's), else a fresh evaluation.
-    let evalMetrics: Record<string, number> | undefined;
-    if (splits.eval) {
-      const last = trainer.state.log_history.findLast((e) => e['eval_loss'] !== undefined);
-      const reuse = last && last.step === trainer.state.global_step && !o.load_best_model_at_end;
-      evalMetrics = reuse ? (last as Record<string, number>) : await trainer.evaluate();
-      const { step: _step, ...metrics } = evalMetrics;
-      evalMetrics = metrics;
-      await saveMetrics(o.output_dir, 'eval', evalMetrics);
-      files.push(OUTPUT_FILES.evalResults);
-    }
-    files.push(OUTPUT_FILES.allResults);
-
-    if (inputs.embedded && splits.test) {
-      const test = splits.names.get(splits.test) ?? 'test';
-      const written = await writeSplitPredictions(trainer, splits.test, {
-        task,
-        split: test,
-        output: join(o.output_dir, `predictions_${test}.tsv`),
-      });
-      if (written.metrics) await saveMetrics(o.output_dir, 'test', written.metrics);
-      const scores = written.metrics
-        ? `; ${test} ${formatMetrics(modelMetrics(written.metrics, 'test'))}`
-        : '';
-      reporter.message(
-        `predict ${test}: ${written.rows} rows -> ${written.submission} (+ ${basename(written.details)})${scores}`,
-      );
-      files.push(basename(written.submission), basename(written.details));
-    }
-
-    const chart = join(o.output_dir, OUTPUT_FILES.chart);
-    const shown = evalMetrics ? formatMetrics(modelMetrics(evalMetrics, 'eval')) : '';
-    await writeRunChart(chart, trainer.state.log_history, {
-      title: `${task.name} · ${inputs.model.name}`,
-      subtitle: shown,
-    });
-    files.push(OUTPUT_FILES.chart, OUTPUT_FILES.events, OUTPUT_FILES.trainArgs);
-    events.append('train_end', trainMetrics);
-
-    const best = trainer.state.best_model_checkpoint;
-    reporter.trainingFinished({
-      globalStep: output.globalStep,
-      epoch: trainer.state.epoch,
-      trainRuntime: output.metrics['train_runtime'] ?? 0,
-      trainSamplesPerSecond: output.metrics['train_samples_per_second'] ?? 0,
-      trainStepsPerSecond: output.metrics['train_steps_per_second'] ?? 0,
-      trainLoss: output.trainingLoss,
-      ...(evalMetrics && {
-        finalMetrics: evalMetrics,
-        metricsSplit: splits.names.get(splits.eval!) ?? 'validation',
-      }),
+      totalParameters: count(m.parameters),
+      trainableParameters: count(m.parameters.filter((p) => p.trainable)),
+      device: replica.provider.device.toUpperCase(),
+      deviceReason: replica.provider.reason,
+      ...(o.num_threads > 0 && { threads: o.num_threads }),
+      newlyInitialized: m.newlyInitialized,
+      numExamples: info.numExamples,
+      numEpochs: info.numTrainEpochs,
+      perDeviceBatchSize: o.per_device_train_batch_size,
+      gradientAccumulationSteps: o.gradient_accumulation_steps,
+      totalSteps: info.maxSteps,
       outputDir: o.output_dir,
-      modelDir: o.output_dir,
-      checkpoints: listCheckpoints(o.output_dir).map((e) => e.path),
-      ...(best && existsSync(best) && { bestCheckpoint: best }),
-      files,
-      configFile: c.configFile,
-      ...(o.data !== undefined && { data: o.data }),
+      ...(c.resume && step > 0 && { resumedFrom: { checkpoint: c.resume, step } }),
     });
-    return 0;
-  } finally {
-    await trainer.close();
+  });
+  trainer.on('step', (e) =>
+    reporter.step({ step: e.globalStep, epoch: e.epoch, loss: e.loss, learningRate: e.learningRate }),
+  );
+  trainer.on('log', (entry) => {
+    events.append('log', entry);
+    c.tensorboard?.log(entry);
+    if (entry['loss'] !== undefined) reporter.log(entry);
+  });
+  let lastSaved = -1;
+  trainer.on('save', (info) => {
+    const step = trainer.state.global_step;
+    events.append('save', { step, ...info });
+    // The last step is saved for max_steps and again at the epoch's end: one line is enough.
+    if (step !== lastSaved) reporter.checkpointSaved(info.checkpoint, step);
+    lastSaved = step;
+  });
+
+  let output: Awaited<ReturnType<Trainer['train']>>;
+  try {
+    output = await trainer.train(c.resume ? { resumeFromCheckpoint: c.resume } : {});
+  } catch (e) {
+    if (!(e instanceof TrainingInterrupted)) throw e;
+    reporter.close();
+    events.append('interrupted', { checkpoint: e.checkpoint });
+    const cmd = ['pnpm', 'train', '--config', c.configFile, '--resume-from-checkpoint', e.checkpoint];
+    process.stderr.write(
+      `Interrupted: state saved to ${e.checkpoint}. Resume with: ${cmd.map(shellQuote).join(' ')}\n`,
+    );
+    return 130;
   }
+
+  const files: string[] = [OUTPUT_FILES.trainerState];
+  const trainMetrics = { ...output.metrics, epoch: trainer.state.epoch };
+  await saveMetrics(o.output_dir, 'train', trainMetrics);
+  files.push(OUTPUT_FILES.trainResults);
+
+  // The final model's metrics: the evaluations at the last step when there were some (and the final weights
+  // are that step's; one log entry per eval set), else a fresh evaluation.
+  let evalMetrics: Record<string, number> | undefined;
+  if (splits.eval) {
+    const gs = trainer.state.global_step;
+    const isEval = (k: string) => /^eval_(.+_)?loss$/.test(k);
+    const last = trainer.state.log_history.filter((e) => e.step === gs && Object.keys(e).some(isEval));
+    const reuse = last.length > 0 && !o.load_best_model_at_end;
+    const latest: Record<string, number> = reuse ? Object.assign({}, ...last) : await trainer.evaluate();
+    const { step: _step, ...metrics } = latest;
+    evalMetrics = metrics;
+    await saveMetrics(o.output_dir, 'eval', evalMetrics);
+    files.push(OUTPUT_FILES.evalResults);
+  }
+  files.push(OUTPUT_FILES.allResults);
+
+  if (splits.test) {
+    const test = splits.names.get(splits.test) ?? 'test';
+    const written = await writeSplitPredictions(trainer, splits.test, {
+      task,
+      split: test,
+      output: join(o.output_dir, `predictions_${test}.tsv`),
+    });
+    if (written.metrics) await saveMetrics(o.output_dir, 'test', written.metrics);
+    const scores = written.metrics ? `; ${test} ${formatMetrics(modelMetrics(written.metrics, 'test'))}` : '';
+    reporter.message(
+      `predict ${test}: ${written.rows} rows -> ${written.submission} (+ ${basename(written.details)})${scores}`,
+    );
+    files.push(basename(written.submission), basename(written.details));
+  }
+
+  const chart = join(o.output_dir, OUTPUT_FILES.chart);
+  const shown = evalMetrics ? formatMetrics(modelMetrics(evalMetrics, 'eval')) : '';
+  await writeRunChart(chart, trainer.state.log_history, {
+    title: `${task.name} · ${inputs.model.name}`,
+    subtitle: shown,
+  });
+  files.push(OUTPUT_FILES.chart, OUTPUT_FILES.events, OUTPUT_FILES.trainArgs);
+  events.append('train_end', trainMetrics);
+
+  const best = trainer.state.best_model_checkpoint;
+  reporter.trainingFinished({
+    globalStep: output.globalStep,
+    epoch: trainer.state.epoch,
+    trainRuntime: output.metrics['train_runtime'] ?? 0,
+    trainSamplesPerSecond: output.metrics['train_samples_per_second'] ?? 0,
+    trainStepsPerSecond: output.metrics['train_steps_per_second'] ?? 0,
+    trainLoss: output.trainingLoss,
+    ...(evalMetrics && {
+      finalMetrics: evalMetrics,
+      metricsSplit: splits.evalName,
+    }),
+    outputDir: o.output_dir,
+    modelDir: o.output_dir,
+    checkpoints: listCheckpoints(o.output_dir).map((e) => e.path),
+    ...(best && existsSync(best) && { bestCheckpoint: best }),
+    files,
+    configFile: c.configFile,
+    ...(o.data !== undefined && { data: o.data }),
+  });
+  return 0;
 }

@@ -1,4 +1,5 @@
 import { consumers, type Graph, GraphBuilder, type Node, producers, topoSort } from '@ortrain/graph';
+import type { DropoutPlaces } from '../family/family.js';
 import type { DropoutInfo } from '../manifest.js';
 
 export interface DropoutSite {
@@ -14,12 +15,18 @@ export interface DropoutSite {
  * - hidden: the embeddings LayerNorm output, and each dense output (MatMul + bias) entering a residual Add
  *   before a LayerNorm (attention output, feed-forward output);
  * - attention: each Softmax output (attention probabilities);
- * - classifier: the classifier input.
+ * - classifier: the classifier input, and for heads with a dense layer (RoBERTa, ELECTRA) that layer's input.
+ * `dropoutAt` says which of the two residual sites of a layer the family drops out, and the head's dense input.
  */
-export function findDropoutSites(g: Graph, classifierInput: string): DropoutSite[] {
+export function findDropoutSites(
+  g: Graph,
+  classifierInput: string,
+  dropoutAt: DropoutPlaces = { attention: true, feedForward: true },
+): DropoutSite[] {
   const prod = producers(g);
   const cons = consumers(g);
   const sites: DropoutSite[] = [];
+  let residuals = 0;
   const isDense = (value: string): boolean => {
     const n = prod.get(value);
     if (n?.opType === 'Gemm') return true;
@@ -36,21 +43,39 @@ export function findDropoutSites(g: Graph, classifierInput: string): DropoutSite
     } else if (n.opType === 'LayerNormalization') {
       const residual = prod.get(n.inputs[0]!);
       const dense = residual?.opType === 'Add' ? residual.inputs.find(isDense) : undefined;
-      if (dense !== undefined) sites.push({ value: dense, kind: 'hidden', readers: [residual!] });
-      else if (!sites.some((s) => s.kind === 'hidden')) {
+      if (dense !== undefined) {
+        // Residual blocks alternate attention output, feed-forward output (families skip one or the other).
+        residuals++;
+        if (residuals % 2 === 1 ? dropoutAt.attention : dropoutAt.feedForward)
+          sites.push({ value: dense, kind: 'hidden', readers: [residual!] });
+      } else if (residuals === 0 && !sites.some((s) => s.kind === 'hidden')) {
         // The first LayerNorm not closing a residual block normalizes the embeddings.
         sites.push({ value: n.outputs[0]!, kind: 'hidden', readers: cons.get(n.outputs[0]!) ?? [] });
       }
     }
   }
   sites.push({ value: classifierInput, kind: 'classifier', readers: cons.get(classifierInput) ?? [] });
+  if (dropoutAt.headDense) {
+    const dense = headDense(classifierInput, prod);
+    if (dense !== undefined) sites.push({ value: dense.inputs[0]!, kind: 'classifier', readers: [dense] });
+  }
   return sites;
+}
+
+/** The dense layer (Gemm, or MatMul of a bias Add) whose activation computes the classifier input. */
+function headDense(classifierInput: string, prod: Map<string, Node>): Node | undefined {
+  let n = prod.get(classifierInput);
+  for (let depth = 0; n !== undefined && depth < 12; depth++) {
+    if (n.opType === 'Gemm' || n.opType === 'MatMul') return n;
+    n = n.inputs.map((i) => prod.get(i)).find((p) => p !== undefined);
+  }
+  return undefined;
 }
 
 /**
  * Inserts training-mode Dropout (ratio from `rates`, which compileArtifacts has checked to lie in [0, 1); skipped
- * at 0) at the given sites (buildGradients adds the mask output its gradient reads). Returns the number of
- * Dropout nodes.
+ * at 0) at the given sites: element-wise placeholders that token packing moves, which seedDropout then replaces
+ * by seeded masks. Returns the number of Dropout nodes.
  */
 export function insertDropout(g: Graph, sites: DropoutSite[], rates: DropoutInfo): number {
   const b = new GraphBuilder(g);

@@ -2,7 +2,8 @@ import { copyFileSync, existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadModel, numel, saveModel } from '@ortrain/graph';
 import { readManifest } from '../compiled.js';
-import { readSafetensors } from '../safetensors.js';
+import { readSafetensors, writeSafetensors } from '../safetensors.js';
+import { hfStateDict } from './state-dict.js';
 
 export interface InferenceExportOptions {
   /** Parameter values to bake in (e.g. the trainer's current weights); default: the artifacts' weights file. */
@@ -11,8 +12,8 @@ export interface InferenceExportOptions {
   tokenizerDir?: string;
 }
 
-/** The tokenizer files a model folder may hold (copied next to an exported model, fetched with a hub model). */
-export const TOKENIZER_FILES = [
+/** The files of a tokenizer folder: what a model folder carries, downloads and copies for its tokenizer. */
+export const TOKENIZER_FILES: readonly string[] = [
   'tokenizer.json',
   'tokenizer_config.json',
   'special_tokens_map.json',
@@ -22,7 +23,9 @@ export const TOKENIZER_FILES = [
 /**
  * Writes a model folder that `@huggingface/transformers` loads with `pipeline('text-classification', folder)`:
  * `onnx/model.onnx` (the forward graph with the weights as initializers and a `logits` output) and
- * `config.json` (with id2label / label2id). Returns the ONNX file path.
+ * `config.json` (with id2label / label2id), and beside it `model.safetensors` in HF's own names and layout (see
+ * {@link hfStateDict}), which `AutoModelForSequenceClassification.from_pretrained(folder)` loads. Returns the
+ * ONNX file path.
  */
 export function exportInference(
   artifactsDir: string,
@@ -45,12 +48,16 @@ export function exportInference(
       );
     g.initializers.set(p.name, { name: p.name, dataType: p.dataType, dims: p.shape, data });
   }
-  const params = new Set(manifest.parameters.map((p) => p.name));
+  const values = new Map(
+    manifest.parameters.map((p) => [p.name, g.initializers.get(p.name)!.data as Float32Array]),
+  );
+  const params = new Set(values.keys());
   g.inputs = g.inputs.filter((v) => !params.has(v.name));
   mkdirSync(join(outDir, 'onnx'), { recursive: true });
   const file = join(outDir, 'onnx', 'model.onnx');
   saveModel(model, file);
   copyFileSync(join(artifactsDir, 'config.json'), join(outDir, 'config.json'));
+  writeSafetensors(join(outDir, 'model.safetensors'), hfStateDict(manifest, values), { format: 'pt' });
   if (options.tokenizerDir !== undefined) {
     for (const f of TOKENIZER_FILES) {
       if (existsSync(join(options.tokenizerDir, f)))

@@ -1,6 +1,7 @@
-import { GraphBuilder, type Model, type Tensor } from '@ortrain/graph';
+import { GraphBuilder, type Model } from '@ortrain/graph';
+import { familyOf } from '../family/registry.js';
 import type { ImportedEncoder } from '../import/encoder.js';
-import { addLinear, addPooler, initLinear } from './head.js';
+import { addLinear, initLinear } from './head.js';
 
 export interface ClassifierModel {
   /** Forward graph: batch inputs -> `logits` [batch, numLabels]; parameters are its float initializers. */
@@ -13,39 +14,62 @@ export interface ClassifierModel {
 }
 
 /**
- * Completes BertForSequenceClassification on top of an imported encoder: a pooler when the export has none,
- * then the classifier (num_labels outputs), both initialized like HF (normal(0, initializer_range), zero bias).
- * An export that already computes logits keeps its own classifier.
+ * Completes the family's sequence-classification model on top of an imported encoder: its head (BERT: pooler +
+ * classifier; DistilBERT: pre_classifier + ReLU + classifier; ...) with `numLabels` outputs. Head parameters a
+ * checkpoint holds are used, the others initialized like HF (normal(0, initializer_range), zero bias). A BERT
+ * export with a pooled output gets a classifier only; an export that already computes logits keeps its own.
  */
 export function attachClassifier(enc: ImportedEncoder, numLabels: number, seed: number): ClassifierModel {
-  const { model, attach } = enc;
+  const { model, attach, config } = enc;
+  const family = familyOf(config.modelType);
   if (attach.kind === 'logits') {
     if (attach.numLabels !== numLabels) {
       throw new Error(
-        `the export's classifier has ${attach.numLabels} labels, ${numLabels} were asked for; pass encoderOutput naming its pooled output to get a new classifier`,
+        `the export's classifier has ${attach.numLabels} labels, ${numLabels} were asked for; pass encoderOutput naming its ${family.modelType === 'bert' ? 'pooled' : 'last hidden'} output to get a new classifier`,
       );
     }
     return { model, inputs: enc.inputs, classifierInput: attach.classifierInput!, newlyInitialized: [] };
   }
   const g = model.graph;
   const b = new GraphBuilder(g);
-  const hidden = enc.config.hiddenSize;
-  const std = enc.config.initializerRange;
-  const fresh: Tensor[] = [];
-  const add = (tensors: Tensor[]) => {
-    for (const t of tensors) {
-      if (g.initializers.has(t.name)) throw new Error(`the export already has a parameter '${t.name}'`);
-      g.initializers.set(t.name, t);
-      fresh.push(t);
+  const fresh: string[] = [];
+  const add = (params: [string, number[]][], firstSeed: number) => {
+    // Each Linear (a .weight and its .bias) is drawn from its own seed, in the order the head lists them.
+    const linears = [...new Set(params.map(([name]) => name.replace(/\.(weight|bias)$/, '')))];
+    for (const [name, dims] of params) {
+      if (g.initializers.has(name)) throw new Error(`the export already has a parameter '${name}'`);
+      const held = enc.headWeights?.get(name);
+      if (held !== undefined) {
+        if (held.dims.join() !== dims.join()) {
+          throw new Error(
+            `the checkpoint's '${name}' has shape [${held.dims}], [${dims}] expected for ${numLabels} labels; remove the head's tensors from the checkpoint to get a new head`,
+          );
+        }
+        g.initializers.set(name, held);
+        continue;
+      }
+      const linear = name.replace(/\.(weight|bias)$/, '');
+      const std = config.initializerRange;
+      const [w, bias] = initLinear(linear, dims[0]!, dims[1] ?? 1, std, firstSeed + linears.indexOf(linear));
+      g.initializers.set(name, name.endsWith('.weight') ? w! : bias!);
+      fresh.push(name);
     }
   };
-  let pooled = attach.value;
-  if (attach.kind === 'sequence') {
-    add(initLinear('bert.pooler.dense', hidden, hidden, std, seed));
-    pooled = addPooler(b, attach.value);
+  let classifierInput: string;
+  if (attach.kind === 'pooled') {
+    add(
+      [
+        ['classifier.weight', [numLabels, config.hiddenSize]],
+        ['classifier.bias', [numLabels]],
+      ],
+      seed + 1, // the classifier is the second Linear of BERT's head
+    );
+    addLinear(b, attach.value, 'classifier', 'logits');
+    classifierInput = attach.value;
+  } else {
+    add(family.headParameters(config, numLabels), seed);
+    classifierInput = family.addHead(b, attach.value, 'logits');
   }
-  add(initLinear('classifier', numLabels, hidden, std, seed + 1));
-  addLinear(b, pooled, 'classifier', 'logits');
   g.outputs = [{ name: 'logits', type: { dataType: 'float32', shape: ['batch_size', numLabels] } }];
-  return { model, inputs: enc.inputs, classifierInput: pooled, newlyInitialized: fresh.map((t) => t.name) };
+  return { model, inputs: enc.inputs, classifierInput, newlyInitialized: fresh };
 }

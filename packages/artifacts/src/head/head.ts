@@ -35,3 +35,33 @@ export function addPooler(b: GraphBuilder, sequenceOutput: string, name = 'bert.
   );
   return b.op1('Tanh', [addLinear(b, first, name)], {}, { name: '/bert/pooler/Tanh' });
 }
+
+/** hidden_states[:, 0]: the first token of each row, [batch, hidden]. */
+export function firstToken(b: GraphBuilder, sequenceOutput: string): string {
+  return b.op1('Gather', [sequenceOutput, b.scalar(0, 'int64')], { axis: attr.int(1) });
+}
+
+/**
+ * RoBERTa's and ELECTRA's classification head: features[:, 0] -> classifier.dense -> activation ->
+ * classifier.out_proj. Returns the out_proj input (where HF's second classifier dropout goes).
+ */
+export function addDenseHead(
+  b: GraphBuilder,
+  sequenceOutput: string,
+  logits: string,
+  activation: (x: string) => string,
+): string {
+  const x = activation(addLinear(b, firstToken(b, sequenceOutput), 'classifier.dense'));
+  addLinear(b, x, 'classifier.out_proj', logits);
+  return x;
+}
+
+/** The parameters of {@link addDenseHead}, [name, HF shape]. */
+export function denseHeadParameters(hidden: number, numLabels: number): [string, number[]][] {
+  return [
+    ['classifier.dense.weight', [hidden, hidden]],
+    ['classifier.dense.bias', [hidden]],
+    ['classifier.out_proj.weight', [numLabels, hidden]],
+    ['classifier.out_proj.bias', [numLabels]],
+  ];
+}

@@ -1,14 +1,12 @@
-import type { Model } from '@ortrain/graph';
+import type { Model, Tensor } from '@ortrain/graph';
 import type { BertConfig } from '../config.js';
-
-/** Batch inputs a BERT graph may take, in the order they are fed. */
-export const BATCH_INPUTS = ['input_ids', 'attention_mask', 'token_type_ids'] as const;
 
 /**
  * Where the classification head goes: on the sequence output (pooler + classifier are added), on the pooled
  * output (classifier added), or on existing logits (nothing added).
  */
 export interface AttachPoint {
+  /** 'pooled' is BERT's pooler_output; the other families' heads read the sequence output. */
   kind: 'sequence' | 'pooled' | 'logits';
   /** The value in the graph. */
   value: string;
@@ -19,7 +17,7 @@ export interface AttachPoint {
 }
 
 /**
- * A BERT forward graph in the one form the rest of the compiler works on, whatever it came from: default-domain
+ * A forward graph (of any supported family) in the one form the rest of the compiler works on, whatever it came from: default-domain
  * ops at opset 17, LayerNorms as LayerNormalization, graph outputs = [attach.value], parameters = the float
  * initializers under HF's BertForSequenceClassification names (`bert.embeddings.word_embeddings.weight`, ...).
  * Linear weights read by MatMul are stored [in, out] (the transpose of HF's [out, in]) and listed in
@@ -33,6 +31,8 @@ export interface ImportedEncoder {
   config: BertConfig;
   /** The value the head attaches to (e.g. `last_hidden_state`), recorded as the manifest's model.source. */
   source: string;
+  /** A checkpoint's head parameters (the family's `headParameters` it holds), used instead of new ones. */
+  headWeights?: ReadonlyMap<string, Tensor>;
   /** Checkpoint tensors the model does not use (e.g. pretraining heads), as HF's "were not used" warning. */
   unusedWeights?: string[];
 }

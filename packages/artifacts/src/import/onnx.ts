@@ -14,8 +14,10 @@ import {
   upgradeOpset,
 } from '@ortrain/graph';
 import { type BertConfig, parseBertConfig, readBertConfigIfPresent } from '../config.js';
+import type { ModelFamily } from '../family/family.js';
+import { familyOf } from '../family/registry.js';
 import { transpose2d } from '../tensors.js';
-import { type AttachPoint, BATCH_INPUTS, type ImportedEncoder } from './encoder.js';
+import type { AttachPoint, ImportedEncoder } from './encoder.js';
 import { fuseLayerNorms } from './layernorm.js';
 
 export interface OnnxImportOptions {
@@ -42,33 +44,37 @@ export function importOnnx(path: string, options: OnnxImportOptions = {}): Impor
   } catch (e) {
     throw new Error(`${path}: ${(e as Error).message}`);
   }
+  // The family comes from config.json; an export without one is taken for a BERT (geometry inferred below).
+  const given =
+    options.config ??
+    readBertConfigIfPresent(join(dirname(path), 'config.json')) ??
+    readBertConfigIfPresent(join(dirname(path), '..', 'config.json'));
+  const family = familyOf(given?.modelType ?? 'bert', path);
   const inputs = g.inputs.map((v) => v.name).filter((n) => !g.initializers.has(n));
   for (const name of inputs) {
-    if (!(BATCH_INPUTS as readonly string[]).includes(name)) {
-      throw new Error(`${path}: graph input '${name}' is not one of ${BATCH_INPUTS.join(', ')}`);
+    if (!family.inputs.includes(name)) {
+      throw new Error(
+        `${path}: graph input '${name}' is not one of ${family.inputs.join(', ')} (${family.modelType}'s inputs)`,
+      );
     }
   }
   if (!inputs.includes('input_ids')) throw new Error(`${path}: the graph has no 'input_ids' input`);
 
   const attach = findAttachPoint(g, path, options.encoderOutput);
-  untieDeduplicatedInitializers(g);
+  untieDeduplicatedInitializers(g, family.sharedLayers ?? false);
   eliminateIdentities(g);
   prune(g, [attach.value]);
   fuseLayerNorms(g);
   prune(g, [attach.value]);
   const transposed = foldWeightTransposes(g);
-  const renames = nameParameters(g, transposed);
+  const renames = nameParameters(g, transposed, family);
   if (attach.classifierInput !== undefined)
     attach.classifierInput = renames.get(attach.classifierInput) ?? attach.classifierInput;
   g.inputs = g.inputs.filter((v) => inputs.includes(v.name));
-  const config =
-    options.config ??
-    readBertConfigIfPresent(join(dirname(path), 'config.json')) ??
-    readBertConfigIfPresent(join(dirname(path), '..', 'config.json')) ??
-    inferConfig(g, path);
+  const config = given ?? inferConfig(g, path);
   return {
     model,
-    inputs: BATCH_INPUTS.filter((n) => inputs.includes(n)),
+    inputs: family.inputs.filter((n) => inputs.includes(n)),
     attach,
     transposed,
     config,
@@ -136,12 +142,15 @@ function findAttachPoint(g: Graph, path: string, encoderOutput: string | undefin
  * other parameters. Those were distinct parameters (they diverge once trained), so each Identity of a float
  * initializer becomes its own copy; the remaining Identities are then eliminated.
  */
-function untieDeduplicatedInitializers(g: Graph): void {
+function untieDeduplicatedInitializers(g: Graph, sharedLayers: boolean): void {
   g.nodes = g.nodes.filter((n) => {
     const source = n.opType === 'Identity' ? g.initializers.get(n.inputs[0]!) : undefined;
     if (source === undefined || !isFloat(source.dataType) || g.outputs.some((o) => o.name === n.outputs[0]))
       return true;
     const name = n.outputs[0]!;
+    // With shared layers (ALBERT), constant folding transposes a shared weight once per layer and the copies
+    // are deduplicated under anonymous names: those are one parameter, left tied.
+    if (sharedLayers && name.startsWith('onnx::')) return true;
     g.initializers.set(name, { ...source, name, data: source.data.slice() as Tensor['data'] });
     return false;
   });
@@ -177,20 +186,18 @@ function foldWeightTransposes(g: Graph): Set<string> {
   return transposed;
 }
 
-const BODY_PREFIXES = ['embeddings.', 'encoder.', 'pooler.'];
-
 /**
- * Gives parameters HF's BertForSequenceClassification names: BertModel exports lack the `bert.` prefix, and
+ * Gives parameters HF's sequence-classification names: base-model exports lack the family's prefix (`bert.`), and
  * constant folding leaves Linear weights anonymous (`onnx::MatMul_123`); such a weight takes its name from the
  * bias added right after its MatMul (`...query.bias` -> `...query.weight`). Returns old -> new names.
  */
-function nameParameters(g: Graph, transposed: Set<string>): Map<string, string> {
+function nameParameters(g: Graph, transposed: Set<string>, family: ModelFamily): Map<string, string> {
   const renames = new Map<string, string>();
   const prod = producers(g);
   const cons = consumers(g);
   const taken = new Set(g.initializers.keys());
   const withPrefix = (name: string) =>
-    BODY_PREFIXES.some((p) => name.startsWith(p)) ? `bert.${name}` : name;
+    family.bodyModules.some((m) => name.startsWith(`${m}.`)) ? `${family.basePrefix}.${name}` : name;
   for (const name of [...g.initializers.keys()]) {
     const t = g.initializers.get(name)!;
     if (!isFloat(t.dataType) || t.dims.length === 0) continue;

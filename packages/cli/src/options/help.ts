@@ -16,7 +16,8 @@ const GROUP_TITLES: Record<ArgumentGroup, string> = {
 
 export function formatDefault(value: OptionValue): string {
   if (typeof value === 'number' && value !== 0 && Math.abs(value) < 1e-3) return value.toExponential();
-  return String(value);
+  if (Array.isArray(value)) return value.join(',');
+  return typeof value === 'object' ? JSON.stringify(value) : String(value);
 }
 
 /** The flag column: `--learning-rate <float>`, `--no-shuffle`, `--[no-]greater-is-better`. */
@@ -33,7 +34,8 @@ function flagColumn(spec: OptionSpec): string {
 function describeOption(spec: OptionSpec): string {
   const listed = spec.choices && !placeholderOf(spec).includes('|');
   const help = renderRefs(spec.help, flagName);
-  let text = listed ? `${help}; one of: ${spec.choices!.join(', ')}` : help;
+  const which = spec.list ? 'one or more, comma-separated, of' : 'one of';
+  let text = listed ? `${help}; ${which}: ${spec.choices!.join(', ')}` : help;
   if (spec.required) text += ' (required)';
   // A boolean flag's default is implied by its spelling (`--no-shuffle`), so only tri-states say it.
   else if (spec.default != null && spec.type !== 'bool') text += ` (default: ${formatDefault(spec.default)})`;

@@ -39,6 +39,7 @@ const TYPE_PLACEHOLDER: Record<OptionType, string> = {
   enum: 'name',
   bool: '',
   path: 'path',
+  json: 'json',
 };
 
 /** `dir`, `float`, or a short enum's choices (`no|steps|epoch`). */
@@ -67,9 +68,18 @@ function describe(raw: unknown): string {
   return typeof raw === 'string' ? `'${raw}'` : JSON.stringify(raw);
 }
 
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * Turns a raw value (a flag's string, or a JSON value from a config file) into a typed, validated
  * value. Numeric strings are accepted in config files too, since `"5e-5"` is a common way to write them.
+ * A `json` option's flag is JSON text (HF's CLI reads dict options so); a `list` enum's is comma-separated.
  */
 export function coerce(spec: OptionSpec, raw: unknown): OptionValue {
   const fail = (): never => {
@@ -81,7 +91,12 @@ export function coerce(spec: OptionSpec, raw: unknown): OptionValue {
     if (spec.type === 'int' || spec.type === 'float') {
       value = (spec.type === 'int' ? INT_RE : FLOAT_RE).test(text) ? Number(text) : undefined;
     } else if (spec.type === 'bool') value = text === 'true' ? true : text === 'false' ? false : undefined;
-    else if (spec.type === 'enum' && spec.normalize) value = spec.normalize(raw);
+    else if (spec.type === 'json') value = parseJson(text);
+    else if (spec.type === 'enum') {
+      const normalize = spec.normalize ?? ((name: string) => name);
+      value =
+        spec.list && text.includes(',') ? text.split(',').map((n) => normalize(n.trim())) : normalize(raw);
+    }
   }
   if (value === null || !accepts(spec, value)) return fail();
   return value as OptionValue;

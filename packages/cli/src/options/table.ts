@@ -129,6 +129,48 @@ const APP_TRAIN_OPTIONS = [
     defaultHelp: "the task's GLUE data from the hub",
     help: 'a GLUE task folder or your own train/dev/test files',
   },
+  // Your own files (run_glue's --train_file / --validation_file / --test_file), instead of --task/--data.
+  {
+    key: 'train_file',
+    type: 'path',
+    group: 'input',
+    valueName: 'file',
+    help: 'your training file (CSV, TSV, JSON, JSONL or parquet); labels are inferred from it',
+  },
+  {
+    key: 'validation_file',
+    type: 'path',
+    group: 'input',
+    valueName: 'file',
+    help: 'your validation file (with --train-file)',
+  },
+  {
+    key: 'test_file',
+    type: 'path',
+    group: 'input',
+    valueName: 'file',
+    help: 'your test file, labeled or not (with --train-file)',
+  },
+  {
+    key: 'text_column',
+    type: 'string',
+    group: 'input',
+    default: 'text',
+    help: 'the text column of your files',
+  },
+  {
+    key: 'text_pair_column',
+    type: 'string',
+    group: 'input',
+    help: 'the second text column of your files, for sentence pairs',
+  },
+  {
+    key: 'label_column',
+    type: 'string',
+    group: 'input',
+    default: 'label',
+    help: 'the label column: class names or ids, or float targets for regression',
+  },
   {
     key: 'resume_from_checkpoint',
     type: 'path',

@@ -326,7 +326,14 @@ class Reporter implements ProgressReporter {
     }
     // A prediction pass over an unlabelled split has no metrics to tabulate.
     if (Object.keys(result.metrics).some((k) => !isRunMetric(k))) {
-      this.evalRows.push(result);
+      // Several eval sets at one step (MNLI's matched and mismatched) share a row.
+      const last = this.evalRows.at(-1);
+      if (last?.step === result.step && Object.keys(result.metrics).every((k) => !(k in last.metrics))) {
+        this.evalRows[this.evalRows.length - 1] = {
+          ...last,
+          metrics: { ...last.metrics, ...result.metrics },
+        };
+      } else this.evalRows.push(result);
       this.print(this.evalTable());
     }
   }

@@ -65,10 +65,13 @@ export class GradContext {
 
   /**
    * A forward value for the backward pass to read. When its op has a `recompute` entry (Erf, training-mode
-   * Dropout from its mask, Add/Sub/Mul/Div by a constant scalar or of two such functions of the same value,
-   * chained), it is recomputed in the backward pass from its root instead, so the forward pass frees the
-   * intermediates: GELU's x/sqrt(2), erf, 1 + erf and output, and the dropped-out attention probabilities, are
-   * activation-sized tensors per layer that would otherwise live until the backward pass reaches them.
+   * Dropout from its mask, Where(cond, f(x), constant) from its condition, Add/Sub/Mul/Div by a constant scalar
+   * or of two such functions of the same value, chained), it is recomputed in the backward pass from its root
+   * instead, so the forward pass frees the intermediates: GELU's x/sqrt(2), erf, 1 + erf and output, and the
+   * dropped-out attention probabilities, are activation-sized tensors per layer that would otherwise live until
+   * the backward pass reaches them. Recomputed nodes are written differently from the forward ones (operands
+   * swapped, division as multiplication by the reciprocal) so that ONNX Runtime's common-subexpression
+   * elimination does not merge them back.
    */
   saved(v: string, depth = 0): string {
     const done = this.recomputed.get(v);

@@ -6,6 +6,18 @@ export function emptyGraph(name: string): Graph {
   return { name, nodes: [], inputs: [], outputs: [], initializers: new Map(), valueInfo: new Map() };
 }
 
+/** A model around `graph` importing the default domain at `opset` (tests, probes, benchmarks). */
+export function modelOf(graph: Graph, opset = 17): Model {
+  return {
+    irVersion: 8,
+    opsets: new Map([['', opset]]),
+    producerName: 'ortrain',
+    producerVersion: '0',
+    graph,
+    metadata: {},
+  };
+}
+
 export interface OpOptions {
   /** Number of outputs (default 1) or their explicit names. */
   outputs?: number | string[];

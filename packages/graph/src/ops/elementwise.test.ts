@@ -78,6 +78,25 @@ describe('elementwise gradient rules vs finite differences', () => {
       symbolic: true,
     }));
 
+  it('Where(cond, x * k, 0) as a seeded mask writes it: backward reads cond and x, not the masked values', async () => {
+    const kept: string[] = [];
+    const g = await gradCheck({
+      inputs: [f64('x', [3, 4])],
+      build: (b) => {
+        const scaled = b.op1('Mul', ['x', b.initializer(tensor('k', 'float64', [], [1.25]))]);
+        const masked = b.op1('Where', [
+          b.op1('Greater', ['x', b.scalar(0, 'float64')]),
+          scaled,
+          b.scalar(0, 'float64'),
+        ]);
+        kept.push(scaled, masked);
+        return b.op1('Mul', [masked, masked]);
+      },
+    });
+    // Each is read only by its forward consumer; the backward pass recomputes them from x and the condition.
+    for (const v of kept) expect(g.nodes.filter((n) => n.inputs.includes(v))).toHaveLength(1);
+  });
+
   it('Cast float32 -> float64 passes the gradient back cast', () =>
     gradCheck({
       inputs: [f32('x', [2, 3])],

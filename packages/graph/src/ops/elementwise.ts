@@ -187,6 +187,14 @@ export const elementwiseOps: Record<string, OpSpec> = {
     ...binary,
     shape: broadcasting,
     grad: ({ inputs: [cond] }, [g], c) => [undefined, ...route(cond!, g!, c, 1)],
+    // A mask applied to a recomputable value (seeded dropout: Where(keep, x * scale, 0)), from the condition,
+    // which the gradient keeps anyway. It differs from the forward node by its recomputed operand, which is
+    // written differently (see recomputeArithmetic), so ONNX Runtime's CSE does not merge it back.
+    recompute: ({ inputs: [cond, x, other] }, saved, c) => {
+      if (c.constantScalar(other!) === undefined) return undefined;
+      const from = saved(x!);
+      return from === x ? undefined : { value: c.op('Where', [cond!, from, other!]), from };
+    },
   },
   Sum: { shape: broadcasting },
   Mod: { shape: broadcasting },

@@ -106,7 +106,9 @@ export const shapeOps: Record<string, OpSpec> = {
   // g has the output's shape; buildGradients sums it back over the expanded axes.
   Expand: {
     shape: (_n, s) => {
-      const [x, target] = [s.shape(0), s.value(1)];
+      // A computed target shape of known length still fixes the output's rank (torch's expand(batch, seq)).
+      const [x, length] = [s.shape(0), s.shape(1)?.[0]];
+      const target = s.value(1) ?? (typeof length === 'number' ? Array<Dim>(length).fill(null) : undefined);
       s.set(
         s.type(0),
         x && target ? broadcastShapes([x, target.map((d) => (d === -1 ? null : d))]) : undefined,

@@ -80,6 +80,15 @@ describe('passes', () => {
     // 1..seq has seq - 1 elements: no symbol for that.
     expect(info.types.get(odd)?.shape).toEqual([null]);
   });
+
+  it("gives Expand to a computed shape that shape's length as rank (RoBERTa's token-type buffer)", () => {
+    const g = emptyGraph('e');
+    const b = new GraphBuilder(g);
+    b.addInput({ name: 'row', type: { dataType: 'int64', shape: [1, null] } });
+    b.addInput({ name: 'target', type: { dataType: 'int64', shape: [2] } }); // values unknown
+    const y = b.op1('Expand', ['row', 'target']);
+    expect(inferShapes(g).types.get(y)?.shape).toEqual([null, null]);
+  });
 });
 
 describe('broadcastShapes', () => {

@@ -1,6 +1,12 @@
 import { existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { readSafetensors, TEMP_PREFIX, writeDirAtomic, writeSafetensors } from '@ortrain/artifacts';
+import {
+  readSafetensors,
+  TEMP_PREFIX,
+  transpose2d,
+  writeDirAtomic,
+  writeSafetensors,
+} from '@ortrain/artifacts';
 import type { Tensor } from '@ortrain/graph';
 
 /** Hugging Face's checkpoint folder prefix: `output_dir/checkpoint-<global_step>`. */
@@ -9,8 +15,11 @@ const CHECKPOINT_NAME = new RegExp(`^${CHECKPOINT_PREFIX}(\\d+)$`);
 const INDEX_FILE = 'ortrain_checkpoint.json';
 
 export interface CheckpointContent {
-  /** model.safetensors: every parameter by name. */
+  /** Every parameter by name, in the graphs' layout; model.safetensors holds them in HF's (see `transposed`). */
   weights: Tensor[];
+  /** The Linear weights the graphs store [in, out]: model.safetensors holds them as HF does, [out, in], so that
+   * the file is the state dict it looks like; the index lists them so that loading turns them back. */
+  transposed?: string[];
   /** optimizer.safetensors: AdamW moments (`p.exp_avg`, `p.exp_avg_sq`). */
   optimizer: Tensor[];
   /** scheduler.json */
@@ -35,8 +44,10 @@ export function checkpointDir(outputDir: string, step: number): string {
  */
 export function saveCheckpoint(outputDir: string, step: number, c: CheckpointContent): string {
   const dir = checkpointDir(outputDir, step);
+  const transposed = new Set(c.transposed);
   writeDirAtomic(dir, {
-    'model.safetensors': (path) => writeSafetensors(path, c.weights, { format: 'pt' }),
+    'model.safetensors': (path) =>
+      writeSafetensors(path, swapLayout(c.weights, transposed), { format: 'pt' }),
     'optimizer.safetensors': (path) => writeSafetensors(path, c.optimizer),
     'scheduler.json': json(c.scheduler),
     'rng_state.json': json(c.rngState),
@@ -47,10 +58,18 @@ export function saveCheckpoint(outputDir: string, step: number, c: CheckpointCon
       const files: Record<string, number> = {};
       for (const f of readdirSync(dirname(path)))
         if (f !== INDEX_FILE) files[f] = statSync(join(dirname(path), f)).size;
-      writeFileSync(path, json({ format: 'ortrain-checkpoint', version: 1, step, files }));
+      writeFileSync(
+        path,
+        json({ format: 'ortrain-checkpoint', version: 1, step, files, transposed: c.transposed ?? [] }),
+      );
     },
   });
   return dir;
+}
+
+/** HF's layout <-> the graphs' (the same transpose both ways) for the listed weights. */
+function swapLayout(weights: Tensor[], transposed: ReadonlySet<string>): Tensor[] {
+  return weights.map((t) => (transposed.has(t.name) ? transpose2d(t) : t));
 }
 
 export class CheckpointError extends Error {
@@ -78,8 +97,10 @@ export function validateCheckpoint(dir: string): void {
 export function loadCheckpoint(dir: string): CheckpointContent {
   validateCheckpoint(dir);
   const read = (name: string) => JSON.parse(readFileSync(join(dir, name), 'utf8'));
+  const transposed: string[] = read(INDEX_FILE).transposed ?? [];
   return {
-    weights: [...readSafetensors(join(dir, 'model.safetensors')).values()],
+    weights: swapLayout([...readSafetensors(join(dir, 'model.safetensors')).values()], new Set(transposed)),
+    transposed,
     optimizer: [...readSafetensors(join(dir, 'optimizer.safetensors')).values()],
     scheduler: read('scheduler.json'),
     rngState: read('rng_state.json'),

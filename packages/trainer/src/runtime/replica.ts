@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import {
   type ArtifactManifest,
   type CompiledModel,
+  DROPOUT_SEED,
   type GraphIO,
   type GraphKind,
   openCompiled,
@@ -121,6 +122,9 @@ export class Replica {
   );
   private readonly entries: ReadonlyMap<string, StateEntry>;
   private readonly state: StateBuffers;
+  /** `dropout_seed`, the per-run int64 the dropout masks derive from; runs given none count up from 0. */
+  private readonly seed = new ort.Tensor('int64', new BigInt64Array(1), []);
+  private runs = 0n;
   readonly manifest: ArtifactManifest;
   readonly dir: string;
   readonly provider: ProviderChoice;
@@ -199,6 +203,12 @@ export class Replica {
     return t;
   }
 
+  private setSeed(seed: bigint = this.runs): ort.Tensor {
+    (this.seed.data as BigInt64Array)[0] = seed;
+    this.runs = seed + 1n;
+    return this.seed;
+  }
+
   private batchFeeds(batch: Batch, needLabels: boolean): Record<string, ort.Tensor> {
     const [b, s] = batch.dims;
     this.checkLength(s);
@@ -230,13 +240,18 @@ export class Replica {
     }
   }
 
-  /** One optimizer step on one batch: forward, loss, gradients, clipping and AdamW in a single run. */
-  async step(batch: Batch, learningRate: number, step: number): Promise<StepResult> {
+  /**
+   * One optimizer step on one batch: forward, loss, gradients, clipping and AdamW in a single run. The dropout
+   * masks derive from `dropoutSeed` alone (default: the previous run's seed + 1, from 0); so do accumulate's,
+   * and multiStep's K steps take firstDropoutSeed + i.
+   */
+  async step(batch: Batch, learningRate: number, step: number, dropoutSeed?: bigint): Promise<StepResult> {
     const g = await this.graph('train');
     const out = await g.run({
       ...this.batchFeeds(batch, true),
       learning_rate: this.setScalar('learning_rate', learningRate),
       step: this.setScalar('step', step),
+      [DROPOUT_SEED]: this.setSeed(dropoutSeed),
     });
     return { loss: scalar(out, 'loss'), gradNorm: scalar(out, 'grad_norm') };
   }
@@ -245,11 +260,12 @@ export class Replica {
    * Adds one batch's gradients, scaled by `gradScale` (HF's 1 / gradient_accumulation_steps), into the
    * accumulators; returns the batch's (unscaled) loss.
    */
-  async accumulate(batch: Batch, gradScale: number): Promise<number> {
+  async accumulate(batch: Batch, gradScale: number, dropoutSeed?: bigint): Promise<number> {
     const g = await this.graph('gradient');
     const out = await g.run({
       ...this.batchFeeds(batch, true),
       grad_scale: this.setScalar('grad_scale', gradScale),
+      [DROPOUT_SEED]: this.setSeed(dropoutSeed),
     });
     return scalar(out, 'loss');
   }
@@ -269,7 +285,12 @@ export class Replica {
    * copying the state in and out of every run would dominate. Batches must share a batch size; shorter ones
    * are right-padded (ids, mask and types with 0) to the longest, which attention masking makes neutral.
    */
-  async multiStep(batches: Batch[], learningRates: number[], firstStep: number): Promise<StepResult[]> {
+  async multiStep(
+    batches: Batch[],
+    learningRates: number[],
+    firstStep: number,
+    firstDropoutSeed?: bigint,
+  ): Promise<StepResult[]> {
     const k = batches.length;
     if (k === 0 || learningRates.length !== k) {
       throw new Error(`multiStep: ${k} batches and ${learningRates.length} learning rates`);
@@ -305,6 +326,13 @@ export class Replica {
       Float32Array.from(learningRates, (_, i) => firstStep + i),
       [k],
     );
+    const seed = (this.setSeed(firstDropoutSeed).data as BigInt64Array)[0]!;
+    feeds[DROPOUT_SEED] = new ort.Tensor(
+      'int64',
+      BigInt64Array.from({ length: k }, (_, i) => seed + BigInt(i)),
+      [k],
+    );
+    this.runs = seed + BigInt(k);
     const out = await g.run(feeds);
     const losses = out['loss']!.data as Float32Array;
     const norms = out['grad_norm']!.data as Float32Array;

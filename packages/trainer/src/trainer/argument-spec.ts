@@ -5,9 +5,11 @@
  * own options say so in their help. In help and expectation texts `{key}` names another option; each reader
  * renders it its own way (`num_train_epochs` here, `--num-train-epochs` on the command line).
  */
-
-export type ArgumentType = 'int' | 'float' | 'string' | 'enum' | 'bool' | 'path';
-export type ArgumentValue = number | string | boolean;
+/** `json`: a JSON object of scalars (HF's dict options: lr_scheduler_kwargs), JSON text on the command line. */
+export type ArgumentType = 'int' | 'float' | 'string' | 'enum' | 'bool' | 'path' | 'json';
+export type JsonObject = { readonly [key: string]: number | string | boolean | null };
+/** A value of an option; a list only for a `list` enum. */
+export type ArgumentValue = number | string | boolean | readonly string[] | JsonObject;
 
 /** A numeric constraint, with the wording used in error messages and help (`> 0`, `in [0, 1]`). */
 export interface NumberCheck {
@@ -31,6 +33,8 @@ export interface ArgumentSpec<K extends string = string> {
   /** Help text for a default computed from other options (e.g. `{logging_steps}`). */
   readonly defaultHelp?: string;
   readonly choices?: readonly string[];
+  /** An enum that also takes a list of its choices (HF's `report_to`); comma-separated on the command line. */
+  readonly list?: true;
   readonly check?: NumberCheck;
   /** Placeholder in help, e.g. `dir` for `--output-dir <dir>`. */
   readonly valueName?: string;
@@ -57,10 +61,27 @@ const one = atLeast(1);
 
 export const INTERVAL_STRATEGIES = ['no', 'steps', 'epoch'] as const;
 export type IntervalStrategy = (typeof INTERVAL_STRATEGIES)[number];
-export const SCHEDULER_TYPES = ['linear', 'constant', 'constant_with_warmup', 'cosine'] as const;
+/** transformers' SchedulerType names (cosine_warmup_with_min_lr excepted); scheduler.ts implements each. */
+export const SCHEDULER_TYPES = [
+  'linear',
+  'constant',
+  'constant_with_warmup',
+  'cosine',
+  'cosine_with_restarts',
+  'polynomial',
+  'inverse_sqrt',
+  'cosine_with_min_lr',
+  'warmup_stable_decay',
+  'reduce_lr_on_plateau',
+] as const;
 export type SchedulerType = (typeof SCHEDULER_TYPES)[number];
 export const DEVICE_OPTIONS = ['auto', 'cpu', 'cuda', 'webgpu'] as const;
 export type DeviceOption = (typeof DEVICE_OPTIONS)[number];
+/** `all` is every integration ortrain has, that is tensorboard; `none` sends nothing anywhere. */
+export const REPORT_TO = ['none', 'all', 'tensorboard'] as const;
+export type ReportTo = (typeof REPORT_TO)[number];
+export const HUB_STRATEGIES = ['every_save', 'checkpoint', 'all_checkpoints', 'end'] as const;
+export type HubStrategy = (typeof HUB_STRATEGIES)[number];
 
 export const TRAINING_ARGUMENT_SPECS = [
   {
@@ -159,6 +180,14 @@ export const TRAINING_ARGUMENT_SPECS = [
     help: 'learning-rate schedule after warmup',
   },
   {
+    key: 'lr_scheduler_kwargs',
+    type: 'json',
+    group: 'training',
+    valueName: 'json',
+    default: Object.freeze({}),
+    help: "the schedule's own arguments as a JSON object, e.g. '{\"num_cycles\": 2}' for cosine_with_restarts",
+  },
+  {
     key: 'warmup_steps',
     type: 'int',
     group: 'training',
@@ -180,7 +209,26 @@ export const TRAINING_ARGUMENT_SPECS = [
     group: 'training',
     default: 42,
     check: atLeast(0),
-    help: 'seed for initialisation and shuffling',
+    help: 'seed for initialisation, shuffling and dropout masks',
+  },
+  {
+    key: 'data_seed',
+    type: 'int',
+    group: 'training',
+    nullable: true,
+    default: null,
+    check: atLeast(0),
+    defaultHelp: '{seed}',
+    help: 'seed of the training set shuffle only; dropout masks keep following {seed}',
+  },
+  {
+    key: 'full_determinism',
+    type: 'bool',
+    group: 'runtime',
+    default: false,
+    help:
+      'refuse CUDA (no deterministic kernels there) and make {device} auto take the CPU; CPU runs are ' +
+      'bit-reproducible for a seed and thread count anyway (seeded dropout masks)',
   },
   {
     key: 'shuffle',
@@ -212,6 +260,14 @@ export const TRAINING_ARGUMENT_SPECS = [
     check: halfOpen(0, 1),
     defaultHelp: "the model config's, 0.1 for BERT",
     help: 'dropout probability of the hidden layers and attention; 0 makes training deterministic (ortrain)',
+  },
+  {
+    key: 'label_smoothing_factor',
+    type: 'float',
+    group: 'training',
+    default: 0,
+    check: halfOpen(0, 1),
+    help: "label smoothing of the classification loss (HF's LabelSmoother), compiled into the loss graph",
   },
   {
     key: 'per_device_eval_batch_size',
@@ -319,6 +375,70 @@ export const TRAINING_ARGUMENT_SPECS = [
     help: 'whether a larger {metric_for_best_model} is better',
   },
   {
+    key: 'report_to',
+    type: 'enum',
+    group: 'evaluation',
+    choices: REPORT_TO,
+    list: true,
+    default: 'none',
+    help: "where logs go: tensorboard (or all) writes TensorBoard event files into {logging_dir} (HF's default is all)",
+  },
+  {
+    key: 'logging_dir',
+    type: 'path',
+    group: 'evaluation',
+    valueName: 'dir',
+    nullable: true,
+    default: null,
+    defaultHelp: '<output_dir>/runs/<date>_<host>',
+    help: 'TensorBoard log folder',
+  },
+  {
+    key: 'run_name',
+    type: 'string',
+    group: 'evaluation',
+    valueName: 'name',
+    nullable: true,
+    default: null,
+    defaultHelp: '{output_dir}',
+    help: 'name of the run in reports',
+  },
+  {
+    key: 'push_to_hub',
+    type: 'bool',
+    group: 'output',
+    default: false,
+    help: 'upload the model, results and a model card to the Hugging Face hub (needs {hub_token} or HF_TOKEN)',
+  },
+  {
+    key: 'hub_model_id',
+    type: 'string',
+    group: 'output',
+    valueName: 'id',
+    nullable: true,
+    default: null,
+    defaultHelp: "<token owner>/<output_dir's name>",
+    help: 'repository to push to',
+  },
+  {
+    key: 'hub_token',
+    type: 'string',
+    group: 'output',
+    valueName: 'token',
+    nullable: true,
+    default: null,
+    defaultHelp: 'the HF_TOKEN environment variable',
+    help: 'hub token with write access (written to no file)',
+  },
+  {
+    key: 'hub_strategy',
+    type: 'enum',
+    group: 'output',
+    choices: HUB_STRATEGIES,
+    default: 'every_save',
+    help: 'what is pushed: the model at each save, with the last checkpoint (checkpoint) or every one (all_checkpoints), or only at the end',
+  },
+  {
     key: 'device',
     type: 'enum',
     group: 'runtime',
@@ -350,12 +470,16 @@ export const TRAINING_ARGUMENT_SPECS = [
 type Spec = (typeof TRAINING_ARGUMENT_SPECS)[number];
 /** The TypeScript type of one option's value, read off its entry. */
 export type ValueOfSpec<S> = S extends { readonly choices: readonly (infer C)[] }
-  ? C
+  ? S extends { readonly list: true }
+    ? C | C[]
+    : C
   : S extends { readonly type: 'int' | 'float' }
     ? number
     : S extends { readonly type: 'bool' }
       ? boolean
-      : string;
+      : S extends { readonly type: 'json' }
+        ? JsonObject
+        : string;
 type Resolved<S> = S extends { readonly nullable: true } ? ValueOfSpec<S> | null : ValueOfSpec<S>;
 
 /** Every TrainingArguments field with its resolved type (nullable options may be null). */
@@ -378,14 +502,18 @@ export function expectation(spec: ArgumentSpec, name: (key: string) => string, q
       return `an integer${check}`;
     case 'float':
       return `a number${check}`;
-    case 'enum':
-      return `one of ${(spec.choices ?? []).map((c) => (quote ? JSON.stringify(c) : c)).join(', ')}`;
+    case 'enum': {
+      const choices = (spec.choices ?? []).map((c) => (quote ? JSON.stringify(c) : c)).join(', ');
+      return spec.list ? `one or a list of ${choices}` : `one of ${choices}`;
+    }
     case 'bool':
       return 'true or false';
     case 'path':
       return 'a non-empty path';
     case 'string':
       return 'a non-empty string';
+    case 'json':
+      return 'a JSON object of numbers, strings, booleans or nulls';
   }
 }
 
@@ -403,10 +531,19 @@ export function accepts(spec: ArgumentSpec, value: unknown): boolean {
       );
     case 'bool':
       return typeof value === 'boolean';
-    case 'enum':
-      return typeof value === 'string' && (spec.choices ?? []).includes(value);
+    case 'enum': {
+      const isChoice = (v: unknown) => typeof v === 'string' && (spec.choices ?? []).includes(v);
+      if (spec.list && Array.isArray(value)) return value.length > 0 && value.every(isChoice);
+      return isChoice(value);
+    }
     case 'path':
     case 'string':
       return typeof value === 'string' && value.trim() !== '';
+    case 'json':
+      return (
+        typeof value === 'object' &&
+        !Array.isArray(value) &&
+        Object.values(value).every((v) => v === null || ['number', 'string', 'boolean'].includes(typeof v))
+      );
   }
 }

@@ -8,9 +8,12 @@ import {
   type ArgumentSpec,
   accepts,
   expectation,
+  type ReportTo,
+  type SchedulerType,
   TRAINING_ARGUMENT_SPECS,
   type TrainingArgumentValues,
 } from './argument-spec.js';
+import { type SchedulerKwargs, schedulerKwargsError } from './scheduler.js';
 
 type Spec = (typeof TRAINING_ARGUMENT_SPECS)[number];
 /** The older names an option also accepts (`evaluation_strategy`), with the option's type. */
@@ -56,12 +59,33 @@ function foldAliases(given: Record<string, unknown>): void {
 
 /**
  * HF's `__post_init__` on plain values: fills the derived defaults (eval_steps, metric_for_best_model,
- * greater_is_better) and returns what the cross-option checks find wrong. null and undefined both mean unset;
- * `name` renders an option's name (its key, or its flag).
+ * greater_is_better, run_name) and returns what the cross-option checks find wrong, each message starting with
+ * the option it is about. null and undefined both mean unset; `name` renders an option's name (its key, or its
+ * flag).
  */
 export function finishArguments(v: Record<string, unknown>, name: (key: string) => string): string[] {
   if (v['eval_strategy'] === 'steps') v['eval_steps'] ??= v['logging_steps'];
+  v['run_name'] ??= v['output_dir'];
   const errors: string[] = [];
+  const schedule = v['lr_scheduler_type'] as SchedulerType;
+  const kwargs = (v['lr_scheduler_kwargs'] ?? {}) as SchedulerKwargs;
+  const kwargsError = schedulerKwargsError(schedule, kwargs, Number(v['learning_rate']));
+  if (kwargsError) {
+    errors.push(
+      `${name('lr_scheduler_kwargs')}: expected the arguments of the ${schedule} schedule (${kwargsError}), ` +
+        `got ${JSON.stringify(kwargs)}`,
+    );
+  }
+  if (schedule === 'reduce_lr_on_plateau') {
+    // torch's ReduceLROnPlateau steps on an evaluation metric: HF checks the loss unless told otherwise.
+    if (v['eval_strategy'] === 'no') {
+      errors.push(
+        `${name('lr_scheduler_type')} reduce_lr_on_plateau requires an eval strategy: ` +
+          `set ${name('eval_strategy')} to steps or epoch`,
+      );
+    }
+    v['metric_for_best_model'] ??= 'loss';
+  }
   if (v['load_best_model_at_end'] === true) {
     v['metric_for_best_model'] ??= 'loss';
     const best = name('load_best_model_at_end');
@@ -81,6 +105,12 @@ export function finishArguments(v: Record<string, unknown>, name: (key: string) 
           `(${v['eval_steps']}): HF requires a round multiple`,
       );
     }
+  }
+  if (v['full_determinism'] === true && (v['device'] === 'cuda' || v['device'] === 'webgpu')) {
+    const kernels = v['device'] === 'cuda' ? 'CUDA' : 'WebGPU';
+    errors.push(
+      `${name('full_determinism')} needs ${name('device')} cpu or auto (${kernels} kernels are not bit-reproducible)`,
+    );
   }
   const metric = v['metric_for_best_model'];
   if (typeof metric === 'string') v['greater_is_better'] ??= !metric.endsWith('loss');
@@ -108,7 +138,11 @@ export class TrainingArguments {
       if (!accepts(spec, values[spec.key])) fail(spec.key, expectation(spec, asKey, true), values[spec.key]);
     }
     const errors = finishArguments(values, asKey);
-    if (errors.length > 0) throw new TrainingArgumentsError(`TrainingArguments: ${errors[0]}`);
+    if (errors.length > 0) throw new TrainingArgumentsError(`TrainingArguments.${errors[0]}`);
+    // A copy the caller cannot change under the frozen arguments (the default is frozen already).
+    if (!Object.isFrozen(values['lr_scheduler_kwargs'])) {
+      values['lr_scheduler_kwargs'] = Object.freeze({ ...(values['lr_scheduler_kwargs'] as object) });
+    }
     Object.assign(this, values);
     Object.freeze(this);
   }
@@ -125,15 +159,32 @@ export class TrainingArguments {
     return new TrainingArguments(init as TrainingArgumentsInit);
   }
 
-  /** The resolved options as plain JSON (what checkpoints store as training_args.json). */
+  /** The resolved options as plain JSON (what checkpoints store as training_args.json); the token redacted, as HF. */
   toJSON(): TrainingArgumentValues {
-    return { ...(this as TrainingArgumentValues) };
+    return {
+      ...(this as TrainingArgumentValues),
+      ...(this.hub_token !== null && { hub_token: '<HUB_TOKEN>' }),
+    };
   }
 
   /** Copy with some options changed (validated again). */
   with(changes: Partial<TrainingArgumentsInit>): TrainingArguments {
-    return new TrainingArguments({ ...this.toJSON(), ...changes });
+    return new TrainingArguments({ ...(this as TrainingArgumentValues), ...changes });
   }
+}
+
+/** HF's metric_to_check: a metric_for_best_model under the `eval_` prefix of the evaluation metrics. */
+export function evalMetricKey(metric: string): string {
+  return metric.startsWith('eval_') ? metric : `eval_${metric}`;
+}
+
+/** Whether `report_to` asks for `integration` (`all` includes every one; `none` alone means none). */
+export function reportsTo(
+  args: Pick<TrainingArgumentValues, 'report_to'>,
+  integration: Exclude<ReportTo, 'none' | 'all'>,
+): boolean {
+  const list: readonly ReportTo[] = [args.report_to].flat();
+  return list.includes(integration) || list.includes('all');
 }
 
 function isMultiple(a: number, b: number): boolean {

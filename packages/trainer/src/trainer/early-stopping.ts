@@ -1,4 +1,4 @@
-import type { TrainingArguments } from './arguments.js';
+import { evalMetricKey, type TrainingArguments } from './arguments.js';
 import type { TrainerCallback } from './callbacks.js';
 import type { TrainerControl } from './control.js';
 import type { TrainerStateJSON } from './state.js';
@@ -47,7 +47,7 @@ export class EarlyStoppingCallback implements TrainerCallback {
   ): void {
     const name = args.metric_for_best_model;
     if (name === null) return;
-    const value = metrics[name.startsWith('eval_') ? name : `eval_${name}`];
+    const value = metrics[evalMetricKey(name)];
     // The Trainer fails on a missing metric_for_best_model right after this call.
     if (value === undefined) return;
     const best = state.best_metric;

@@ -29,9 +29,9 @@ export interface ModelSource {
 export const COMPILED_DIR = 'training';
 
 /**
- * The one mapping from training arguments to compile options: optimizer, dropout and seed, compiled into
- * `<output_dir>/training`; the K-step graph when the arguments ask for several steps per run, or leave that to
- * CUDA (the Trainer runs 8 per run there by default).
+ * The one mapping from training arguments to compile options: optimizer, dropout, label smoothing and seed,
+ * compiled into `<output_dir>/training`; the K-step graph when the arguments ask for several steps per run, or
+ * leave that to CUDA (the Trainer runs 8 per run there by default).
  */
 export function compileOptionsFor(
   args: TrainingArguments,
@@ -55,12 +55,13 @@ export function compileOptionsFor(
       maxGradNorm: args.max_grad_norm,
     },
     seed: args.seed,
+    labelSmoothing: args.label_smoothing_factor,
     multiStep: args.steps_per_run !== null ? args.steps_per_run > 1 : device === 'cuda',
   };
 }
 
 /**
- * A compiled model bakes optimizer and dropout settings in: refuse training arguments that disagree with them
+ * A compiled model bakes optimizer, dropout and label-smoothing settings in: refuse training arguments that disagree with them
  * (compared through compileOptionsFor, so the two cannot drift), or that need a graph it lacks.
  */
 export function checkCompiledSettings(args: TrainingArguments, m: ArtifactManifest, dir: string): void {
@@ -72,6 +73,7 @@ export function checkCompiledSettings(args: TrainingArguments, m: ArtifactManife
     ['adam_epsilon', o.epsilon!, m.optimizer.epsilon],
     ['weight_decay', o.weightDecay!, m.optimizer.weightDecay],
     ['max_grad_norm', o.maxGradNorm!, Math.max(0, m.optimizer.maxGradNorm)],
+    ['label_smoothing_factor', want.labelSmoothing!, m.labelSmoothing ?? 0],
   ];
   if (want.dropout) {
     pairs.push(['dropout', want.dropout.hidden!, m.dropout.hidden]);

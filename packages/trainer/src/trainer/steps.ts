@@ -5,15 +5,24 @@
 import type { Batch } from '@ortrain/data';
 import type { TrainingArguments } from './arguments.js';
 
-/** What the step runners need of a model replica (the runtime's session). */
+/**
+ * What the step runners need of a model replica (the runtime's Replica). Each micro-batch's dropout masks
+ * derive from its `dropoutSeed` alone; multiStep's step i takes firstDropoutSeed + i.
+ */
 export interface StepReplica {
-  step(batch: Batch, learningRate: number, step: number): Promise<{ loss: number; gradNorm: number }>;
-  accumulate(batch: Batch, gradScale: number): Promise<number>;
+  step(
+    batch: Batch,
+    learningRate: number,
+    step: number,
+    dropoutSeed?: bigint,
+  ): Promise<{ loss: number; gradNorm: number }>;
+  accumulate(batch: Batch, gradScale: number, dropoutSeed?: bigint): Promise<number>;
   applyOptimizer(learningRate: number, step: number): Promise<number>;
   multiStep(
     batches: Batch[],
     learningRates: number[],
     firstStep: number,
+    firstDropoutSeed?: bigint,
   ): Promise<{ loss: number; gradNorm: number }[]>;
 }
 
@@ -25,12 +34,24 @@ export interface StepOutcome {
   batches: number;
 }
 
-/** One epoch's collated batches, with the next one always fetched ahead (a group ends on a smaller batch). */
+/**
+ * One epoch's collated batches, with the next one always fetched ahead (a group ends on a smaller batch), and
+ * each one's dropout seed: `seedAt(i)` for the queue's i-th batch.
+ */
 export class BatchQueue {
   private head: Batch | undefined;
+  private taken = 0;
 
-  constructor(private readonly source: () => Batch | undefined) {
+  constructor(
+    private readonly source: () => Batch | undefined,
+    private readonly seedAt: (i: number) => bigint,
+  ) {
     this.head = source();
+  }
+
+  /** The dropout seed of the next batch (consecutive batches have consecutive seeds). */
+  nextSeed(): bigint {
+    return this.seedAt(this.taken);
   }
 
   get done(): boolean {
@@ -43,7 +64,10 @@ export class BatchQueue {
 
   take(): Batch | undefined {
     const b = this.head;
-    if (b !== undefined) this.head = this.source();
+    if (b !== undefined) {
+      this.head = this.source();
+      this.taken++;
+    }
     return b;
   }
 }
@@ -65,7 +89,8 @@ export interface StepRunner {
 export function singleSteps(replica: StepReplica): StepRunner {
   return {
     async run(batches, step, _limit, lrAt) {
-      const r = await replica.step(batches.take()!, lrAt(step), step + 1);
+      const seed = batches.nextSeed();
+      const r = await replica.step(batches.take()!, lrAt(step), step + 1, seed);
       return [{ ...r, batches: 1 }];
     },
   };
@@ -78,7 +103,8 @@ export function accumulatedSteps(replica: StepReplica, ga: number): StepRunner {
       let loss = 0;
       let count = 0;
       while (!batches.done && count < ga) {
-        const l = await replica.accumulate(batches.take()!, 1 / ga);
+        const seed = batches.nextSeed();
+        const l = await replica.accumulate(batches.take()!, 1 / ga, seed);
         checkFinite(l, step + 1);
         loss += l / ga;
         count++;
@@ -93,15 +119,16 @@ export function accumulatedSteps(replica: StepReplica, ga: number): StepRunner {
 export function groupedSteps(replica: StepReplica, stepsPerRun: number): StepRunner {
   return {
     async run(batches, step, limit, lrAt) {
+      const seed = batches.nextSeed();
       const group = [batches.take()!];
       const size = group[0]!.dims[0];
       while (group.length < Math.min(stepsPerRun, limit) && batches.peek()?.dims[0] === size) {
         group.push(batches.take()!);
       }
       if (group.length === 1)
-        return [{ ...(await replica.step(group[0]!, lrAt(step), step + 1)), batches: 1 }];
+        return [{ ...(await replica.step(group[0]!, lrAt(step), step + 1, seed)), batches: 1 }];
       const lrs = group.map((_, i) => lrAt(step + i));
-      return (await replica.multiStep(group, lrs, step + 1)).map((r) => ({ ...r, batches: 1 }));
+      return (await replica.multiStep(group, lrs, step + 1, seed)).map((r) => ({ ...r, batches: 1 }));
     },
   };
 }

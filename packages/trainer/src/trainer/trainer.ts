@@ -2,6 +2,7 @@ import { EventEmitter } from 'node:events';
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import {
+  type ArtifactManifest,
   type CompiledModel,
   compileArtifacts,
   exportInference,
@@ -15,6 +16,7 @@ import {
   type HubOptions,
   RandomSampler,
   SequentialSampler,
+  type TextTokenizer,
   type TokenizedDataset,
 } from '@ortrain/data';
 import type { Tensor } from '@ortrain/graph';
@@ -27,9 +29,11 @@ import {
   rotateCheckpoints,
   saveCheckpoint,
 } from '../checkpoint/checkpoints.js';
+import { modelCard } from '../hub/model-card.js';
+import { HubPusher } from '../hub/push.js';
 import { type Device, type ProviderChoice, selectProvider } from '../runtime/device.js';
 import { Replica } from '../runtime/replica.js';
-import type { TrainingArguments } from './arguments.js';
+import { evalMetricKey, type TrainingArguments } from './arguments.js';
 import {
   CallbackHandler,
   DEFAULT_CALLBACKS,
@@ -58,11 +62,18 @@ export interface TrainerOptions {
   model: string | ModelSource | CompiledModel;
   args: TrainingArguments;
   trainDataset?: TokenizedDataset;
-  evalDataset?: TokenizedDataset;
-  /** Default: DataCollatorWithPadding (dynamic padding), as HF's default when a tokenizer is given. */
+  /**
+   * One eval set, or several by name (HF's dict `eval_dataset`): each is evaluated with the metric prefix
+   * `eval_<name>` (`eval_matched_accuracy`) and the metrics merged.
+   */
+  evalDataset?: EvalDataset;
+  /** Default: DataCollatorWithPadding(tokenizer) (dynamic padding), as HF's default when a tokenizer is given. */
   dataCollator?: DataCollatorWithPadding;
-  /** Folder with the tokenizer files, copied next to the exported model. */
-  tokenizer?: string;
+  /**
+   * The tokenizer, saved next to the exported model (HF's `save_pretrained`), or a folder with the tokenizer
+   * files, copied there. Default: the tokenizer files next to the model source.
+   */
+  tokenizer?: TextTokenizer | string;
   computeMetrics?: (p: EvalPrediction) => Record<string, number>;
   /** Stop on SIGINT after the current step with a checkpoint (default true); a second SIGINT exits at once. */
   handleSigint?: boolean;
@@ -70,6 +81,14 @@ export interface TrainerOptions {
   hub?: HubOptions;
   /** Callbacks (or classes to instantiate) after the default flow, as HF's `callbacks`. */
   callbacks?: (TrainerCallback | TrainerCallbackClass)[];
+}
+
+/** One eval set, or several by name. */
+export type EvalDataset = TokenizedDataset | Readonly<Record<string, TokenizedDataset>>;
+
+/** A record of named eval sets rather than one set. */
+function isEvalRecord(ds: EvalDataset): ds is Readonly<Record<string, TokenizedDataset>> {
+  return !('inputIds' in ds);
 }
 
 export interface StepEvent {
@@ -154,6 +173,7 @@ interface Position {
 
 /** What checkpoints read from and write to a replica. */
 interface CheckpointReplica {
+  readonly manifest: ArtifactManifest;
   /** Brings state kept on the device back to the host (before weights() and optimizerState()). */
   sync(): Promise<void>;
   weights(): Tensor[];
@@ -170,6 +190,8 @@ interface TrainingRun {
   dataset: TokenizedDataset;
   /** The global step of the last checkpoint written, -1 before any. */
   lastSaved: number;
+  /** push_to_hub's uploader; absent when not pushing. */
+  hub: HubPusher | undefined;
 }
 
 const round = (v: number, digits: number) => Math.round(v * 10 ** digits) / 10 ** digits;
@@ -184,20 +206,23 @@ export class Trainer extends EventEmitter<TrainerEvents> {
   private replica?: Replica;
   private readonly collator: DataCollatorWithPadding;
   private readonly callbackHandler: CallbackHandler;
-  /** Tokenizer files for the export: the `tokenizer` option, else those next to the model source. */
-  private tokenizerDir: string | undefined;
+  /** The tokenizer for the export: the `tokenizer` option, else the files next to the model source. */
+  private tokenizer: TextTokenizer | string | undefined;
   private acc: Accumulators = freshAccumulators();
 
   constructor(private readonly options: TrainerOptions) {
     super();
     this.args = options.args;
-    this.collator = options.dataCollator ?? new DataCollatorWithPadding();
-    this.tokenizerDir = options.tokenizer;
+    this.tokenizer = options.tokenizer;
+    const tokenizerObject = typeof options.tokenizer === 'object' ? options.tokenizer : undefined;
+    this.collator = options.dataCollator ?? new DataCollatorWithPadding(tokenizerObject);
     if (this.args.eval_strategy !== 'no' && !options.evalDataset) {
       throw new Error(
         `TrainingArguments.eval_strategy is "${this.args.eval_strategy}" but no evalDataset was given`,
       );
     }
+    if (options.evalDataset && isEvalRecord(options.evalDataset) && !Object.keys(options.evalDataset).length)
+      throw new Error('evalDataset is a record without any eval set');
     this.callbackHandler = new CallbackHandler(this.args, () => this.state);
     for (const cb of [...DEFAULT_CALLBACKS, ...(options.callbacks ?? [])]) this.addCallback(cb);
     this.callbackHandler.call('onInitEnd');
@@ -234,7 +259,8 @@ export class Trainer extends EventEmitter<TrainerEvents> {
   async getReplica(): Promise<Replica> {
     if (this.replica) return this.replica;
     const a = this.args;
-    const provider = await selectProvider(a.device);
+    // full_determinism keeps `auto` off CUDA (finishArguments refuses an explicit cuda).
+    const provider = await selectProvider(a.full_determinism ? 'cpu' : a.device);
     const model = await this.compiledModel(provider.device);
     this.replica = await Replica.open(model, { provider, numThreads: a.num_threads });
     this.emit('message', `Running on ${provider.device.toUpperCase()}: ${provider.reason}`);
@@ -254,7 +280,7 @@ export class Trainer extends EventEmitter<TrainerEvents> {
     }
     const src = typeof m === 'string' ? { source: m } : m;
     const source = await resolveModelSource(src.source, this.options.hub);
-    this.tokenizerDir ??= tokenizerFolderOf(source);
+    this.tokenizer ??= tokenizerFolderOf(source);
     const result = compileArtifacts(source, compileOptionsFor(this.args, src, device));
     for (const msg of result.report.messages) this.emit('message', msg);
     return result;
@@ -267,9 +293,9 @@ export class Trainer extends EventEmitter<TrainerEvents> {
     if (!train || !a.shuffle) return new SequentialSampler(ds.numRows, { batchSize, dropLast });
     if (a.group_by_length) {
       const lengths = Int32Array.from({ length: ds.numRows }, (_, i) => ds.length(i));
-      return new GroupByLengthSampler(lengths, { batchSize, dropLast, seed: a.seed });
+      return new GroupByLengthSampler(lengths, { batchSize, dropLast, seed: a.data_seed ?? a.seed });
     }
-    return new RandomSampler(ds.numRows, { batchSize, dropLast, seed: a.seed });
+    return new RandomSampler(ds.numRows, { batchSize, dropLast, seed: a.data_seed ?? a.seed });
   }
 
   /** The epoch for logs; undefined before any training, as HF's `state.epoch` is None then. */
@@ -291,6 +317,8 @@ export class Trainer extends EventEmitter<TrainerEvents> {
     const a = this.args;
     const dataset = this.options.trainDataset;
     if (!dataset) throw new Error('Trainer.train() needs a trainDataset');
+    // push_to_hub: the token and the repository are checked before anything is written.
+    const hub = a.push_to_hub ? await HubPusher.open(a, this.options.hub) : undefined;
     const replica = await this.getReplica();
     const sampler = this.sampler(dataset, true);
     if (sampler.numBatches === 0)
@@ -303,8 +331,9 @@ export class Trainer extends EventEmitter<TrainerEvents> {
       a.learning_rate,
       warmupStepsFor(maxSteps, a.warmup_steps, a.warmup_ratio),
       maxSteps,
+      a.lr_scheduler_kwargs,
     );
-    const run: TrainingRun = { replica: replica, runner, scheduler, sampler, dataset, lastSaved: -1 };
+    const run: TrainingRun = { replica, runner, scheduler, sampler, dataset, lastSaved: -1, hub };
 
     this.acc = freshAccumulators();
     removeStaleTemps(a.output_dir);
@@ -370,10 +399,14 @@ export class Trainer extends EventEmitter<TrainerEvents> {
     const callbacks = this.callbackHandler;
     callbacks.epochBegin();
     const it = run.sampler.batches(epoch, first);
-    const batches = new BatchQueue(() => {
-      const r = it.next();
-      return r.done ? undefined : this.collator.collate(run.dataset, r.value);
-    });
+    const firstInRun = epoch * run.sampler.numBatches + first;
+    const batches = new BatchQueue(
+      () => {
+        const r = it.next();
+        return r.done ? undefined : this.collator.collate(run.dataset, r.value);
+      },
+      (i) => dropoutSeed(this.args.seed, firstInRun + i),
+    );
     let index = first; // index of the next batch in this epoch
     while (!batches.done && !control.should_training_stop && !control.should_epoch_stop) {
       const before = this.state.global_step;
@@ -450,8 +483,14 @@ export class Trainer extends EventEmitter<TrainerEvents> {
     if (control.should_evaluate) {
       const metrics = await this.evaluate();
       this.updateBest(metrics);
+      // reduce_lr_on_plateau steps on the checked metric (updateBest has made sure it is there).
+      const metric = this.args.metric_for_best_model;
+      if (metric !== null) run.scheduler.stepOnMetric(metrics[evalMetricKey(metric)]!);
     }
-    if (control.should_save) await this.save(run, pos);
+    if (control.should_save) {
+      const dir = await this.save(run, pos);
+      await run.hub?.pushCheckpoint(dir, this.state, () => this.saveModel());
+    }
   }
 
   private async save(run: TrainingRun, pos: Position): Promise<string> {
@@ -463,7 +502,7 @@ export class Trainer extends EventEmitter<TrainerEvents> {
   }
 
   /** The best model back when asked, the summary log, the export and trainer_state.json. */
-  private finishTraining(run: TrainingRun, started: number): TrainOutput {
+  private async finishTraining(run: TrainingRun, started: number): Promise<TrainOutput> {
     const a = this.args;
     if (a.load_best_model_at_end && this.state.best_model_checkpoint) {
       const best = loadCheckpoint(this.state.best_model_checkpoint);
@@ -489,6 +528,12 @@ export class Trainer extends EventEmitter<TrainerEvents> {
     this.log(metrics);
     this.saveModel();
     writeFileAtomic(join(a.output_dir, 'trainer_state.json'), `${JSON.stringify(this.state, null, 2)}\n`);
+    if (run.hub) {
+      const m = this.options.model;
+      const source = typeof m === 'string' || isCompiled(m) ? undefined : m.source;
+      const modelName = run.hub.repo.split('/').pop()!;
+      await run.hub.pushEnd(modelCard(a, this.state, { modelName, ...(source && { baseModel: source }) }));
+    }
     const output: TrainOutput = {
       globalStep: this.state.global_step,
       trainingLoss: metrics['train_loss']!,
@@ -533,6 +578,7 @@ export class Trainer extends EventEmitter<TrainerEvents> {
       ]),
     };
     const sched = c.scheduler as { last_epoch?: number; type?: string };
+    scheduler.loadStateDict(c.scheduler);
     if (sched.type !== scheduler.type) {
       this.emit(
         'message',
@@ -561,12 +607,10 @@ export class Trainer extends EventEmitter<TrainerEvents> {
     const gs = this.state.global_step;
     const dir = saveCheckpoint(a.output_dir, gs, {
       weights: replica.weights(),
+      transposed: replica.manifest.parameters.filter((p) => p.transposed).map((p) => p.name),
       optimizer: replica.optimizerState(),
       scheduler: {
-        type: scheduler.type,
-        base_lr: scheduler.baseLr,
-        warmup_steps: scheduler.warmupSteps,
-        total_steps: scheduler.totalSteps,
+        ...scheduler.stateDict(),
         last_epoch: gs,
         last_lr: scheduler.lrAt(gs),
       },
@@ -583,9 +627,7 @@ export class Trainer extends EventEmitter<TrainerEvents> {
   private updateBest(metrics: Record<string, number>): void {
     const a = this.args;
     if (a.metric_for_best_model === null) return;
-    const key = a.metric_for_best_model.startsWith('eval_')
-      ? a.metric_for_best_model
-      : `eval_${a.metric_for_best_model}`;
+    const key = evalMetricKey(a.metric_for_best_model);
     const value = metrics[key];
     if (value === undefined) {
       throw new Error(
@@ -662,10 +704,20 @@ export class Trainer extends EventEmitter<TrainerEvents> {
     return { logits, numLabels, metrics };
   }
 
-  /** Evaluates on `evalDataset` (or the given one); logs and returns `eval_*` metrics plus `epoch`. */
-  async evaluate(ds?: TokenizedDataset, metricKeyPrefix = 'eval'): Promise<Record<string, number>> {
+  /**
+   * Evaluates on `evalDataset` (or the given one); logs and returns `eval_*` metrics plus `epoch`. A record of
+   * eval sets is evaluated set by set with the prefix `<prefix>_<name>` (each logged on its own), and the
+   * metrics merged, as HF's evaluate does with a dict.
+   */
+  async evaluate(ds?: EvalDataset, metricKeyPrefix = 'eval'): Promise<Record<string, number>> {
     const data = ds ?? this.options.evalDataset;
     if (!data) throw new Error('Trainer.evaluate() needs an evalDataset');
+    if (isEvalRecord(data)) {
+      const merged: Record<string, number> = {};
+      for (const [name, set] of Object.entries(data))
+        Object.assign(merged, await this.evaluate(set, `${metricKeyPrefix}_${name}`));
+      return merged;
+    }
     const { metrics } = await this.loop(data, metricKeyPrefix, 'evaluate');
     this.log(metrics);
     const epoch = this.currentEpoch();
@@ -685,7 +737,8 @@ export class Trainer extends EventEmitter<TrainerEvents> {
 
   /**
    * Exports the current weights to `dir` (default output_dir) in the transformers.js layout: config.json with
-   * id2label/label2id, onnx/model.onnx and the tokenizer files.
+   * id2label/label2id, onnx/model.onnx, model.safetensors (HF layout) and the tokenizer files (a tokenizer
+   * object's savePretrained, or a folder's files copied).
    */
   saveModel(dir = this.args.output_dir): string {
     const replica = this.replica;
@@ -693,10 +746,13 @@ export class Trainer extends EventEmitter<TrainerEvents> {
     mkdirSync(dir, { recursive: true });
     // Live views, no copies: the export writes them out before any further step can change them.
     const weights = new Map(replica.manifest.parameters.map((p) => [p.name, replica.view(p.name)]));
-    return exportInference(replica.dir, dir, {
+    const tokenizer = this.tokenizer;
+    const file = exportInference(replica.dir, dir, {
       weights,
-      ...(this.tokenizerDir !== undefined && { tokenizerDir: this.tokenizerDir }),
+      ...(typeof tokenizer === 'string' && { tokenizerDir: tokenizer }),
     });
+    if (typeof tokenizer === 'object') tokenizer.savePretrained(dir);
+    return file;
   }
 
   async close(): Promise<void> {
@@ -709,4 +765,13 @@ function pick<T extends object, K extends keyof T>(o: T, keys: K[]): Pick<T, K> 
   const out = {} as Pick<T, K>;
   for (const k of keys) if (k in o) out[k] = o[k];
   return out;
+}
+
+/**
+ * The dropout masks' seed for one micro-batch: args.seed in the high 32 bits, the micro-batch's position in the
+ * run (epoch * batches per epoch + batch) in the low ones, so a resumed run draws the masks the uninterrupted
+ * one did, and every micro-batch of an accumulation or a K-step Loop draws its own.
+ */
+function dropoutSeed(seed: number, microBatch: number): bigint {
+  return (BigInt(seed) << 32n) + BigInt(microBatch);
 }
