@@ -87,7 +87,7 @@ describe('TrainingArguments', () => {
       new TrainingArguments({ output_dir: 'x', full_determinism: true, device: 'auto' }).full_determinism,
     ).toBe(true);
     expect(() => new TrainingArguments({ output_dir: 'x', full_determinism: true, device: 'cuda' })).toThrow(
-      'TrainingArguments: full_determinism needs device cpu or auto (CUDA kernels are not bit-reproducible)',
+      'TrainingArguments.full_determinism needs device cpu or auto (CUDA kernels are not bit-reproducible)',
     );
   });
 
