@@ -22,6 +22,7 @@ parser.add_argument("--batches")
 parser.add_argument("--warmup", type=int, default=1)
 parser.add_argument("--repeats", type=int, default=5)
 parser.add_argument("--threads", type=int, default=2)
+parser.add_argument("--device", default="cpu", help="torch device, e.g. cuda (scripts/gpu-check.sh)")
 parser.add_argument("--version", action="store_true", help="print torch's version and BLAS, then exit")
 args = parser.parse_args()
 if not args.version and not (args.artifacts and args.batches):
@@ -155,7 +156,7 @@ class BertForSequenceClassification(nn.Module):
         self.cls_drop, self.classifier = nn.Dropout(dropout["classifier"]), nn.Linear(h, num_labels)
 
     def forward(self, ids, mask, types):
-        pos = torch.arange(ids.shape[1]).unsqueeze(0)
+        pos = torch.arange(ids.shape[1], device=ids.device).unsqueeze(0)
         x = self.emb_drop(self.emb_norm(self.word(ids) + self.token_type(types) + self.position(pos)))
         ext = (1.0 - mask[:, None, None, :].float()) * torch.finfo(torch.float32).min
         for layer in self.layers:
@@ -210,10 +211,13 @@ def load_model(folder):
 
 def main():
     model, manifest, info = load_model(args.artifacts)
+    model.to(args.device)
     hf = model.hf_names()
     batches = [
         tuple(
-            torch.tensor(b[k], dtype=torch.int64).view(*(b["dims"] if k != "labels" else [b["dims"][0]]))
+            torch.tensor(b[k], dtype=torch.int64, device=args.device).view(
+                *(b["dims"] if k != "labels" else [b["dims"][0]])
+            )
             for k in ("input_ids", "attention_mask", "token_type_ids", "labels")
         )
         for b in json.load(open(args.batches))["batches"]
@@ -263,6 +267,12 @@ def main():
                 "stepMs": times,
                 "rows": rows,
                 "lastLoss": loss,
+                "device": args.device,
+                **(
+                    {"deviceMemoryPeakBytes": torch.cuda.max_memory_allocated()}
+                    if args.device.startswith("cuda")
+                    else {}
+                ),
             }
         )
     )

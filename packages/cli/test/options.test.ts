@@ -223,7 +223,7 @@ describe('parseTrainArgs', () => {
         "--eval-strategy: expected one of no, steps, epoch, got 'sometimes'",
       ],
       [['--task', 'imdb'], '--task: expected one of cola, sst2, mrpc'],
-      [['--device', 'tpu'], "--device: expected one of auto, cpu, cuda, got 'tpu'"],
+      [['--device', 'tpu'], "--device: expected one of auto, cpu, cuda, webgpu, got 'tpu'"],
       [['--max-steps', '0'], '--max-steps: expected an integer > 0, or -1 to use --num-train-epochs'],
       [['--warmup-ratio', '1.5'], '--warmup-ratio: expected a number in [0, 1]'],
       [['--dropout', '1'], '--dropout: expected a number in [0, 1)'],

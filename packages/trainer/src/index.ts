@@ -18,7 +18,13 @@ export { HubPushError, HubPusher, type HubPushOptions } from './hub/push.js';
 export { type DevicePlan, parseDevices } from './parallel/devices.js';
 export { ReplicaGroup } from './parallel/replica-group.js';
 export { type StateArray, StateBuffers } from './runtime/buffers.js';
-export { type Device, type ProviderChoice, type SessionConfig, selectProvider } from './runtime/device.js';
+export {
+  type Device,
+  type ProviderChoice,
+  type SessionConfig,
+  selectProvider,
+  softwareAdapter,
+} from './runtime/device.js';
 export { type EvalResult, Replica, type ReplicaOptions, type StepResult } from './runtime/replica.js';
 export {
   type ArgumentGroup,

@@ -89,6 +89,11 @@ describe('TrainingArguments', () => {
     expect(() => new TrainingArguments({ output_dir: 'x', full_determinism: true, device: 'cuda' })).toThrow(
       'TrainingArguments.full_determinism needs device cpu or auto (CUDA kernels are not bit-reproducible)',
     );
+    expect(
+      () => new TrainingArguments({ output_dir: 'x', full_determinism: true, device: 'webgpu' }),
+    ).toThrow(
+      'TrainingArguments.full_determinism needs device cpu or auto (WebGPU kernels are not bit-reproducible)',
+    );
   });
 
   it('enforces the load_best_model_at_end constraints', () => {

@@ -66,3 +66,55 @@ describe('state buffers of other float types', () => {
     );
   });
 });
+
+describe('device-resident state (the bookkeeping; test/webgpu.test.ts runs it on a device)', () => {
+  /** Stands in for a run's gpu-buffer output: a tensor that records its disposal. */
+  const deviceTensor = (disposed: string[], name: string) => {
+    const t = new ort.Tensor('float32', new Float32Array(2), [2]);
+    t.dispose = () => disposed.push(name);
+    return t;
+  };
+
+  it('feeds the device copy, refuses stale host reads until read back, disposes what it replaces', () => {
+    const state = new StateBuffers();
+    state.add('w', { dataType: 'float32', shape: [2] }, [1, 2]);
+    const disposed: string[] = [];
+    const first = deviceTensor(disposed, 'first');
+    state.keepOnDevice('w', first);
+    expect(state.tensor('w')).toBe(first);
+    expect(state.deviceOnly()).toEqual(['w']);
+    expect(() => state.get('w')).toThrow(
+      "state 'w' is on the device: read it back first (await Replica.sync())",
+    );
+    // A read-back writes the host buffer through hostTensor; both copies are then current.
+    (state.hostTensor('w').data as Float32Array).set([3, 4]);
+    state.markReadBack(['w']);
+    expect(Array.from(state.get('w'))).toEqual([3, 4]);
+    expect(state.deviceOnly()).toEqual([]);
+    expect(state.tensor('w')).toBe(first);
+    // The next run's value replaces (and releases) the previous one, and the host copy is stale again.
+    state.keepOnDevice('w', deviceTensor(disposed, 'second'));
+    expect(disposed).toEqual(['first']);
+    expect(() => state.get('w')).toThrow(/on the device/);
+    // Host values set by load() take over: the device copy is released and the host buffer is fed.
+    state.set('w', [5, 6]);
+    expect(disposed).toEqual(['first', 'second']);
+    expect(state.tensor('w')).toBe(state.hostTensor('w'));
+    expect(Array.from(state.get('w'))).toEqual([5, 6]);
+  });
+
+  it('zeroes a spent accumulator on the host and releases every device copy on demand', () => {
+    const state = new StateBuffers();
+    state.add('g', { dataType: 'float32', shape: [2] }, [7, 8]);
+    state.add('m', { dataType: 'float32', shape: [2] });
+    const disposed: string[] = [];
+    state.keepOnDevice('g', deviceTensor(disposed, 'g'));
+    state.keepOnDevice('m', deviceTensor(disposed, 'm'));
+    state.zero('g');
+    expect(Array.from(state.get('g'))).toEqual([0, 0]);
+    expect(state.deviceOnly()).toEqual(['m']);
+    state.releaseDevice();
+    expect(disposed).toEqual(['g', 'm']);
+    expect(state.deviceOnly()).toEqual([]);
+  });
+});

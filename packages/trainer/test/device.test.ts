@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { selectProvider } from '../src/runtime/device.js';
+import { selectProvider, softwareAdapter } from '../src/runtime/device.js';
 
 const ortDir = dirname(createRequire(import.meta.url).resolve('onnxruntime-node'));
 const cudaInstalled = existsSync(
@@ -33,10 +33,48 @@ describe('WebGPU', () => {
     const choice = await selectProvider('webgpu').catch((e: Error) => e);
     if (choice instanceof Error) {
       expect(choice.message).toMatch(
-        /^device "webgpu" was requested but the WebGPU execution provider failed to load \(.+\); it needs a GPU adapter/s,
+        /^device "webgpu" was requested but no WebGPU adapter loads \(no Vulkan driver, or no GPU: .+\); install the Vulkan loader/,
       );
+      expect(choice.message).not.toContain('\n');
+      expect(choice.message).toContain('VK_ICD_FILENAMES=/usr/lib/chromium/vk_swiftshader_icd.json');
     } else {
       expect(choice).toEqual({ device: 'webgpu', reason: 'device "webgpu" was requested' });
     }
   });
+});
+
+describe('auto and software adapters', () => {
+  const none = () => false;
+  it('counts SwiftShader and llvmpipe as software, whatever the GPU nodes', () => {
+    const swiftshader = { VK_ICD_FILENAMES: '/usr/lib/chromium/vk_swiftshader_icd.json' };
+    expect(softwareAdapter(swiftshader, 'linux', () => true)).toBe(
+      'its Vulkan driver is a software one (/usr/lib/chromium/vk_swiftshader_icd.json)',
+    );
+    expect(
+      softwareAdapter({ VK_DRIVER_FILES: '/usr/share/vulkan/icd.d/lvp_icd.x86_64.json' }, 'darwin', none),
+    ).toMatch(/software one/);
+  });
+
+  it('on Linux needs a GPU device node; Metal and Direct3D 12 count as GPUs', () => {
+    expect(softwareAdapter({}, 'linux', none)).toMatch(/^no GPU device node \(\/dev\/dri\/renderD128, /);
+    expect(softwareAdapter({}, 'linux', (p) => p === '/dev/nvidia0')).toBeNull();
+    expect(
+      softwareAdapter(
+        { VK_ICD_FILENAMES: '/etc/vulkan/icd.d/nvidia_icd.json' },
+        'linux',
+        (p) => p === '/dev/dri/renderD128',
+      ),
+    ).toBeNull();
+    expect(softwareAdapter({}, 'darwin', none)).toBeNull();
+    expect(softwareAdapter({}, 'win32', none)).toBeNull();
+  });
+
+  it.skipIf(cudaInstalled || softwareAdapter() === null)(
+    'auto passes over a software WebGPU adapter to the CPU, saying so',
+    async () => {
+      const auto = await selectProvider('auto');
+      expect(auto.device).toBe('cpu');
+      expect(auto.reason).toMatch(/; WebGPU: (its Vulkan driver is a software one|no GPU device node)/);
+    },
+  );
 });

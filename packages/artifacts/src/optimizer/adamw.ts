@@ -65,7 +65,8 @@ export function addClipAndAdamW(
       { name: b.fresh(`/optimizer/norm/${p.name}`) },
     ),
   );
-  const total = squares.length === 1 ? squares[0]! : op('Sum', squares, 'norm/Sum');
+  // A chain of Adds (a variadic Sum's order): WebGPU has no Sum kernel, and the norm would cross to the host.
+  const total = squares.reduce((acc, s) => op('Add', [acc, s], 'norm/Add'));
   let gradNorm: string;
   let finite: string | undefined;
   let invScale: string | undefined;

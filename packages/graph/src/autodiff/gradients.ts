@@ -139,7 +139,8 @@ export function buildGradients(target: GraphBuilder | Graph, options: GradientOp
   const total = (v: string): string | undefined => {
     const list = contributions.get(v);
     if (!list || list.length === 0) return undefined;
-    if (list.length > 1) contributions.set(v, [builder.op1('Sum', list)]);
+    // A chain of Adds, not a variadic Sum: the same left-to-right order, and WebGPU has no Sum kernel.
+    if (list.length > 1) contributions.set(v, [list.reduce((acc, g) => builder.op1('Add', [acc, g]))]);
     return contributions.get(v)![0];
   };
   const lossShape = info.types.get(options.loss)?.shape;

@@ -174,6 +174,16 @@ export class ReplicaGroup {
   optimizerState(): Tensor[] {
     return this.main.optimizerState();
   }
+  /** Rank 0's host<->device bytes in its last run (the other ranks move as much). */
+  get lastTransferBytes(): number {
+    return this.main.lastTransferBytes;
+  }
+
+  /** Reads rank 0's device-resident state back to the host, for checkpoints and the export. */
+  sync(): Promise<void> {
+    return this.main.sync();
+  }
+
   /** fp16's loss scale: every replica updates it from the same reduced gradients, so rank 0's is everyone's. */
   lossScale(): number | undefined {
     return this.main.lossScale();

@@ -26,12 +26,17 @@ interface Slot {
  * that ONNX Runtime reads and writes directly, so a training step allocates and copies nothing on our side. A
  * rewritten entry has one buffer updated in place (see {@link StateOptions.inPlace}) or two: a graph reads the
  * front one and writes the new value into the back one, then `swap` exchanges them. The ort.Tensor wrappers
- * are made once, here.
+ * are made once, here. Device-resident mode: a run's new values stay on the device (`keepOnDevice`) and are
+ * fed back from there; the host buffer is current again once read back (`markReadBack`) or set.
  */
 export class StateBuffers {
   private readonly front = new Map<string, Slot>();
   private readonly back = new Map<string, Slot>();
   private readonly types = new Map<string, { dataType: FloatType; shape: readonly number[] }>();
+  /** Current values a run left on the device (gpu-buffer outputs); they shadow the host buffer. */
+  private readonly onDevice = new Map<string, ort.Tensor>();
+  /** Entries on the device whose host buffer was read back since (both copies current). */
+  private readonly readBack = new Set<string>();
   readonly inPlace: boolean;
 
   constructor(options: StateOptions = {}) {
@@ -73,9 +78,55 @@ export class StateBuffers {
     return this.front.has(name);
   }
 
-  /** The tensor to feed for `name` (the current values). */
+  /** The tensor to feed for `name` (the current values: on the device when a run left them there). */
   tensor(name: string): ort.Tensor {
+    return this.onDevice.get(name) ?? this.wrapper(name, this.front.get(name));
+  }
+
+  /** The host buffer's tensor for `name`, whatever is current (what a read-back writes into). */
+  hostTensor(name: string): ort.Tensor {
     return this.wrapper(name, this.front.get(name));
+  }
+
+  /** Keeps `t`, a run's output on the device, as the current value of `name`, releasing the one it replaces. */
+  keepOnDevice(name: string, t: ort.Tensor): void {
+    const old = this.onDevice.get(name);
+    if (old !== t) old?.dispose();
+    this.onDevice.set(name, t);
+    this.readBack.delete(name);
+  }
+
+  /** Whether a device copy of `name` exists (current, whether or not the host one is). */
+  hasDeviceCopy(name: string): boolean {
+    return this.onDevice.has(name);
+  }
+
+  /** Entries whose current values exist on the device only. */
+  deviceOnly(): string[] {
+    return [...this.onDevice.keys()].filter((n) => !this.readBack.has(n));
+  }
+
+  /** The host buffers of `names` now hold their current values (read back from the device). */
+  markReadBack(names: Iterable<string>): void {
+    for (const n of names) this.readBack.add(n);
+  }
+
+  /** Host values replace the device copy of `name` (set, zeroed): the next run feeds them. */
+  private dropDevice(name: string): void {
+    this.onDevice.get(name)?.dispose();
+    this.onDevice.delete(name);
+    this.readBack.delete(name);
+  }
+
+  /** Zeroes `name` (an accumulator a run consumed). */
+  zero(name: string): void {
+    this.dropDevice(name);
+    this.get(name).fill(0);
+  }
+
+  /** Releases every device copy (the sessions are going away). */
+  releaseDevice(): void {
+    for (const n of [...this.onDevice.keys()]) this.dropDevice(n);
   }
 
   /** The tensor a graph writes the new value of `name` into (the one it reads, in place). */
@@ -99,6 +150,9 @@ export class StateBuffers {
   get(name: string): StateArray {
     const b = this.front.get(name);
     if (!b) throw new Error(`no state named '${name}'`);
+    if (this.onDevice.has(name) && !this.readBack.has(name)) {
+      throw new Error(`state '${name}' is on the device: read it back first (await Replica.sync())`);
+    }
     return b.data;
   }
 
@@ -114,6 +168,7 @@ export class StateBuffers {
   }
 
   set(name: string, values: ArrayLike<number>): void {
+    this.dropDevice(name);
     const cur = this.get(name);
     if (values.length !== cur.length) {
       throw new Error(

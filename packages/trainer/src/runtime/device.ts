@@ -1,13 +1,14 @@
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
+import type { FloatType } from '@ortrain/artifacts';
 import { emptyGraph, encodeModel, GraphBuilder } from '@ortrain/graph';
 import * as ort from 'onnxruntime-node';
 
 /**
  * Device selection: which ONNX Runtime execution provider a replica's sessions run on, and why. It knows the
  * CPU (always there), CUDA (an optional library installed by `pnpm setup:cuda`) and WebGPU (bundled with
- * onnxruntime-node, used only when asked for: it needs a GPU adapter, and state does not stay on the device yet).
+ * onnxruntime-node: Dawn over Vulkan, Metal or Direct3D 12; it needs a GPU adapter).
  */
 export type Device = 'cpu' | 'cuda' | 'webgpu';
 
@@ -39,13 +40,18 @@ function ortBinaryDir(): string {
 const CUDA_LIB =
   process.platform === 'win32' ? 'onnxruntime_providers_cuda.dll' : 'libonnxruntime_providers_cuda.so';
 
-/** A one-node model, enough to make ONNX Runtime load an execution provider. */
-function probeModel(): Uint8Array {
-  const g = emptyGraph('probe');
+/** A graph of Identity nodes, `y<i>` = `x<i>`: loads a provider (one float), or reads device tensors back. */
+export function identityModel(
+  tensors: readonly { dataType: FloatType; shape: readonly number[] }[],
+): Uint8Array {
+  const g = emptyGraph('identity');
   const b = new GraphBuilder(g);
-  b.addInput({ name: 'x', type: { dataType: 'float32', shape: [1] } });
-  b.op('Identity', ['x'], {}, { outputs: ['y'] });
-  b.addOutput({ name: 'y', type: { dataType: 'float32', shape: [1] } });
+  tensors.forEach((t, i) => {
+    const type = { dataType: t.dataType, shape: [...t.shape] };
+    b.addInput({ name: `x${i}`, type });
+    b.op('Identity', [`x${i}`], {}, { outputs: [`y${i}`] });
+    b.addOutput({ name: `y${i}`, type });
+  });
   return encodeModel({
     irVersion: 8,
     opsets: new Map([['', 17]]),
@@ -55,6 +61,8 @@ function probeModel(): Uint8Array {
     metadata: {},
   });
 }
+
+const probeModel = () => identityModel([{ dataType: 'float32', shape: [1] }]);
 
 /** Tries to load the CUDA execution provider (on one GPU); returns why it cannot be used, or null when it works. */
 async function cudaUnavailable(deviceId?: number): Promise<string | null> {
@@ -76,6 +84,33 @@ async function cudaUnavailable(deviceId?: number): Promise<string | null> {
   }
 }
 
+/** Software Vulkan drivers: Dawn runs on them, slower than ONNX Runtime's CPU kernels. */
+const SOFTWARE_VULKAN = /swiftshader|lvp|llvmpipe|lavapipe/i;
+
+/**
+ * Why the adapter Dawn would pick is a software one, or null when a GPU is there. Dawn reports no adapter
+ * details through onnxruntime-node, so this reads what it would enumerate: an ICD file forced through
+ * VK_ICD_FILENAMES / VK_DRIVER_FILES, and on Linux the GPU device nodes. Metal and Direct3D 12 count as GPUs.
+ */
+export function softwareAdapter(
+  env: NodeJS.ProcessEnv = process.env,
+  platform: NodeJS.Platform = process.platform,
+  hasPath: (p: string) => boolean = existsSync,
+): string | null {
+  const forced = env['VK_ICD_FILENAMES'] ?? env['VK_DRIVER_FILES'];
+  if (forced && SOFTWARE_VULKAN.test(forced)) return `its Vulkan driver is a software one (${forced})`;
+  if (platform !== 'linux') return null;
+  const gpuNodes = ['/dev/dri/renderD128', '/dev/nvidia0', '/dev/kfd'];
+  if (gpuNodes.some(hasPath)) return null;
+  return `no GPU device node (${gpuNodes.join(', ')}) exists, so its adapter would be a software one`;
+}
+
+/** How to get a WebGPU adapter, for the error when none loads. */
+const ADAPTER_HELP =
+  "install the Vulkan loader and your GPU's Vulkan driver (Debian: apt-get install libvulkan1 plus " +
+  'mesa-vulkan-drivers or the NVIDIA driver); to test without a GPU: apt-get install chromium and set ' +
+  'VK_ICD_FILENAMES=/usr/lib/chromium/vk_swiftshader_icd.json XDG_RUNTIME_DIR=/tmp';
+
 /** Tries to load the WebGPU execution provider; returns why it cannot be used, or null when it works. */
 async function webgpuUnavailable(): Promise<string | null> {
   if (!ort.listSupportedBackends().some((b) => b.name === 'webgpu')) {
@@ -86,30 +121,49 @@ async function webgpuUnavailable(): Promise<string | null> {
     await s.release();
     return null;
   } catch (e) {
-    return `the WebGPU execution provider failed to load (${(e as Error).message.trim()}); it needs a GPU adapter (Vulkan, Metal or Direct3D 12)`;
+    const message = (e as Error).message.trim();
+    // Dawn's words after ONNX Runtime's source location, e.g. "Failed to get a WebGPU adapter: No supported adapters".
+    const dawn = /Failed to get a WebGPU adapter[^\n]*/.exec(message)?.[0] ?? message.split('\n')[0];
+    return `no WebGPU adapter loads (no Vulkan driver, or no GPU: ${dawn}); ${ADAPTER_HELP}`;
   }
 }
 
+/** Why CUDA (on a GPU) or WebGPU cannot be used, or null once it loaded: each is probed once per process. */
+const cudaProbes = new Map<number | undefined, Promise<string | null>>();
+const cudaProbe = (deviceId?: number): Promise<string | null> => {
+  let p = cudaProbes.get(deviceId);
+  if (!p) cudaProbes.set(deviceId, (p = cudaUnavailable(deviceId)));
+  return p;
+};
+let webgpuProbe: Promise<string | null> | undefined;
+
 /**
- * Resolves `auto` | `cpu` | `cuda` | `webgpu` to a device: `auto` takes CUDA when it loads, else CPU, and says
- * why; `cuda` and `webgpu` fail with the reason when they cannot be used.
+ * Resolves `auto` | `cpu` | `cuda` | `webgpu` to a device: `auto` takes CUDA when it loads, else WebGPU when
+ * it loads on a GPU (not a software adapter), else CPU, and says why; `cuda` and `webgpu` fail with the reason
+ * when they cannot be used.
  */
 export async function selectProvider(requested: 'auto' | Device, deviceId?: number): Promise<ProviderChoice> {
   if (requested === 'cpu') return { device: 'cpu', reason: 'device "cpu" was requested' };
   if (requested === 'webgpu') {
-    const why = await webgpuUnavailable();
+    const why = await (webgpuProbe ??= webgpuUnavailable());
     if (why !== null) throw new Error(`device "webgpu" was requested but ${why}`);
     return { device: 'webgpu', reason: 'device "webgpu" was requested' };
   }
-  const why = await cudaUnavailable(deviceId);
   const id = deviceId === undefined ? {} : { deviceId };
+  const cuda = await cudaProbe(deviceId);
   if (requested === 'cuda') {
-    if (why !== null) throw new Error(`device "cuda" was requested but ${why}`);
+    if (cuda !== null) throw new Error(`device "cuda" was requested but ${cuda}`);
     return { device: 'cuda', reason: 'device "cuda" was requested', ...id };
   }
-  return why === null
-    ? { device: 'cuda', reason: 'device "auto": the CUDA execution provider loaded', ...id }
-    : { device: 'cpu', reason: `device "auto" fell back to CPU: ${why}` };
+  if (cuda === null) {
+    return { device: 'cuda', reason: 'device "auto": the CUDA execution provider loaded', ...id };
+  }
+  const software = softwareAdapter();
+  const webgpu = software === null ? await (webgpuProbe ??= webgpuUnavailable()) : `WebGPU: ${software}`;
+  if (webgpu === null) {
+    return { device: 'webgpu', reason: `device "auto": ${cuda}; WebGPU loaded on a GPU adapter` };
+  }
+  return { device: 'cpu', reason: `device "auto" fell back to CPU: ${cuda}; ${webgpu}` };
 }
 
 export function sessionOptions(config: SessionConfig): ort.InferenceSession.SessionOptions {

@@ -12,13 +12,18 @@ import type { Batch } from '@ortrain/data';
 import { numel, type Tensor } from '@ortrain/graph';
 import * as ort from 'onnxruntime-node';
 import { StateBuffers } from './buffers.js';
-import { type ProviderChoice, sessionOptions } from './device.js';
+import { identityModel, type ProviderChoice, sessionOptions } from './device.js';
 
 export interface ReplicaOptions {
   /** The device its sessions run on (see selectProvider). */
   provider: ProviderChoice;
   /** ONNX Runtime intra-op threads; 0 (default) keeps its default. */
   numThreads?: number;
+  /**
+   * Keep state on the device between runs (gpu-buffer outputs fed back as inputs); read it back with `sync()`.
+   * Default: on WebGPU (the CUDA EP's gpu-buffer outputs are untested).
+   */
+  deviceResident?: boolean;
 }
 
 export interface StepResult {
@@ -52,17 +57,21 @@ class BoundGraph {
   private readonly consumes: string[];
   /** Outputs fetched into fresh tensors (everything but the state it writes). */
   private readonly plainOutputs: string[];
-
   constructor(
     readonly name: GraphKind,
     private readonly session: ort.InferenceSession,
     io: GraphIO,
     entries: ReadonlyMap<string, StateEntry>,
     private readonly state: StateBuffers,
+    private readonly where: {
+      /** Uploads the state entries named (parameters, moments) that have no device copy yet. */
+      upload?: (names: string[]) => Promise<void>;
+      meter?: { bytes: number };
+    },
   ) {
     this.stateInputs = io.inputs.filter((i) => entries.has(i));
     this.extraInputs = io.inputs.filter((i) => !entries.has(i));
-    this.writes = [...entries.values()].filter((e) => e.writtenBy.includes(name));
+    this.writes = writesOf(name, entries);
     this.consumes = [...entries.values()]
       .filter((e) => e.role === 'gradient' && e.readBy.includes(name) && !e.writtenBy.includes(name))
       .map((e) => e.name);
@@ -72,6 +81,8 @@ class BoundGraph {
 
   /** Runs with `extra` feeds for everything that is not state; returns the non-state outputs. */
   async run(extra: Record<string, ort.Tensor>): Promise<Record<string, ort.Tensor>> {
+    if (this.where.meter) this.where.meter.bytes = 0;
+    await this.where.upload?.(this.stateInputs);
     const feeds: Record<string, ort.Tensor> = {};
     for (const input of this.stateInputs) feeds[input] = this.state.tensor(input);
     for (const input of this.extraInputs) {
@@ -81,13 +92,17 @@ class BoundGraph {
     }
     const fetches: Record<string, ort.Tensor | null> = {};
     for (const out of this.plainOutputs) fetches[out] = null;
-    for (const e of this.writes) fetches[e.update] = this.state.target(e.name);
+    const resident = this.where.upload !== undefined;
+    // Resident: ONNX Runtime allocates the new values on the device (gpu-buffer outputs), kept there.
+    for (const e of this.writes) fetches[e.update] = resident ? null : this.state.target(e.name);
     const results = (await this.session.run(feeds, fetches as ort.InferenceSession.FetchesType)) as Record<
       string,
       ort.Tensor
     >;
-    this.state.swap(this.writes.map((e) => e.name));
-    for (const name of this.consumes) this.state.get(name).fill(0);
+    if (this.where.meter) this.where.meter.bytes += hostBytes(feeds) + hostBytes(results);
+    if (resident) for (const e of this.writes) this.state.keepOnDevice(e.name, results[e.update]!);
+    else this.state.swap(this.writes.map((e) => e.name));
+    for (const name of this.consumes) this.state.zero(name);
     return results;
   }
 
@@ -116,12 +131,19 @@ export class Replica {
   readonly dir: string;
   readonly provider: ProviderChoice;
   private readonly numThreads: number;
+  /** Whether runs leave state on the device (see ReplicaOptions.deviceResident). */
+  readonly deviceResident: boolean;
+  /** Host<->device bytes of the latest session run (inputs fed and outputs fetched from the host; 0 on CPU). */
+  private readonly transfer = { bytes: 0 };
+  /** Identity sessions that copy state between host and device, by direction and entry names. */
+  private readonly copySessions = new Map<string, Promise<ort.InferenceSession>>();
 
   private constructor(model: CompiledModel, options: ReplicaOptions) {
     this.dir = model.dir;
     this.manifest = model.manifest;
     this.provider = options.provider;
     this.numThreads = options.numThreads ?? 0;
+    this.deviceResident = options.deviceResident ?? options.provider.device === 'webgpu';
     this.entries = new Map(model.manifest.state.map((e) => [e.name, e]));
     // In place when the optimizer clips: see StateOptions.inPlace for why that makes it safe.
     this.state = new StateBuffers({ inPlace: model.manifest.optimizer.maxGradNorm > 0 });
@@ -160,13 +182,23 @@ export class Replica {
         );
       }
       for (const i of io.inputs) if (this.entries.has(i)) this.entry(i, kind);
-      const config = {
-        device: this.provider.device,
-        numThreads: this.numThreads,
-        ...(this.provider.deviceId !== undefined && { deviceId: this.provider.deviceId }),
+      const device = this.provider.device;
+      const where = {
+        ...(this.deviceResident && { upload: (names: string[]) => this.upload(names) }),
+        ...(device !== 'cpu' && { meter: this.transfer }),
       };
-      g = ort.InferenceSession.create(join(this.dir, io.file), sessionOptions(config)).then(
-        (session) => new BoundGraph(kind, session, io, this.entries, this.state),
+      const options: ort.InferenceSession.SessionOptions = {
+        ...sessionOptions({
+          device,
+          numThreads: this.numThreads,
+          ...(this.provider.deviceId !== undefined && { deviceId: this.provider.deviceId }),
+        }),
+        ...(this.deviceResident && {
+          preferredOutputLocation: outputLocations(io, writesOf(kind, this.entries)),
+        }),
+      };
+      g = ort.InferenceSession.create(join(this.dir, io.file), options).then(
+        (session) => new BoundGraph(kind, session, io, this.entries, this.state, where),
       );
       this.graphs.set(kind, g);
     }
@@ -335,6 +367,65 @@ export class Replica {
     return result;
   }
 
+  /** Bytes the latest session run moved between host and device: inputs fed and outputs fetched (0 on CPU). */
+  get lastTransferBytes(): number {
+    return this.transfer.bytes;
+  }
+
+  /**
+   * Reads the state a device-resident replica holds on the device only back into its host buffers, so that
+   * `weights()`, `optimizerState()` and `view()` see it; the device copies stay current. Nothing to do on the
+   * CPU or after no run.
+   */
+  async sync(): Promise<void> {
+    await this.copyState(this.state.deviceOnly(), 'toHost');
+  }
+
+  /**
+   * Puts parameters and moments a graph reads on the device once (after open or load), so that runs that do
+   * not write them (evaluation, prediction) feed device copies. Accumulators stay on the host: they are
+   * zeroed there after every optimizer run.
+   */
+  private async upload(names: string[]): Promise<void> {
+    const missing = names.filter(
+      (n) => this.entries.get(n)?.role !== 'gradient' && !this.state.hasDeviceCopy(n),
+    );
+    await this.copyState(missing, 'toDevice');
+  }
+
+  /**
+   * Copies state entries between host and device through a session of Identity nodes; both are then current.
+   * The sessions live as long as the replica: a device tensor dies with the session that made it.
+   */
+  private async copyState(names: string[], direction: 'toHost' | 'toDevice'): Promise<void> {
+    if (names.length === 0) return;
+    const toDevice = direction === 'toDevice';
+    const key = `${direction}:${names.join('\n')}`;
+    let session = this.copySessions.get(key);
+    if (!session) {
+      session = ort.InferenceSession.create(identityModel(names.map((n) => this.state.type(n))), {
+        ...sessionOptions({ device: this.provider.device, numThreads: this.numThreads }),
+        ...(toDevice && { preferredOutputLocation: 'gpu-buffer' as const }),
+      });
+      this.copySessions.set(key, session);
+    }
+    const feeds: Record<string, ort.Tensor> = {};
+    const fetches: Record<string, ort.Tensor | null> = {};
+    names.forEach((n, i) => {
+      feeds[`x${i}`] = toDevice ? this.state.hostTensor(n) : this.state.tensor(n);
+      fetches[`y${i}`] = toDevice ? null : this.state.hostTensor(n);
+    });
+    const out = await (await session).run(feeds, fetches as ort.InferenceSession.FetchesType);
+    if (toDevice) {
+      names.forEach((n, i) => {
+        this.state.keepOnDevice(n, out[`y${i}`]!);
+      });
+    }
+    this.state.markReadBack(names);
+    const bytes = (n: string) => (this.state.hostTensor(n).data as ArrayBufferView).byteLength;
+    this.transfer.bytes += names.reduce((b, n) => b + bytes(n), 0);
+  }
+
   /**
    * The live array holding a float32 parameter's or moment's current values (no copy). Steps write into the
    * other buffer of the pair and swap, so the view belongs to the state only until the next step.
@@ -388,9 +479,31 @@ export class Replica {
   }
 
   async release(): Promise<void> {
+    this.state.releaseDevice();
     for (const g of this.graphs.values()) await (await g).release();
+    for (const s of this.copySessions.values()) await (await s).release();
     this.graphs.clear();
+    this.copySessions.clear();
   }
+}
+
+/** The state entries graph `kind` writes. */
+function writesOf(kind: GraphKind, entries: ReadonlyMap<string, StateEntry>): StateEntry[] {
+  return [...entries.values()].filter((e) => e.writtenBy.includes(kind));
+}
+
+/** Device-resident sessions: the new state stays on the device, everything else comes to the host. */
+function outputLocations(io: GraphIO, writes: StateEntry[]): Record<string, ort.Tensor.DataLocation> {
+  const onDevice = new Set(writes.map((e) => e.update));
+  return Object.fromEntries(io.outputs.map((o) => [o, onDevice.has(o) ? 'gpu-buffer' : 'cpu']));
+}
+
+/** Bytes of the host-side tensors among `tensors` (device ones moved nothing). */
+function hostBytes(tensors: Record<string, ort.Tensor>): number {
+  let n = 0;
+  for (const t of Object.values(tensors))
+    if (t.location === 'cpu') n += (t.data as ArrayBufferView).byteLength;
+  return n;
 }
 
 function batchField(batch: Batch, name: string): BigInt64Array {

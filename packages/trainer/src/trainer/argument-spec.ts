@@ -75,7 +75,7 @@ export const SCHEDULER_TYPES = [
   'reduce_lr_on_plateau',
 ] as const;
 export type SchedulerType = (typeof SCHEDULER_TYPES)[number];
-export const DEVICE_OPTIONS = ['auto', 'cpu', 'cuda'] as const;
+export const DEVICE_OPTIONS = ['auto', 'cpu', 'cuda', 'webgpu'] as const;
 export type DeviceOption = (typeof DEVICE_OPTIONS)[number];
 /** `all` is every integration ortrain has, that is tensorboard; `none` sends nothing anywhere. */
 export const REPORT_TO = ['none', 'all', 'tensorboard'] as const;
@@ -458,7 +458,7 @@ export const TRAINING_ARGUMENT_SPECS = [
     group: 'runtime',
     choices: DEVICE_OPTIONS,
     default: 'auto',
-    help: 'execution provider; auto picks CUDA when it is usable, else CPU (ortrain)',
+    help: 'execution provider; auto picks CUDA when it loads, else WebGPU on a hardware GPU, else CPU (ortrain)',
   },
   {
     key: 'devices',

@@ -117,9 +117,10 @@ export function finishArguments(v: Record<string, unknown>, name: (key: string) 
       errors.push(`${name('devices')}: ${(e as Error).message}`);
     }
   }
-  if (v['full_determinism'] === true && v['device'] === 'cuda') {
+  if (v['full_determinism'] === true && (v['device'] === 'cuda' || v['device'] === 'webgpu')) {
+    const kernels = v['device'] === 'cuda' ? 'CUDA' : 'WebGPU';
     errors.push(
-      `${name('full_determinism')} needs ${name('device')} cpu or auto (CUDA kernels are not bit-reproducible)`,
+      `${name('full_determinism')} needs ${name('device')} cpu or auto (${kernels} kernels are not bit-reproducible)`,
     );
   }
   if (v['fp16'] === true && v['bf16'] === true) {

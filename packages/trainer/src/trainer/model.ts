@@ -31,7 +31,7 @@ export const COMPILED_DIR = 'training';
 /**
  * The one mapping from training arguments to compile options: optimizer, dropout, label smoothing, seed and
  * mixed precision (fp16 / bf16), compiled into `<output_dir>/training`; the K-step graph when the arguments ask
- * for several steps per run, or leave that to a GPU device (the Trainer runs 8 per run there by default).
+ * for several steps per run, or leave that to CUDA (the Trainer runs 8 per run there by default).
  */
 export function compileOptionsFor(
   args: TrainingArguments,
@@ -58,7 +58,7 @@ export function compileOptionsFor(
     labelSmoothing: args.label_smoothing_factor,
     ...(args.fp16 && { mixedPrecision: 'fp16' as const }),
     ...(args.bf16 && { mixedPrecision: 'bf16' as const }),
-    multiStep: args.steps_per_run !== null ? args.steps_per_run > 1 : device !== 'cpu' && !args.fp16,
+    multiStep: args.steps_per_run !== null ? args.steps_per_run > 1 : device === 'cuda' && !args.fp16,
   };
 }
 

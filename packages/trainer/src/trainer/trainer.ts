@@ -104,6 +104,8 @@ export interface StepEvent {
   learningRate: number;
   /** fp16: this step's gradients overflowed and its update was skipped (absent without loss scaling). */
   skipped?: boolean;
+  /** Bytes the step's (last) session run moved between host and device; absent on the CPU. */
+  hostDeviceBytes?: number;
 }
 
 export interface TrainerEvents {
@@ -179,6 +181,8 @@ interface Position {
 /** What checkpoints read from and write to a replica. */
 interface CheckpointReplica {
   readonly manifest: ArtifactManifest;
+  /** Brings state kept on the device back to the host (before weights() and optimizerState()). */
+  sync(): Promise<void>;
   weights(): Tensor[];
   optimizerState(): Tensor[];
   load(tensors: Iterable<Tensor>, what?: string): void;
@@ -388,6 +392,7 @@ export class Trainer extends EventEmitter<TrainerEvents> {
     } finally {
       sigint?.dispose();
     }
+    await replica.sync();
     return this.finishTraining(run, started);
   }
 
@@ -454,7 +459,7 @@ export class Trainer extends EventEmitter<TrainerEvents> {
         const dir =
           run.lastSaved === gs
             ? checkpointDir(this.args.output_dir, gs)
-            : this.save(run, { epoch, batch: index });
+            : await this.save(run, { epoch, batch: index });
         throw new TrainingInterrupted(dir);
       }
     }
@@ -483,6 +488,8 @@ export class Trainer extends EventEmitter<TrainerEvents> {
       gradNorm: r.gradNorm,
       learningRate,
       ...(r.skipped !== undefined && { skipped: r.skipped }),
+      ...(this.replica &&
+        this.replica.provider.device !== 'cpu' && { hostDeviceBytes: this.replica.lastTransferBytes }),
     });
   }
 
@@ -524,12 +531,13 @@ export class Trainer extends EventEmitter<TrainerEvents> {
       if (metric !== null) run.scheduler.stepOnMetric(metrics[evalMetricKey(metric)]!);
     }
     if (control.should_save) {
-      const dir = this.save(run, pos);
+      const dir = await this.save(run, pos);
       await run.hub?.pushCheckpoint(dir, this.state, () => this.saveModel());
     }
   }
 
-  private save(run: TrainingRun, pos: Position): string {
+  private async save(run: TrainingRun, pos: Position): Promise<string> {
+    await run.replica.sync();
     const dir = this.saveCheckpoint(run.replica, run.scheduler, pos);
     run.lastSaved = this.state.global_step;
     this.callbackHandler.saved();
