@@ -185,7 +185,7 @@ export class ReplicaGroup {
   }
 
   /** fp16's loss scale: every replica updates it from the same reduced gradients, so rank 0's is everyone's. */
-  lossScale(): number | undefined {
+  lossScale(): Promise<number | undefined> {
     return this.main.lossScale();
   }
   view(name: string): Float32Array {

@@ -291,10 +291,15 @@ export class Replica {
     return optimizerResult(out);
   }
 
-  /** fp16's current loss scale (the `loss-scale` state entry); undefined without loss scaling. */
-  lossScale(): number | undefined {
+  /**
+   * fp16's current loss scale (the `loss-scale` state entry); undefined without loss scaling. A device-resident
+   * scale is read back first (one scalar), as view() only reads host buffers.
+   */
+  async lossScale(): Promise<number | undefined> {
     const e = this.manifest.state.find((x) => x.role === 'loss-scale');
-    return e && this.view(e.name)[0];
+    if (!e) return undefined;
+    if (this.state.deviceOnly().includes(e.name)) await this.copyState([e.name], 'toHost');
+    return this.view(e.name)[0];
   }
 
   /**

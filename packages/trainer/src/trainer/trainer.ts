@@ -517,7 +517,7 @@ export class Trainer extends EventEmitter<TrainerEvents> {
       const logs: Record<string, number> = { loss: round(acc.trLoss / acc.stepsSinceLog, 4) };
       if (Number.isFinite(acc.lastGradNorm)) logs['grad_norm'] = acc.lastGradNorm;
       logs['learning_rate'] = run.scheduler.lrAt(this.appliedSteps());
-      const scale = run.replica.lossScale();
+      const scale = await run.replica.lossScale();
       if (scale !== undefined) logs['loss_scale'] = scale;
       acc.trLoss = 0;
       acc.stepsSinceLog = 0;
