@@ -15,7 +15,7 @@ import { type FileContent, writeDirAtomic } from './atomic.js';
 import type { CompiledModel } from './compiled.js';
 import type { BertConfig } from './config.js';
 import { findDropoutSites, insertDropout } from './dropout/dropout.js';
-import { DROPOUT_SEED, seedDropout } from './dropout/mask.js';
+import { addDropoutSeed, DROPOUT_SEED, seedDropout } from './dropout/mask.js';
 import { familyOf } from './family/registry.js';
 import { attachClassifier } from './head/attach.js';
 import { importSource, type SourceOptions } from './import/source.js';
@@ -190,9 +190,9 @@ export function compileArtifacts(source: string, options: CompileOptions): Compi
     const sites = findDropoutSites(m.graph, cls.classifierInput, family.dropoutAt);
     const dropoutNodes = insertDropout(m.graph, sites, dropout);
     const packing = pack(m.graph);
-    // After packing, which moves Dropout as an element-wise op: the masks hash the packed elements' indices.
-    seedDropout(m.graph);
-    // Last, on the final forward: the seeded masks' float32 constants follow their operands into half.
+    // Its masks are drawn after autodiff (seedDropout), from this input, declared before the loss's labels.
+    if (dropoutNodes > 0) addDropoutSeed(m.graph);
+    // Last, on the final forward (Dropout follows its operand into half; seedDropout casts its masks to match).
     const autocast = mixed && castToHalf(m.graph, mixed.dtype);
     withLoss(m.graph);
     return { model: m, dropoutNodes, packing, autocast };
@@ -233,6 +233,9 @@ export function compileArtifacts(source: string, options: CompileOptions): Compi
     const g = train.model.graph;
     const loss = scaledLoss(new GraphBuilder(g), 'loss');
     const grads = buildGradients(g, { loss, wrt: trainable });
+    // Seeded masks after packing (which moves Dropout as an element-wise op: the masks hash the packed
+    // elements' indices) and after autodiff, whose Dropout rule reads the mask output seedDropout computes.
+    seedDropout(g);
     const b = new GraphBuilder(g);
     for (const p of trainable) for (const m of momentInputs(p)) b.addInput({ name: m, type: stateType(p) });
     b.addInput(scalarInput('learning_rate'));
@@ -249,6 +252,7 @@ export function compileArtifacts(source: string, options: CompileOptions): Compi
     b.addInput(scalarInput('grad_scale'));
     const scaled = b.op1('Mul', [scaledLoss(b, 'loss'), 'grad_scale'], {}, { name: '/loss/grad_scale' });
     const grads = buildGradients(g, { loss: scaled, wrt: trainable });
+    seedDropout(g);
     for (const p of trainable) {
       b.addInput({ name: `${p}.grad`, type: stateType(p) });
       b.op(

@@ -21,7 +21,6 @@ function model(): Model {
   for (const s of sites) b.op('Identity', [s.value], {}, { outputs: [s.y] });
   for (const s of sites) s.readers = g.nodes.filter((n) => n.outputs[0] === s.y);
   insertDropout(g, sites, { hidden: RATE, attention: 0, classifier: 0 });
-  expect(seedDropout(g)).toBe(3);
   const b2 = new GraphBuilder(g); // knows the names the passes added
   const weighted = sites.map((s, i) => b2.op1('Mul', [s.y, b2.scalar(i + 1, 'float32')]));
   const loss = b2.reduce(
@@ -31,6 +30,8 @@ function model(): Model {
     false,
   );
   const grads = buildGradients(b2, { loss, wrt: ['x'] });
+  // As compileArtifacts does: after autodiff, whose Dropout rule reads the masks the seeding computes.
+  expect(seedDropout(g)).toBe(3);
   for (const name of [...sites.map((s) => s.y), grads.get('x')!]) b2.addOutput({ name });
   return modelOf(g);
 }
@@ -49,6 +50,19 @@ describe('seeded dropout masks', async () => {
   const a = await run(42n << 32n);
   const next = await run((42n << 32n) + 1n);
   const n = ROWS * COLS;
+
+  it('draws with ops the WebGPU EP has kernels for (no BitShift; Range in int32) and applies without Where', () => {
+    // The registrations in onnxruntime/core/providers/webgpu/webgpu_execution_provider.cc that this graph needs
+    // (the binary ops for uint32 among WebGpuSupportedNumberTypes; Range for float and int32 only).
+    const webgpu = new Set(['Add', 'Mul', 'Div', 'Less', 'Cast', 'Reshape', 'Shape', 'Squeeze', 'Unsqueeze']);
+    for (const op of ['Range', 'ReduceProd', 'ReduceSum', 'Split', 'Concat', 'Identity', 'Expand'])
+      webgpu.add(op);
+    const ops = new Set(m.graph.nodes.map((n) => n.opType));
+    expect([...ops].filter((op) => !webgpu.has(op))).toEqual([]);
+    expect(ops.has('Where')).toBe(false);
+    for (const n of m.graph.nodes.filter((n) => n.opType === 'Range'))
+      expect(m.graph.initializers.get(n.inputs[0]!)?.dataType).toBe('int32');
+  });
 
   it('keeps 1 - rate of the elements, scaled by 1 / (1 - rate)', () => {
     for (const mask of a.masks) {
