@@ -32,43 +32,108 @@ if not args.version and not (args.artifacts and args.batches):
 os.environ.setdefault("OPENBLAS_NUM_THREADS", str(args.threads))
 os.environ.setdefault("OMP_NUM_THREADS", str(args.threads))
 
-# OpenBLAS picks its kernels for the CPU it recognizes; one too new for the installed version falls back to
-# SSE3 kernels ("Prescott": a sixth of the matrix-product speed on an AVX-512 Xeon). Comparing against that
-# would flatter ortrain, so the comparison runs OpenBLAS with the best kernels the CPU supports instead. The
-# choice is made when the library loads: this process re-executes itself with OPENBLAS_CORETYPE set.
-GENERIC_CORES = {"Prescott", "Core2", "Penryn", "Dunnington", "Nehalem", "Atom", "Katmai", "Northwood", "Banias"}
+# OpenBLAS picks its kernels for the CPU it recognizes, and not always its fastest: one too new for the installed
+# version falls back to SSE3 kernels ("Prescott": a sixth of the matrix-product speed on an AVX-512 Xeon), and
+# it runs an AVX-512 Zen 4 on its AVX2 kernels (Haswell's speed, 1.6x slower than SkylakeX's there). Comparing
+# against that would flatter ortrain, so the comparison probes every core type the CPU supports
+# (OPENBLAS_CORETYPE, a sgemm of BERT-base's feed-forward shape in a child process each), keeps the fastest,
+# and says which. The choice is made when the library loads: this process re-executes itself with it set.
+AVX512 = {"avx512f", "avx512bw", "avx512vl", "avx512dq", "avx512cd"}
+CORE_TYPES = [  # OpenBLAS's name, the CPU flags its kernels need
+    ("SapphireRapids", AVX512 | {"avx512_bf16", "avx512_fp16", "amx_tile"}),
+    ("Cooperlake", AVX512 | {"avx512_bf16"}),
+    ("SkylakeX", AVX512),
+    ("Zen", {"avx2", "fma"}),
+    ("Haswell", {"avx2", "fma"}),
+]
+# A benchmark runs this script several times: the probe is reused for an hour on the same CPU and library.
+PROBE_CACHE = os.path.join("/tmp", f"ortrain-openblas-probe-{os.getuid()}.json")
+
+
+def ctypes_blas():
+    import ctypes.util
+
+    return ctypes.util.find_library("blas") or "libblas.so.3"
 
 
 def openblas_core():
     import ctypes
-    import ctypes.util
 
     try:
-        lib = ctypes.CDLL(ctypes.util.find_library("blas") or "libblas.so.3")
+        lib = ctypes.CDLL(ctypes_blas())
         lib.openblas_get_corename.restype = ctypes.c_char_p
         return lib.openblas_get_corename().decode()
     except (OSError, AttributeError):
         return None  # not OpenBLAS
 
 
-def best_core():
+def cpu_flags():
     try:
         with open("/proc/cpuinfo") as f:
-            flags = next((line.split(":", 1)[1].split() for line in f if line.startswith("flags")), [])
+            return set(next((line.split(":", 1)[1].split() for line in f if line.startswith("flags")), []))
     except OSError:
-        return None
-    if {"avx512f", "avx512bw", "avx512vl", "avx512dq", "avx512cd"} <= set(flags):
-        return "SkylakeX"
-    if {"avx2", "fma"} <= set(flags):
-        return "Haswell"
-    return None
+        return set()
 
+
+def probe_gflops():
+    """sgemm [1024 x 768] x [768 x 3072] with this process's OpenBLAS kernels: best of 8, GFLOP/s."""
+    import numpy
+
+    a = numpy.random.rand(1024, 768).astype(numpy.float32)
+    b = numpy.random.rand(768, 3072).astype(numpy.float32)
+    best = float("inf")
+    for _ in range(8):
+        t0 = time.perf_counter()
+        a @ b
+        best = min(best, time.perf_counter() - t0)
+    return 2 * 1024 * 768 * 3072 / best / 1e9
+
+
+def probe_cores(detected):
+    """{core: GFLOP/s} for OpenBLAS's own choice ('detected') and each core type the CPU supports."""
+    import subprocess
+
+    flags = cpu_flags()
+    cached = None
+    try:
+        with open(PROBE_CACHE) as f:
+            cached = json.load(f)
+    except (OSError, ValueError):
+        pass
+    key = f"{detected}|{ctypes_blas()}|{sorted(flags)}"
+    if cached and cached.get("key") == key and time.time() - os.path.getmtime(PROBE_CACHE) < 3600:
+        return cached["gflops"]
+    results = {}
+    for core in [None] + [name for name, needs in CORE_TYPES if needs <= flags and name != detected]:
+        env = dict(os.environ, ORTRAIN_BLAS_PROBE="1")
+        if core:
+            env["OPENBLAS_CORETYPE"] = core
+        out = subprocess.run([sys.executable, __file__, "--version"], env=env, capture_output=True, text=True)
+        try:
+            info = json.loads(out.stdout.strip().splitlines()[-1])
+        except (ValueError, IndexError):
+            continue
+        if core is None or info["core"].lower() == core.lower():  # an unknown name leaves OpenBLAS's choice
+            results[core or detected] = round(info["gflops"], 1)
+    with open(PROBE_CACHE, "w") as f:
+        json.dump({"key": key, "gflops": results}, f)
+    return results
+
+
+if os.environ.get("ORTRAIN_BLAS_PROBE"):
+    print(json.dumps({"core": openblas_core(), "gflops": probe_gflops()}))
+    sys.exit(0)
 
 BLAS_DETECTED = os.environ.get("ORTRAIN_BLAS_DETECTED")
+BLAS_PROBE = json.loads(os.environ.get("ORTRAIN_BLAS_PROBED", "{}"))
 if BLAS_DETECTED is None and "OPENBLAS_CORETYPE" not in os.environ:
-    detected, best = openblas_core(), best_core()
-    if detected in GENERIC_CORES and best is not None:
-        env = dict(os.environ, OPENBLAS_CORETYPE=best, ORTRAIN_BLAS_DETECTED=detected)
+    detected = openblas_core()
+    if detected is not None:
+        probed = probe_cores(detected)
+        best = max(probed, key=probed.get) if probed else detected
+        env = dict(os.environ, ORTRAIN_BLAS_DETECTED=detected, ORTRAIN_BLAS_PROBED=json.dumps(probed))
+        if best != detected:
+            env["OPENBLAS_CORETYPE"] = best
         os.execve(sys.executable, [sys.executable, *sys.argv], env)
 
 import numpy as np  # noqa: E402
@@ -89,8 +154,10 @@ def blas_info():
 
 if args.version:
     core = openblas_core()
-    if core is not None and BLAS_DETECTED is not None:
-        core = f"{core} (OPENBLAS_CORETYPE; this OpenBLAS detects the CPU as {BLAS_DETECTED})"
+    if core is not None and BLAS_PROBE:
+        speeds = ", ".join(f"{c} {g:.0f}" for c, g in sorted(BLAS_PROBE.items(), key=lambda cg: -cg[1]))
+        how = "OPENBLAS_CORETYPE" if "OPENBLAS_CORETYPE" in os.environ else "OpenBLAS's own choice"
+        core = f"{core} ({how}, fastest of {speeds} GFLOP/s in a 1024x768x3072 sgemm; detected: {BLAS_DETECTED})"
     print(json.dumps({"torch": torch.__version__, "blas": blas_info(), "blasCore": core}))
     sys.exit(0)
 

@@ -26,7 +26,8 @@ export type TorchStatus = TorchAvailable | TorchMissing;
 export async function detectTorch(python: string, script: string): Promise<TorchStatus> {
   if (!existsSync(python)) return { available: false, reason: `${python} does not exist` };
   try {
-    const { stdout } = await exec(python, [script, '--version'], { timeout: 120_000 });
+    // Includes probing OpenBLAS's core types (a child process each; reused for an hour).
+    const { stdout } = await exec(python, [script, '--version'], { timeout: 300_000 });
     const info = JSON.parse(lastLine(stdout)) as { torch: string; blas: string; blasCore?: string | null };
     return { available: true, python, version: info.torch, blas: info.blas, blasCore: info.blasCore ?? null };
   } catch (e) {
