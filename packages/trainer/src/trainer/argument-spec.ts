@@ -453,6 +453,13 @@ export const TRAINING_ARGUMENT_SPECS = [
     help: 'mixed precision in bfloat16, no loss scaling; needs a device with bfloat16 kernels (not CPU)',
   },
   {
+    key: 'export_fp16',
+    type: 'bool',
+    group: 'output',
+    default: false,
+    help: 'also export onnx/model_fp16.onnx beside model.onnx, which transformers.js loads with dtype "fp16": float16 weights and MatMul/Gemm, float32 LayerNorm, Softmax and logits (ortrain; optimum\'s --dtype fp16)',
+  },
+  {
     key: 'device',
     type: 'enum',
     group: 'runtime',
