@@ -475,7 +475,7 @@ export const TRAINING_ARGUMENT_SPECS = [
     nullable: true,
     default: null,
     defaultHelp: 'one replica on {device}',
-    help: 'data parallel: one replica per device, cpu:2, cuda:0,cuda:1, webgpu:0,webgpu:1, or a count of {device} replicas; the global batch is {per_device_train_batch_size} x replicas x {gradient_accumulation_steps} (ortrain)',
+    help: 'data parallel: one replica per device, cpu:2, cuda:0,cuda:1, or a count of {device} replicas (WebGPU replicas share the one adapter onnxruntime-node can use); the global batch is {per_device_train_batch_size} x replicas x {gradient_accumulation_steps} (ortrain)',
   },
   {
     key: 'num_threads',
