@@ -15,7 +15,7 @@ import { bertTokenizerJsonFromVocab, TextTokenizer, type TokenizedDataset } from
 import { loadModel, numel } from '@ortrain/graph';
 import * as ort from 'onnxruntime-node';
 import { afterAll, describe, expect, it } from 'vitest';
-import { TrainingArguments } from '../src/trainer/arguments.js';
+import { TrainingArguments, type TrainingArgumentsInit } from '../src/trainer/arguments.js';
 import { Trainer } from '../src/trainer/trainer.js';
 import { datasetOf, FIXTURES, reference as ref } from './helpers/reference.js';
 
@@ -61,6 +61,28 @@ function encodeAll(tok: TextTokenizer, texts: string[]): TokenizedDataset {
   };
 }
 
+/** Six steps on the fixture with named labels, exported to `outputDir` at the end. */
+function sixStepTrainer(
+  outputDir: string,
+  extra: Partial<TrainingArgumentsInit>,
+  tokenizer?: string | TextTokenizer,
+): Trainer {
+  return new Trainer({
+    model: { source: join(FIXTURES, 'bert_cls_opset14.onnx'), labelNames: ['negative', 'positive'] },
+    args: new TrainingArguments({
+      output_dir: outputDir,
+      max_steps: 6,
+      per_device_train_batch_size: 4,
+      learning_rate: 2e-3,
+      device: 'cpu',
+      save_strategy: 'no',
+      ...extra,
+    }),
+    trainDataset: datasetOf(ref.train_batches),
+    ...(tokenizer !== undefined && { tokenizer }),
+  });
+}
+
 describe('export for transformers.js', () => {
   /** A BERT folder with vocab.txt and tokenizer_config.json only: the tokenizer object builds its tokenizer.json. */
   async function vocabOnlyTokenizer(): Promise<TextTokenizer> {
@@ -78,19 +100,7 @@ describe('export for transformers.js', () => {
     async (_, name, tokenizerOf) => {
       const tokDir = tokenizerDir();
       const outputDir = join(tmp, name);
-      const trainer = new Trainer({
-        model: { source: join(FIXTURES, 'bert_cls_opset14.onnx'), labelNames: ['negative', 'positive'] },
-        args: new TrainingArguments({
-          output_dir: outputDir,
-          max_steps: 6,
-          per_device_train_batch_size: 4,
-          learning_rate: 2e-3,
-          device: 'cpu',
-          save_strategy: 'no',
-        }),
-        trainDataset: datasetOf(ref.train_batches),
-        tokenizer: await tokenizerOf(),
-      });
+      const trainer = sixStepTrainer(outputDir, {}, await tokenizerOf());
       await trainer.train();
       const config = JSON.parse(readFileSync(join(outputDir, 'config.json'), 'utf8'));
       expect(config.id2label).toEqual({ 0: 'negative', 1: 'positive' });
@@ -118,19 +128,7 @@ describe('export for transformers.js', () => {
 
   it("export_fp16: onnx/model_fp16.onnx with float16 weights, logits within half precision; transformers.js loads it with dtype 'fp16'", async () => {
     const outputDir = join(tmp, 'model-fp16');
-    const trainer = new Trainer({
-      model: { source: join(FIXTURES, 'bert_cls_opset14.onnx'), labelNames: ['negative', 'positive'] },
-      args: new TrainingArguments({
-        output_dir: outputDir,
-        max_steps: 6,
-        per_device_train_batch_size: 4,
-        learning_rate: 2e-3,
-        device: 'cpu',
-        save_strategy: 'no',
-        export_fp16: true,
-      }),
-      trainDataset: datasetOf(ref.train_batches),
-    });
+    const trainer = sixStepTrainer(outputDir, { export_fp16: true });
     await trainer.train();
     await trainer.close();
     const [fp32, fp16] = ['model.onnx', 'model_fp16.onnx'].map((f) => join(outputDir, 'onnx', f));
