@@ -1,7 +1,8 @@
 // The Node half of scripts/gpu-check.sh (run from the repository root once the packages are built):
 //   node scripts/gpu-check.mjs eps             which execution providers load, and what `auto` picks
 //   node scripts/gpu-check.mjs usable webgpu   exit 0 when that device loads on a GPU (not a software adapter)
-//   node scripts/gpu-check.mjs bench           a training step on each usable GPU device, then PyTorch's
+//   node scripts/gpu-check.mjs bench           a training step on each usable GPU device (float32, fp16 and two
+//                                              data-parallel replicas), then PyTorch's
 // Environment: GPU_CHECK_GEOMETRY (bert-base | 4x256 | 2x128, default bert-base), GPU_CHECK_STEPS (timed
 // steps, default 5), GPU_CHECK_ALLOW_SOFTWARE=1 (count a software adapter: to try the script without a GPU).
 import { execFile, execFileSync, spawnSync } from 'node:child_process';
@@ -10,7 +11,7 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { compileArtifacts } from '../packages/artifacts/dist/index.js';
-import { Replica, selectProvider, softwareAdapter } from '../packages/trainer/dist/index.js';
+import { Replica, ReplicaGroup, selectProvider, softwareAdapter } from '../packages/trainer/dist/index.js';
 
 const bench = (file) => import(`../apps/bench/dist/${file}`);
 const ort = createRequire(join(process.cwd(), 'packages/trainer/package.json'))('onnxruntime-node');
@@ -57,6 +58,21 @@ async function geometry() {
   return g;
 }
 
+/** NVIDIA GPUs nvidia-smi lists (0 without it). */
+function gpuCount() {
+  try {
+    return execFileSync('nvidia-smi', ['--list-gpus'], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+    })
+      .trim()
+      .split('\n')
+      .filter(Boolean).length;
+  } catch {
+    return 0;
+  }
+}
+
 /** Used GPU memory in MiB (all processes), or undefined without nvidia-smi. */
 function gpuMemoryMiB() {
   try {
@@ -70,8 +86,12 @@ function gpuMemoryMiB() {
   }
 }
 
-/** One device's figures, in a process of its own (child `step <device> <compiled dir>`). */
-async function step(device, dir) {
+/**
+ * One device's figures, in a process of its own (child `step <device> <compiled dir> [replicas]`). With
+ * replicas > 1: data parallel at batch BATCH per replica (CUDA replicas on GPUs 0..N-1, WebGPU replicas on the
+ * one adapter onnxruntime-node can use), samples/s over the global batch.
+ */
+async function step(device, dir, replicas = 1) {
   const { syntheticBatch } = await bench('batches.js');
   const before = gpuMemoryMiB();
   let peak = before;
@@ -83,8 +103,15 @@ async function step(device, dir) {
             if (!err) peak = Math.max(peak, Number(out.trim().split('\n')[0]));
           });
         }, 200);
-  const replica = await Replica.open(dir, { provider: await selectProvider(device) });
-  const batches = Array.from({ length: steps + 2 }, (_, i) => syntheticBatch(BATCH, SEQ, i));
+  const providers = await Promise.all(
+    Array.from({ length: replicas }, (_, id) => selectProvider(device, device === 'cuda' ? id : undefined)),
+  );
+  const replica =
+    replicas === 1
+      ? await Replica.open(dir, { provider: providers[0] })
+      : await ReplicaGroup.open(dir, providers);
+  const rows = BATCH * replicas;
+  const batches = Array.from({ length: steps + 2 }, (_, i) => syntheticBatch(rows, SEQ, i));
   let t = performance.now();
   const first = await replica.step(batches[0], 2e-5, 1);
   const firstMs = performance.now() - t;
@@ -105,9 +132,10 @@ async function step(device, dir) {
   console.log(
     JSON.stringify({
       device,
+      replicas,
       firstStepMs: Math.round(firstMs),
       stepMs: Math.round(median),
-      samplesPerSecond: +((BATCH * 1000) / median).toFixed(2),
+      samplesPerSecond: +((rows * 1000) / median).toFixed(2),
       deviceMemoryMiB: before === undefined ? null : peak - before,
       hostDeviceBytesPerStep: transfer,
       firstLoss: first.loss,
@@ -133,13 +161,25 @@ async function benchAll() {
     const source = join(work, 'source');
     await writeRandomBert(source, g);
     const { dir } = compileArtifacts(source, { name: g.name, outDir: work });
+    const half = compileArtifacts(source, {
+      name: `${g.name}-fp16`,
+      outDir: work,
+      mixedPrecision: 'fp16',
+    }).dir;
     say('model', `${g.name} (${g.layers} x ${g.hidden}), batch ${BATCH} x ${SEQ}, ${steps} timed steps`);
-    for (const device of usable) {
-      const r = spawnSync(process.execPath, [process.argv[1], 'step', device, dir], {
+    const run = (label, ...args) => {
+      const r = spawnSync(process.execPath, [process.argv[1], 'step', ...args], {
         stdio: ['ignore', 'pipe', 'inherit'],
         encoding: 'utf8',
       });
-      say(device, r.status === 0 ? r.stdout.trim().split('\n').at(-1) : `failed (exit ${r.status})`);
+      say(label, r.status === 0 ? r.stdout.trim().split('\n').at(-1) : `failed (exit ${r.status})`);
+    };
+    for (const device of usable) {
+      run(device, device, dir);
+      // WebGPU runs fp16 only where the adapter has shader-f16; elsewhere the session fails to load.
+      run(`${device} fp16`, device, half);
+      if (device === 'cuda' && gpuCount() < 2) say('cuda x2', 'skipped: fewer than 2 GPUs');
+      else run(`${device} x2`, device, dir, '2');
     }
     if (!torch.ok) return say('pytorch', `skipped: ${torch.why}`);
     const batchesPath = join(work, 'batches.json');
@@ -184,7 +224,8 @@ const [command, ...rest] = process.argv.slice(2);
 if (command === 'eps') await eps();
 else if (command === 'usable') process.exitCode = (await probe(rest[0])).ok ? 0 : 1;
 else if (command === 'bench') await benchAll();
-else if (command === 'step' && rest.length === 2 && existsSync(rest[1])) await step(rest[0], rest[1]);
+else if (command === 'step' && rest.length >= 2 && existsSync(rest[1]))
+  await step(rest[0], rest[1], Number(rest[2] ?? 1));
 else {
   console.error('usage: node scripts/gpu-check.mjs eps | usable <device> | bench');
   process.exitCode = 2;

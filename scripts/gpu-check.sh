@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # What a GPU machine runs from a fresh clone (about 5 minutes): which execution providers load, the WebGPU
 # parity test on the GPU's own adapter, a BERT-base training step on WebGPU (and CUDA when `pnpm setup:cuda`
-# installed its provider) with samples/s and device memory, and PyTorch's step on the same GPU when torch sees
-# it. Nothing is written to the repository but node_modules, dist/ folders and .gpu-check/.
+# installed its provider) with samples/s and device memory, in float32, in fp16 and with two data-parallel
+# replicas (CUDA: on two GPUs when there are two; WebGPU: sharing the one adapter), and PyTorch's step on the
+# same GPU when torch sees it. Nothing is written to the repository but node_modules, dist/ folders and .gpu-check/.
 #
 #   scripts/gpu-check.sh prepare   on a machine with Node >= 20.19 and the npm registry: fills .gpu-check/
 #                                  (git-ignored) with this Node binary, pnpm and every package of the lockfile

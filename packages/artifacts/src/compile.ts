@@ -19,7 +19,7 @@ import { addDropoutSeed, DROPOUT_SEED, seedDropout } from './dropout/mask.js';
 import { familyOf } from './family/registry.js';
 import { attachClassifier } from './head/attach.js';
 import { importSource, type SourceOptions } from './import/source.js';
-import { addCrossEntropy, addMse } from './loss/loss.js';
+import { addCrossEntropy, addMse, expandLogSoftmax } from './loss/loss.js';
 import {
   type ArtifactManifest,
   type DropoutInfo,
@@ -280,6 +280,9 @@ export function compileArtifacts(source: string, options: CompileOptions): Compi
     const scalerOutputs = addOptimizer(b, (p) => `${p}.grad`);
     prune(opt.graph, ['grad_norm', ...scalerOutputs, ...trainable.flatMap(optimizerOutputs)]);
   }
+
+  // Differentiated: the loss's LogSoftmax can become ops that WebGPU has kernels for.
+  for (const m of [train.model, gradient.model, evalModel]) expandLogSoftmax(m);
 
   const graphs: Partial<Record<GraphKind, Model>> = {
     train: train.model,

@@ -145,11 +145,15 @@ describe('data parallel: faults', () => {
     });
 
   it('a bad device list fails before anything is written', async () => {
-    for (const bad of ['gpu:0', 'cpu:0', 'cuda:0,webgpu:1', 'cuda:0,cuda:0', 'cuda:x']) {
+    for (const bad of ['gpu:0', 'cpu:0', 'cuda:0,webgpu:1', 'cuda:0,cuda:0', 'cuda:x', 'webgpu:0,webgpu:1']) {
       expect(() => args('bad', { devices: bad })).toThrow(/devices/);
     }
     expect(() => args('bad', { devices: 'gpu:0' })).toThrow(
-      "TrainingArguments.devices: devices 'gpu:0': expected cpu:N (N CPU replicas), a list of one GPU kind such as cuda:0,cuda:1 or webgpu:0,webgpu:1, or a replica count N",
+      "TrainingArguments.devices: devices 'gpu:0': expected cpu:N (N CPU replicas), a list of one GPU kind such as cuda:0,cuda:1, or a replica count N",
+    );
+    // No adapter choice through onnxruntime-node: a second WebGPU index would silently be the first GPU.
+    expect(() => args('bad', { devices: 'webgpu:0,webgpu:1' })).toThrow(
+      /cannot put a WebGPU session on a chosen GPU/,
     );
     // Known names on a machine without those devices: refused before the model is compiled into output_dir.
     if (!existsSync('/dev/nvidia0')) {

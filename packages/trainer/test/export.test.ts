@@ -1,10 +1,21 @@
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { env, pipeline } from '@huggingface/transformers';
 import { bertTokenizerJsonFromVocab, TextTokenizer, type TokenizedDataset } from '@ortrain/data';
+import { loadModel, numel } from '@ortrain/graph';
+import * as ort from 'onnxruntime-node';
 import { afterAll, describe, expect, it } from 'vitest';
-import { TrainingArguments } from '../src/trainer/arguments.js';
+import { TrainingArguments, type TrainingArgumentsInit } from '../src/trainer/arguments.js';
 import { Trainer } from '../src/trainer/trainer.js';
 import { datasetOf, FIXTURES, reference as ref } from './helpers/reference.js';
 
@@ -50,6 +61,28 @@ function encodeAll(tok: TextTokenizer, texts: string[]): TokenizedDataset {
   };
 }
 
+/** Six steps on the fixture with named labels, exported to `outputDir` at the end. */
+function sixStepTrainer(
+  outputDir: string,
+  extra: Partial<TrainingArgumentsInit>,
+  tokenizer?: string | TextTokenizer,
+): Trainer {
+  return new Trainer({
+    model: { source: join(FIXTURES, 'bert_cls_opset14.onnx'), labelNames: ['negative', 'positive'] },
+    args: new TrainingArguments({
+      output_dir: outputDir,
+      max_steps: 6,
+      per_device_train_batch_size: 4,
+      learning_rate: 2e-3,
+      device: 'cpu',
+      save_strategy: 'no',
+      ...extra,
+    }),
+    trainDataset: datasetOf(ref.train_batches),
+    ...(tokenizer !== undefined && { tokenizer }),
+  });
+}
+
 describe('export for transformers.js', () => {
   /** A BERT folder with vocab.txt and tokenizer_config.json only: the tokenizer object builds its tokenizer.json. */
   async function vocabOnlyTokenizer(): Promise<TextTokenizer> {
@@ -67,19 +100,7 @@ describe('export for transformers.js', () => {
     async (_, name, tokenizerOf) => {
       const tokDir = tokenizerDir();
       const outputDir = join(tmp, name);
-      const trainer = new Trainer({
-        model: { source: join(FIXTURES, 'bert_cls_opset14.onnx'), labelNames: ['negative', 'positive'] },
-        args: new TrainingArguments({
-          output_dir: outputDir,
-          max_steps: 6,
-          per_device_train_batch_size: 4,
-          learning_rate: 2e-3,
-          device: 'cpu',
-          save_strategy: 'no',
-        }),
-        trainDataset: datasetOf(ref.train_batches),
-        tokenizer: await tokenizerOf(),
-      });
+      const trainer = sixStepTrainer(outputDir, {}, await tokenizerOf());
       await trainer.train();
       const config = JSON.parse(readFileSync(join(outputDir, 'config.json'), 'utf8'));
       expect(config.id2label).toEqual({ 0: 'negative', 1: 'positive' });
@@ -104,6 +125,54 @@ describe('export for transformers.js', () => {
       await classify.dispose();
     },
   );
+
+  it("export_fp16: onnx/model_fp16.onnx with float16 weights, logits within half precision; transformers.js loads it with dtype 'fp16'", async () => {
+    const outputDir = join(tmp, 'model-fp16');
+    const trainer = sixStepTrainer(outputDir, { export_fp16: true });
+    await trainer.train();
+    await trainer.close();
+    const [fp32, fp16] = ['model.onnx', 'model_fp16.onnx'].map((f) => join(outputDir, 'onnx', f));
+    // LayerNorm's weights and biases stay float32, as under autocast; the rest is stored in half.
+    const stored = new Map<string, number>();
+    for (const t of loadModel(fp16!).graph.initializers.values())
+      stored.set(t.dataType, (stored.get(t.dataType) ?? 0) + numel(t.dims));
+    expect(stored.get('float16')! / (stored.get('float16')! + stored.get('float32')!)).toBeGreaterThan(0.95);
+    expect(statSync(fp16!).size).toBeLessThan(0.7 * statSync(fp32!).size);
+
+    const { input_ids, attention_mask, token_type_ids, shape } = ref.eval_batch;
+    const int64 = (v: number[]) => new ort.Tensor('int64', BigInt64Array.from(v.map(BigInt)), shape);
+    const feeds = {
+      input_ids: int64(input_ids),
+      attention_mask: int64(attention_mask),
+      token_type_ids: int64(token_type_ids),
+    };
+    const logits = async (file: string) => {
+      const s = await ort.InferenceSession.create(file);
+      const out = (await s.run(feeds))['logits']!;
+      await s.release();
+      expect(out.type).toBe('float32');
+      return out.data as Float32Array;
+    };
+    const [full, half] = [await logits(fp32!), await logits(fp16!)];
+    const diff = Math.max(...full.map((v, i) => Math.abs(v - half[i]!)));
+    // float16 carries 11 significant bits (2^-11 = 4.9e-4 relative); these logits stay within 1e-3 (measured: 1.1e-5).
+    expect(diff).toBeLessThan(1e-3);
+    expect(diff).toBeGreaterThan(0); // it did compute in half precision
+
+    const texts = ['w1 w2 w3', 'w40 w41 w7 w9 w100'];
+    cpSync(tokenizerDir(), outputDir, { recursive: true });
+    env.allowRemoteModels = false;
+    env.localModelPath = dirname(outputDir);
+    const scores = async (dtype: 'fp32' | 'fp16') => {
+      const classify = await pipeline('text-classification', basename(outputDir), { dtype });
+      const out = await Promise.all(texts.map((t) => classify(t, { top_k: null })));
+      await classify.dispose();
+      return (out as { label: string; score: number }[][]).flat().map((o) => o.score);
+    };
+    const [s32, s16] = [await scores('fp32'), await scores('fp16')];
+    expect(s16).toHaveLength(4);
+    expect(Math.max(...s32.map((v, i) => Math.abs(v - s16[i]!)))).toBeLessThan(1e-3);
+  });
 
   it('exports the tokenizer files found next to an HF checkpoint source', async () => {
     const source = join(tmp, 'hf-with-tokenizer');

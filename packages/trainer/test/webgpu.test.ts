@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -6,26 +6,10 @@ import { Replica } from '../src/runtime/replica.js';
 import { TrainingArguments } from '../src/trainer/arguments.js';
 import { type StepEvent, Trainer } from '../src/trainer/trainer.js';
 import { datasetOf, FIXTURES, maxAbsDiff, reference as ref } from './helpers/reference.js';
+import { webgpuSkipWhy } from './helpers/webgpu.js';
 
-/**
- * The PyTorch parity run on the WebGPU execution provider. Without a GPU, CI gives Dawn Chromium's SwiftShader
- * Vulkan driver (see .ci/run); ORTRAIN_WEBGPU_TEST=0 skips it, ORTRAIN_WEBGPU_TEST=hardware leaves the
- * environment's own Vulkan driver in place (scripts/gpu-check.sh).
- */
-const SWIFTSHADER_ICD = '/usr/lib/chromium/vk_swiftshader_icd.json';
-const VULKAN_LOADER = ['x86_64', 'aarch64'].map((arch) => `/usr/lib/${arch}-linux-gnu/libvulkan.so.1`);
-const mode = process.env['ORTRAIN_WEBGPU_TEST'] ?? 'swiftshader';
-const skipWhy =
-  mode === '0'
-    ? 'ORTRAIN_WEBGPU_TEST=0'
-    : mode === 'swiftshader' && !(existsSync(SWIFTSHADER_ICD) && VULKAN_LOADER.some((p) => existsSync(p)))
-      ? `${SWIFTSHADER_ICD} or the Vulkan loader is absent (apt-get install chromium libvulkan1)`
-      : undefined;
-if (skipWhy) console.warn(`SKIPPED the WebGPU parity test: ${skipWhy}`);
-else if (mode === 'swiftshader') {
-  process.env['VK_ICD_FILENAMES'] = SWIFTSHADER_ICD;
-  process.env['XDG_RUNTIME_DIR'] ??= tmpdir();
-}
+/** The PyTorch parity run on the WebGPU execution provider (on SwiftShader without a GPU: helpers/webgpu.ts). */
+if (webgpuSkipWhy) console.warn(`SKIPPED the WebGPU parity test: ${webgpuSkipWhy}`);
 
 const tmp = mkdtempSync(join(tmpdir(), 'ortrain-webgpu-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -49,7 +33,7 @@ function argsFor(device: 'cpu' | 'webgpu'): TrainingArguments {
   });
 }
 
-describe.skipIf(skipWhy !== undefined)('Trainer on WebGPU vs PyTorch (dropout 0)', () => {
+describe.skipIf(webgpuSkipWhy !== undefined)('Trainer on WebGPU vs PyTorch (dropout 0)', () => {
   it('the first steps of the classification run: losses, grad norms, state on the device, weights, predict', async () => {
     const run = ref.runs.classification;
     const trainer = new Trainer({

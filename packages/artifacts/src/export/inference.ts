@@ -1,7 +1,20 @@
 import { copyFileSync, existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { loadModel, numel, saveModel } from '@ortrain/graph';
+import {
+  attr,
+  consumers,
+  GraphBuilder,
+  getInt,
+  loadModel,
+  type Model,
+  type Node,
+  numel,
+  saveModel,
+  tensor,
+  topoSort,
+} from '@ortrain/graph';
 import { readManifest } from '../compiled.js';
+import { castToHalf } from '../precision/mixed.js';
 import { readSafetensors, writeSafetensors } from '../safetensors.js';
 import { hfStateDict } from './state-dict.js';
 
@@ -10,6 +23,9 @@ export interface InferenceExportOptions {
   weights?: ReadonlyMap<string, Float32Array>;
   /** A tokenizer folder whose files (tokenizer.json, vocab.txt, ...) are copied next to the model. */
   tokenizerDir?: string;
+  /** Also write `onnx/model_fp16.onnx` (see {@link halfPrecisionModel}), what transformers.js loads with
+   * `dtype: 'fp16'` (optimum's `--dtype fp16`). */
+  fp16?: boolean;
 }
 
 /** The files of a tokenizer folder: what a model folder carries, downloads and copies for its tokenizer. */
@@ -56,6 +72,7 @@ export function exportInference(
   mkdirSync(join(outDir, 'onnx'), { recursive: true });
   const file = join(outDir, 'onnx', 'model.onnx');
   saveModel(model, file);
+  if (options.fp16) saveModel(halfPrecisionModel(model), join(outDir, 'onnx', 'model_fp16.onnx'));
   copyFileSync(join(artifactsDir, 'config.json'), join(outDir, 'config.json'));
   writeSafetensors(join(outDir, 'model.safetensors'), hfStateDict(manifest, values), { format: 'pt' });
   if (options.tokenizerDir !== undefined) {
@@ -65,4 +82,41 @@ export function exportInference(
     }
   }
   return file;
+}
+
+/** ONNX element type codes (Cast's `to`). */
+const FLOAT32 = 1;
+const FLOAT16 = 10;
+
+/**
+ * The inference model in half precision as autocast runs it (MatMul/Gemm and the element-wise work around them
+ * in float16; LayerNorm, Softmax and the logits in float32), with every weight read only in half stored as
+ * float16, and the embedding tables too (their rows cast to float32 after the Gather, as a float16 checkpoint
+ * loaded under autocast would give): about half the file size. Rewrites `model` (parameters are initializers).
+ */
+function halfPrecisionModel(model: Model): Model {
+  const g = model.graph;
+  castToHalf(g, 'float16', model.opsets.get('') ?? 17);
+  const b = GraphBuilder.forModel(model);
+  const readers = consumers(g);
+  const toHalf = (n: Node) => n.opType === 'Cast' && getInt(n.attributes, 'to', 0) === FLOAT16;
+  for (const [name, t] of [...g.initializers]) {
+    const r = readers.get(name) ?? [];
+    if (t.dataType !== 'float32' || r.length === 0) continue;
+    if (r.length === 1 && toHalf(r[0]!)) {
+      g.nodes.splice(g.nodes.indexOf(r[0]!), 1);
+      g.initializers.delete(name);
+      const half = r[0]!.outputs[0]!;
+      g.initializers.set(half, tensor(half, 'float16', t.dims, t.data as Float32Array));
+    } else if (r.every((n) => n.opType === 'Gather' && n.inputs[0] === name)) {
+      g.initializers.set(name, tensor(name, 'float16', t.dims, t.data as Float32Array));
+      for (const gather of r) {
+        const rows = gather.outputs[0]!;
+        gather.outputs[0] = b.fresh(`${rows}/half`);
+        b.op('Cast', [gather.outputs[0]], { to: attr.int(FLOAT32) }, { outputs: [rows] });
+      }
+    }
+  }
+  topoSort(g);
+  return model;
 }

@@ -199,7 +199,8 @@ export function packTokens(g: Graph): PackReport {
     const zerosShape = memo(`grid:${rest.join()}`, () =>
       b.op1('Concat', [gridShape, b.ints(rest as number[])], { axis: attr.int(0) }, at('grid_shape')),
     );
-    const zeros = b.op1('ConstantOfShape', [zerosShape], {}, at('zeros'));
+    // Expand, not ConstantOfShape: the WebGPU EP has no kernel for the latter.
+    const zeros = b.op1('Expand', [b.scalar(0, 'float32'), zerosShape], {}, at('zeros'));
     b.op('ScatterND', [zeros, tokenIndex, name], {}, { ...at('unpack'), outputs: [v] });
   }
   topoSort(g);

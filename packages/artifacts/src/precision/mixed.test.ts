@@ -55,7 +55,8 @@ describe('mixed-precision pass (autocast)', () => {
         const types = inputTypes(dir, file);
         expect(types.get('MatMul')).toEqual(new Set([half]));
         expect(types.get('Gemm')).toEqual(new Set([half]));
-        for (const op of ['Softmax', 'LayerNormalization', 'LogSoftmax'])
+        // Log: the loss's log-softmax (expanded into element-wise ops).
+        for (const op of ['Softmax', 'LayerNormalization', 'Log'])
           expect([op, types.get(op)]).toEqual([op, new Set(['float32'])]);
       }
       // Forward reductions stay float32 (backward ones follow their half operands, as torch's do).

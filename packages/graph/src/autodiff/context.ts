@@ -1,6 +1,6 @@
 import { attr } from '../ir/attributes.js';
 import type { GraphBuilder } from '../ir/builder.js';
-import { numel, tensor, toNumbers, zeros } from '../ir/tensor.js';
+import { numel, tensor, toNumbers } from '../ir/tensor.js';
 import type { DataType, Dim, Node } from '../ir/types.js';
 import { opSpec } from '../ops/registry.js';
 import { constantValue, producers } from '../passes/graph.js';
@@ -163,11 +163,12 @@ export class GradContext {
     return undefined;
   }
 
-  /** A zero tensor shaped like x. */
+  /**
+   * A zero tensor shaped like x: a zero scalar expanded, not ConstantOfShape, which ONNX Runtime's WebGPU EP
+   * has no kernel for (activation-sized zeros would be made on the CPU and uploaded every step).
+   */
   zerosLike(x: string): string {
-    return this.op('ConstantOfShape', [this.shapeOf(x)], {
-      value: attr.tensor(zeros('zero', this.dtype(x), [1])),
-    });
+    return this.op('Expand', [this.b.scalar(0, this.dtype(x)), this.shapeOf(x)]);
   }
 
   /** Swaps the last two axes of a value of rank r. */

@@ -1,5 +1,5 @@
 import type { GradContext, GradRule } from '../autodiff/context.js';
-import { attr, getInt, getInts } from '../ir/attributes.js';
+import { attr, getInt, getInts, getTensor } from '../ir/attributes.js';
 import { broadcastShapes, normAxis } from '../ir/broadcast.js';
 import { numel, toNumbers } from '../ir/tensor.js';
 import type { Dim, Node } from '../ir/types.js';
@@ -351,7 +351,10 @@ export const nonDifferentiableShapeOps: Record<string, OpSpec> = {
       s.set(s.type(0), [length]);
     },
   },
-  ConstantOfShape: { differentiable: false, shape: (_n, s) => s.set('float32', s.value(0)) },
+  ConstantOfShape: {
+    differentiable: false,
+    shape: (n, s) => s.set(getTensor(n.attributes, 'value')?.dataType ?? 'float32', s.value(0)),
+  },
   Constant: {
     differentiable: false,
     shape: (n, s) => {

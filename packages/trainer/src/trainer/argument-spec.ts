@@ -453,6 +453,13 @@ export const TRAINING_ARGUMENT_SPECS = [
     help: 'mixed precision in bfloat16, no loss scaling; needs a device with bfloat16 kernels (not CPU)',
   },
   {
+    key: 'export_fp16',
+    type: 'bool',
+    group: 'output',
+    default: false,
+    help: 'also export onnx/model_fp16.onnx beside model.onnx, which transformers.js loads with dtype "fp16": float16 weights and MatMul/Gemm, float32 LayerNorm, Softmax and logits (ortrain; optimum\'s --dtype fp16)',
+  },
+  {
     key: 'device',
     type: 'enum',
     group: 'runtime',
@@ -468,7 +475,7 @@ export const TRAINING_ARGUMENT_SPECS = [
     nullable: true,
     default: null,
     defaultHelp: 'one replica on {device}',
-    help: 'data parallel: one replica per device, cpu:2, cuda:0,cuda:1, webgpu:0,webgpu:1, or a count of {device} replicas; the global batch is {per_device_train_batch_size} x replicas x {gradient_accumulation_steps} (ortrain)',
+    help: 'data parallel: one replica per device, cpu:2, cuda:0,cuda:1, or a count of {device} replicas (WebGPU replicas share the one adapter onnxruntime-node can use); the global batch is {per_device_train_batch_size} x replicas x {gradient_accumulation_steps} (ortrain)',
   },
   {
     key: 'num_threads',

@@ -807,7 +807,7 @@ export class Trainer extends EventEmitter<TrainerEvents> {
 
   /**
    * Exports the current weights to `dir` (default output_dir) in the transformers.js layout: config.json with
-   * id2label/label2id, onnx/model.onnx, model.safetensors (HF layout) and the tokenizer files (a tokenizer
+   * id2label/label2id, onnx/model.onnx (and onnx/model_fp16.onnx with export_fp16), model.safetensors (HF layout) and the tokenizer files (a tokenizer
    * object's savePretrained, or a folder's files copied).
    */
   saveModel(dir = this.args.output_dir): string {
@@ -819,6 +819,7 @@ export class Trainer extends EventEmitter<TrainerEvents> {
     const tokenizer = this.tokenizer;
     const file = exportInference(replica.dir, dir, {
       weights,
+      fp16: this.args.export_fp16,
       ...(typeof tokenizer === 'string' && { tokenizerDir: tokenizer }),
     });
     if (typeof tokenizer === 'object') tokenizer.savePretrained(dir);
