@@ -1,17 +1,17 @@
 /**
  * Your own files instead of a GLUE task (run_glue's `--train_file`): every split read and checked, the label
- * set inferred from train (sorted) or a regression target, all before anything is written. The run then goes
- * through the GLUE path as a task with your columns and label names, scored like SST-2 (accuracy) or, for a
- * regression target, like STS-B (Pearson / Spearman).
+ * set inferred from train (sorted) or a regression target, all before anything is written. The run's task is
+ * a `files` task named after the files, scored as run_glue scores them (accuracy and F1, or mse, Pearson and
+ * Spearman for a regression target).
  */
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync } from 'node:fs';
 import type { TrainOptions } from '@ortrain/cli';
 import {
+  type ClassificationTask,
   type Dataset,
   DatasetDict,
-  type GlueTask,
-  glueTask,
+  filesTask,
+  filesTaskName,
   type LabelSpec,
   loadDatasetFile,
   prepareClassification,
@@ -26,23 +26,9 @@ export interface UserColumns {
 }
 
 export interface UserData {
-  task: GlueTask;
+  task: ClassificationTask;
   /** `train`, and `validation` / `test` when given, with `label` encoded. */
   splits: Record<string, Dataset>;
-}
-
-/** The task a run on your files goes through: your text columns and label names. */
-export function userTask(labels: LabelSpec, textColumns: readonly string[]): GlueTask {
-  const regression = labels.kind === 'regression';
-  const base = glueTask(regression ? 'stsb' : 'sst2');
-  const labelNames = labels.kind === 'classes' ? labels.names : [];
-  return {
-    ...base,
-    textColumns,
-    labelNames,
-    numLabels: regression ? 1 : labelNames.length,
-    splits: ['train', 'validation', 'test'],
-  };
 }
 
 export function textColumnsOf(o: UserColumns): string[] {
@@ -68,24 +54,43 @@ export async function loadUserFiles(o: TrainOptions): Promise<UserData> {
     textColumns,
     labelColumn: o.label_column,
   });
-  return { task: userTask(prepared.labels, textColumns), splits: prepared.splits.splits };
+  const task = filesTask(filesTaskName(o.train_file!), textColumns, prepared.labels);
+  return { task, splits: prepared.splits.splits };
 }
 
 /**
- * A file to predict with a model trained on your files: read with the run's columns, labels (when present)
- * encoded with the model's names from config.json.
+ * One file to predict or evaluate with a trained model: read with `columns`, labels (when the file has the
+ * label column; `labelled` requires it) encoded with the task's names, or as its regression target.
  */
-export async function loadUserFileFor(file: string, runDir: string, columns: UserColumns): Promise<UserData> {
+export async function loadUserFile(
+  file: string,
+  task: ClassificationTask,
+  columns: UserColumns,
+  labelled: boolean,
+): Promise<Dataset> {
   if (!existsSync(file)) throw new InputError(`--data ${file}: no such file`);
-  const config = JSON.parse(readFileSync(join(runDir, 'config.json'), 'utf8')) as {
-    id2label?: Record<string, string>;
-  };
+  const labels: LabelSpec = task.isRegression
+    ? { kind: 'regression' }
+    : { kind: 'classes', names: task.labelNames };
+  const data = await loadDatasetFile(file);
+  if (labelled && !data.columnNames.includes(columns.label_column)) {
+    throw new InputError(
+      `${file}:1: no label column "${columns.label_column}" to evaluate against (columns: ` +
+        `${data.columnNames.join(', ')}); name it with --label-column, or use pnpm predict`,
+    );
+  }
   const textColumns = textColumnsOf(columns);
-  const names = Object.entries(config.id2label ?? {})
-    .sort(([a], [b]) => Number(a) - Number(b))
-    .map(([, n]) => n);
-  const labels: LabelSpec = names.length > 1 ? { kind: 'classes', names } : { kind: 'regression' };
-  const dict = new DatasetDict({ data: await loadDatasetFile(file) });
+  if (textColumns.length !== task.textColumns.length) {
+    throw new InputError(
+      `--data ${file}: the model reads ${task.textColumns.length} text column(s) (${task.textColumns.join(', ')}), ` +
+        `got ${textColumns.join(', ')}`,
+    );
+  }
+  const dict = new DatasetDict({ data });
   const prepared = prepareClassification(dict, { textColumns, labelColumn: columns.label_column, labels });
-  return { task: userTask(labels, textColumns), splits: prepared.splits.splits };
+  // The file's text columns under the task's names, which the tokenizing reads.
+  return textColumns.reduce(
+    (ds, c, i) => (c === task.textColumns[i] ? ds : ds.renameColumn(c, task.textColumns[i]!)),
+    prepared.splits.get('data'),
+  );
 }

@@ -24,6 +24,7 @@ import {
   writeRunChart,
 } from '@ortrain/cli';
 import {
+  type ClassificationTask,
   type Dataset,
   type GlueTask,
   glueTask,
@@ -31,9 +32,9 @@ import {
   type TextDataset,
   TextTokenizer,
   type TokenizedDataset,
+  taskComputeMetrics,
   tokenizeDataset,
 } from '@ortrain/data';
-import { glueComputeMetrics, type GlueTask as MetricTask } from '@ortrain/metrics';
 import {
   EarlyStoppingCallback,
   type EvalDataset,
@@ -193,7 +194,7 @@ async function loadSplits(
     const raw: TextDataset | Dataset = user ? user.splits[split]! : await loadSplit(data, split);
     const ds = tokenizeDataset(raw, tokenizer, {
       maxSeqLength: maxLength,
-      textColumns: data.task.textColumns,
+      textColumns: (user?.task ?? data.task).textColumns,
     });
     names.set(ds, split);
     sizes[split] = raw.numRows;
@@ -244,15 +245,14 @@ export async function train(argv: readonly string[]): Promise<number> {
   const isDefault = !isSet('model') && !isSet('data') && !user && task.name === 'mrpc';
 
   const say = (s: string) => process.stdout.write(`${s}\n`);
-  const inputs = await resolveInputs(o, isDefault, task, say);
+  const inputs = await resolveInputs(o, isDefault, glueTask(o.task), say);
   if (inputs.embedded) {
     applyEmbeddedSettings(o, isSet);
     o.model = inputs.model.name;
     o.data = inputs.data.dir;
   }
   if (!isSet('output_dir')) {
-    const dataName = user ? basename(o.train_file!).replace(/\.[^.]*$/, '') : task.name;
-    o.output_dir = join('artifacts', `${dataName}-${modelShortName(inputs.model, inputs.embedded)}`);
+    o.output_dir = join('artifacts', `${task.name}-${modelShortName(inputs.model, inputs.embedded)}`);
   }
   const resume = resumePoint(o);
   const tokenizer = await TextTokenizer.fromPretrained(inputs.model.tokenizerDir);
@@ -289,7 +289,13 @@ export async function train(argv: readonly string[]): Promise<number> {
     mkdirSync(o.output_dir, { recursive: true });
     const configFile = join(o.output_dir, OUTPUT_FILES.trainArgs);
     // The token stays out of files, as HF's <HUB_TOKEN>: a rerun takes it from HF_TOKEN or the flag again.
-    saveOptions(configFile, { ...o, resume_from_checkpoint: undefined, hub_token: undefined });
+    // A run on your files has no GLUE task (run_glue's task_name None): train_file and the columns say it.
+    saveOptions(configFile, {
+      ...o,
+      resume_from_checkpoint: undefined,
+      hub_token: undefined,
+      ...(user && { task: undefined }),
+    });
     events = openEventLog(join(o.output_dir, OUTPUT_FILES.events), { append: resume !== undefined });
     for (const text of pending) events.append('message', { text });
     // report_to tensorboard: HF's TensorBoardCallback, on the trainer's events.
@@ -311,7 +317,7 @@ function newTrainer(
   inputs: Inputs,
   splits: Splits,
   args: TrainingArguments,
-  task: GlueTask,
+  task: ClassificationTask,
 ): Trainer {
   const labelNames = task.isRegression ? undefined : [...task.labelNames];
   return new Trainer({
@@ -321,7 +327,7 @@ function newTrainer(
     trainDataset: splits.train,
     ...(splits.eval && { evalDataset: splits.eval }),
     tokenizer: inputs.model.tokenizerDir,
-    computeMetrics: glueComputeMetrics(task.name as MetricTask),
+    computeMetrics: taskComputeMetrics(task),
     ...(o.early_stopping_patience !== undefined && {
       callbacks: [
         new EarlyStoppingCallback({
@@ -338,7 +344,7 @@ interface RunContext {
   configFile: string;
   events: EventLog;
   reporter: ProgressReporter;
-  task: GlueTask;
+  task: ClassificationTask;
   maxLength: number;
   tensorboard: ReturnType<typeof tensorBoardReporter> | undefined;
 }
