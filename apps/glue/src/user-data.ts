@@ -8,14 +8,20 @@ import { existsSync } from 'node:fs';
 import type { TrainOptions } from '@ortrain/cli';
 import {
   type ClassificationTask,
+  DataCollatorWithPadding,
   type Dataset,
   DatasetDict,
   filesTask,
   filesTaskName,
+  IterableDataset,
   type LabelSpec,
   loadDatasetFile,
   prepareClassification,
+  scanClassificationStream,
+  type TextTokenizer,
+  tokenizeBatch,
 } from '@ortrain/data';
+import type { StreamedDataset } from '@ortrain/trainer';
 import { InputError } from './resolve.js';
 
 /** What train_args.json records of a run on your own files, for predict. */
@@ -27,8 +33,16 @@ export interface UserColumns {
 
 export interface UserData {
   task: ClassificationTask;
-  /** `train`, and `validation` / `test` when given, with `label` encoded. */
+  /** `train` (unless streamed), and `validation` / `test` when given, with `label` encoded. */
   splits: Record<string, Dataset>;
+  /** `--streaming`: the training file, checked row by row and read again as training goes. */
+  trainStream?: {
+    file: IterableDataset;
+    rows: number;
+    labelColumn: string;
+    /** The shuffle's seed (data_seed, else seed); undefined with --no-shuffle. */
+    shuffleSeed?: number;
+  };
 }
 
 export function textColumnsOf(o: UserColumns): string[] {
@@ -43,19 +57,72 @@ export async function loadUserFiles(o: TrainOptions): Promise<UserData> {
     validation: o.validation_file,
     test: o.test_file,
   };
-  const loaded: Record<string, Dataset> = {};
   for (const [split, file] of Object.entries(files)) {
-    if (file === undefined) continue;
-    if (!existsSync(file)) throw new InputError(`--${split}-file ${file}: no such file`);
-    loaded[split] = await loadDatasetFile(file);
+    if (file !== undefined && !existsSync(file))
+      throw new InputError(`--${split}-file ${file}: no such file`);
   }
   const textColumns = textColumnsOf(o);
+  const labelColumn = o.label_column;
+  let trainStream: UserData['trainStream'];
+  let labels: LabelSpec | undefined;
+  if (o.streaming) {
+    if (o.max_steps <= 0) {
+      throw new InputError(
+        '--streaming: a streamed training file has no length; set --max-steps (as HF requires)',
+      );
+    }
+    const file = IterableDataset.fromFile(o.train_file!);
+    const scanned = await scanClassificationStream(file, { textColumns, labelColumn });
+    labels = scanned.labels;
+    const shuffleSeed = o.shuffle ? (o.data_seed ?? o.seed) : undefined;
+    trainStream = {
+      file,
+      rows: scanned.rows,
+      labelColumn,
+      ...(shuffleSeed !== undefined && { shuffleSeed }),
+    };
+  }
+  const loaded: Record<string, Dataset> = {};
+  for (const [split, file] of Object.entries(files)) {
+    if (file !== undefined && !(trainStream && split === 'train'))
+      loaded[split] = await loadDatasetFile(file);
+  }
   const prepared = prepareClassification(new DatasetDict(loaded), {
     textColumns,
-    labelColumn: o.label_column,
+    labelColumn,
+    ...(labels && { labels }),
   });
   const task = filesTask(filesTaskName(o.train_file!), textColumns, prepared.labels);
-  return { task, splits: prepared.splits.splits };
+  return { task, splits: prepared.splits.splits, ...(trainStream && { trainStream }) };
+}
+
+/**
+ * The training stream of `--streaming`: tokenized batch by batch, shuffled through HF's default buffer of 1000
+ * rows (per epoch, from data_seed or seed) unless --no-shuffle, padded into the Trainer's batches.
+ */
+export function streamedTrainSet(
+  user: UserData,
+  tokenizer: TextTokenizer,
+  maxLength: number,
+): StreamedDataset {
+  const { file, labelColumn, shuffleSeed } = user.trainStream!;
+  const textColumns = user.task.textColumns;
+  const tokenized = file
+    .map(tokenizeBatch(tokenizer, { textColumns, maxSeqLength: maxLength }), {
+      removeColumns: [...textColumns],
+    })
+    .map((b) => ({ label: b[labelColumn]! }));
+  const ordered = shuffleSeed === undefined ? tokenized : tokenized.shuffle({ seed: shuffleSeed });
+  const labels: LabelSpec = user.task.isRegression
+    ? { kind: 'regression' }
+    : { kind: 'classes', names: user.task.labelNames };
+  const collator = new DataCollatorWithPadding(tokenizer);
+  const padTokenId = tokenizer.padTokenId;
+  return {
+    streamed: true,
+    batches: (epoch, batchSize) =>
+      ordered.collated(collator, { batchSize, maxLength, padTokenId, labels, epoch }),
+  };
 }
 
 /**

@@ -202,6 +202,59 @@ describe('your own CSV files', () => {
     for (const l of lines.slice(1)) expect(Number.isFinite(Number(l.split('\t')[1]))).toBe(true);
   });
 
+  it('--streaming trains on the same batches as the loaded file (unshuffled), and needs --max-steps', () => {
+    const run = (dir: string, extra: string[]) =>
+      cli([
+        'train',
+        '--model',
+        modelDir,
+        '--train-file',
+        csv.train!,
+        '--validation-file',
+        csv.validation!,
+        ...COLUMNS,
+        '--output-dir',
+        join(root, dir),
+        '--no-shuffle',
+        '--logging-steps',
+        '1',
+        ...FLAGS,
+        ...extra,
+      ]);
+    const losses = (dir: string) =>
+      JSON.parse(readFileSync(join(root, dir, 'trainer_state.json'), 'utf8'))
+        .log_history.filter((e: { loss?: number }) => e.loss !== undefined)
+        .map((e: { step: number; loss: number; grad_norm: number }) => [e.step, e.loss, e.grad_norm]);
+    const loaded = run('loaded', []);
+    expect(loaded.code, `${loaded.stdout}\n${loaded.stderr}`).toBe(0);
+    const streamed = run('streamed', ['--streaming']);
+    expect(streamed.code, `${streamed.stdout}\n${streamed.stderr}`).toBe(0);
+    // 96 rows, 6 batches of 16 per pass: steps 1-6 read the stream once.
+    expect(losses('streamed')).toHaveLength(6);
+    expect(losses('streamed')).toEqual(losses('loaded'));
+    const config = JSON.parse(readFileSync(join(root, 'streamed', 'config.json'), 'utf8'));
+    expect(config.id2label).toEqual({ 0: 'differs', 1: 'same' });
+    const evalOf = (dir: string) => JSON.parse(readFileSync(join(root, dir, 'eval_results.json'), 'utf8'));
+    expect(evalOf('streamed').eval_accuracy).toBe(evalOf('loaded').eval_accuracy);
+
+    const noSteps = cli([
+      'train',
+      '--model',
+      modelDir,
+      '--train-file',
+      csv.train!,
+      '--validation-file',
+      csv.validation!,
+      ...COLUMNS,
+      '--streaming',
+      '--output-dir',
+      join(root, 'no-steps'),
+    ]);
+    expect(noSteps.code).toBe(1);
+    expect(noSteps.stderr).toContain('--streaming: a streamed training file has no length; set --max-steps');
+    expect(existsSync(join(root, 'no-steps'))).toBe(false);
+  });
+
   it('refuses every bad file by file, line and column, leaving output_dir as it was', () => {
     const bad = (name: string, text: string | Buffer) => {
       const p = join(root, 'bad', name);
@@ -241,6 +294,10 @@ describe('your own CSV files', () => {
       [withValidation(ragged), `${ragged}:3: expected 3 fields, got 4`],
       [withValidation(unclosed), `${unclosed}:3: quoting error: Quote Not Closed`],
       [trainOnly(latin1), `${latin1}:3: not valid UTF-8`],
+      [[...trainOnly(latin1), '--streaming'], `${latin1}:3: not valid UTF-8`],
+      [[...trainOnly(ragged), '--streaming'], `${ragged}:3: expected 3 fields, got 4`],
+      [[...trainOnly(emptyLabel), '--streaming'], `${emptyLabel}:3: column "gold": label is empty`],
+      [[...trainOnly(emptyText), '--streaming'], `${emptyText}:3: column "left": text is empty`],
       [trainOnly(empty), `${empty}:1: file is empty`],
       [trainOnly(headerOnly), `${headerOnly}:2: no data rows`],
       [trainOnly(notRecords), `${notRecords}:1: not a JSON array of records`],

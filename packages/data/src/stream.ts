@@ -141,7 +141,8 @@ async function* bufferShuffled(
 export class IterableDataset {
   private constructor(
     readonly file: string,
-    private readonly unit: 'line' | 'row',
+    /** What its rows' numbers count: file lines (CSV, TSV, JSONL) or records. */
+    readonly unit: 'line' | 'row',
     private readonly source: Source,
     /** Rows per batch the file is read in (and a shuffle yields). */
     readonly batchSize: number,

@@ -7,8 +7,11 @@ import {
   filesTask,
   filesTaskName,
   glueTask,
+  IterableDataset,
   loadDataset,
+  loadDatasetFile,
   prepareClassification,
+  scanClassificationStream,
   taskComputeMetrics,
 } from '../src/index.js';
 
@@ -123,5 +126,43 @@ describe('the task of a run on your files (one concept with the GLUE tasks)', ()
       labelIds: [1, 1],
     });
     expect(Object.keys(g)).toEqual(['accuracy', 'f1']);
+  });
+});
+
+describe('scanClassificationStream (a training file read as a stream)', () => {
+  const user = (name: string) => join(import.meta.dirname, 'fixtures', 'user', name);
+  const scan = (name: string, textColumns: string[], labelColumn = 'label') =>
+    scanClassificationStream(IterableDataset.fromFile(user(name), { batchSize: 2 }), {
+      textColumns,
+      labelColumn,
+    });
+
+  it('infers what prepareClassification infers from the loaded file, and counts the rows', async () => {
+    for (const [name, textColumns, labelColumn] of [
+      ['train.csv', ['text'], 'label'],
+      ['rows.jsonl', ['text'], 'label'],
+      ['scores.csv', ['premise', 'hypothesis'], 'score'],
+    ] as const) {
+      const whole = await loadDatasetFile(user(name));
+      const prepared = prepareClassification(new DatasetDict({ train: whole }), { textColumns, labelColumn });
+      const scanned = await scan(name, [...textColumns], labelColumn);
+      expect(scanned.labels, name).toEqual(prepared.labels);
+      expect(scanned.rows).toBe(whole.numRows);
+    }
+  });
+
+  it('refuses bad rows by file, line and column', async () => {
+    await expect(scan('empty-text.csv', ['text'])).rejects.toThrow(
+      `${user('empty-text.csv')}:3: column "text": text is empty`,
+    );
+    await expect(scan('bad-labels.csv', ['text'])).rejects.toThrow(
+      `${user('bad-labels.csv')}:3: column "label": label is empty`,
+    );
+    await expect(scan('train.csv', ['sentence'])).rejects.toThrow(
+      `${user('train.csv')}:1: no column "sentence"`,
+    );
+    await expect(scan('ragged.csv', ['text'])).rejects.toThrow(
+      `${user('ragged.csv')}:3: expected 2 fields, got 3`,
+    );
   });
 });

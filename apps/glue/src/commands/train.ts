@@ -43,6 +43,7 @@ import {
   type Replica,
   type ReplicaGroup,
   reportsTo,
+  type StreamedDataset,
   Trainer,
   TrainingArguments,
   TrainingInterrupted,
@@ -64,7 +65,7 @@ import {
   validationSplit,
   validationSplits,
 } from '../resolve.js';
-import { loadUserFiles, type UserData } from '../user-data.js';
+import { loadUserFiles, streamedTrainSet, type UserData } from '../user-data.js';
 import { writeSplitPredictions } from './predict.js';
 
 /** Where the embedded default's generated model and data go (git-ignored). */
@@ -170,7 +171,7 @@ function resumePoint(o: TrainOptions): string | undefined {
 }
 
 interface Splits {
-  train: TokenizedDataset;
+  train: TokenizedDataset | StreamedDataset;
   /** One set, or MNLI's matched and mismatched by name (metrics `eval_matched_*`, `eval_mismatched_*`). */
   eval?: EvalDataset;
   /** The split names evaluated on, for the summary. */
@@ -204,7 +205,9 @@ async function loadSplits(
   if (user && needEval && !has('validation')) {
     throw new InputError('--train-file: evaluation needs --validation-file (or --eval-strategy no)');
   }
-  const train = await load('train');
+  const stream = user?.trainStream;
+  if (stream) sizes['train'] = stream.rows;
+  const train = stream ? streamedTrainSet(user, tokenizer, maxLength) : await load('train');
   const validations = user ? [validationSplit(data.task)] : validationSplits(data);
   const [validation] = validations as [string];
   let evalDs: EvalDataset | undefined;
@@ -240,6 +243,9 @@ export async function train(argv: readonly string[]): Promise<number> {
   }
   const o: TrainOptions = { ...parsed.options };
   const isSet = (k: keyof TrainOptions) => parsed.sources[k] !== 'default';
+  if (o.streaming && o.train_file === undefined) {
+    throw new InputError('--streaming reads --train-file as a stream: pass --train-file');
+  }
   const user = o.train_file !== undefined ? await loadUserFiles(o) : undefined;
   const task = user?.task ?? glueTask(o.task);
   const isDefault = !isSet('model') && !isSet('data') && !user && task.name === 'mrpc';

@@ -173,6 +173,15 @@ const APP_TRAIN_OPTIONS = [
   fileColumns[1],
   { ...fileColumns[2], default: 'label' },
   {
+    key: 'streaming',
+    type: 'bool',
+    group: 'input',
+    default: false,
+    help:
+      "read --train-file as a stream (🤗 Datasets' streaming=True): memory stays bounded whatever the file's size; " +
+      'needs --max-steps; rows are shuffled through a buffer of 1000',
+  },
+  {
     key: 'resume_from_checkpoint',
     type: 'path',
     group: 'output',
