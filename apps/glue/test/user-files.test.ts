@@ -203,24 +203,21 @@ describe('your own CSV files', () => {
   });
 
   it('--streaming trains on the same batches as the loaded file (unshuffled), and needs --max-steps', () => {
+    const trainArgs = (dir: string, extra: string[]) => [
+      'train',
+      '--model',
+      modelDir,
+      '--train-file',
+      csv.train!,
+      '--validation-file',
+      csv.validation!,
+      ...COLUMNS,
+      '--output-dir',
+      join(root, dir),
+      ...extra,
+    ];
     const run = (dir: string, extra: string[]) =>
-      cli([
-        'train',
-        '--model',
-        modelDir,
-        '--train-file',
-        csv.train!,
-        '--validation-file',
-        csv.validation!,
-        ...COLUMNS,
-        '--output-dir',
-        join(root, dir),
-        '--no-shuffle',
-        '--logging-steps',
-        '1',
-        ...FLAGS,
-        ...extra,
-      ]);
+      cli(trainArgs(dir, ['--no-shuffle', '--logging-steps', '1', ...FLAGS, ...extra]));
     const losses = (dir: string) =>
       JSON.parse(readFileSync(join(root, dir, 'trainer_state.json'), 'utf8'))
         .log_history.filter((e: { loss?: number }) => e.loss !== undefined)
@@ -237,19 +234,7 @@ describe('your own CSV files', () => {
     const evalOf = (dir: string) => JSON.parse(readFileSync(join(root, dir, 'eval_results.json'), 'utf8'));
     expect(evalOf('streamed').eval_accuracy).toBe(evalOf('loaded').eval_accuracy);
 
-    const noSteps = cli([
-      'train',
-      '--model',
-      modelDir,
-      '--train-file',
-      csv.train!,
-      '--validation-file',
-      csv.validation!,
-      ...COLUMNS,
-      '--streaming',
-      '--output-dir',
-      join(root, 'no-steps'),
-    ]);
+    const noSteps = cli(trainArgs('no-steps', ['--streaming']));
     expect(noSteps.code).toBe(1);
     expect(noSteps.stderr).toContain('--streaming: a streamed training file has no length; set --max-steps');
     expect(existsSync(join(root, 'no-steps'))).toBe(false);

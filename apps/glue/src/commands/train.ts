@@ -482,6 +482,7 @@ async function run(
   events.append('train_end', trainMetrics);
 
   const best = trainer.state.best_model_checkpoint;
+  const dataHint = o.data ?? o.test_file ?? o.validation_file;
   reporter.trainingFinished({
     globalStep: output.globalStep,
     epoch: trainer.state.epoch,
@@ -499,7 +500,8 @@ async function run(
     ...(best && existsSync(best) && { bestCheckpoint: best }),
     files,
     configFile: c.configFile,
-    ...(o.data !== undefined && { data: o.data }),
+    // The predict hint: the data folder, or for a run on your files one of them.
+    ...(dataHint !== undefined && { data: dataHint }),
   });
   return 0;
 }
