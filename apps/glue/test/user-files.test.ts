@@ -312,5 +312,6 @@ describe('your own CSV files', () => {
       expect(existsSync(join(root, 'failed'))).toBe(false);
       expect(snapshot(existing)).toEqual(before);
     }
-  });
+    // 34 runs of the app, one process each.
+  }, 400_000);
 });
