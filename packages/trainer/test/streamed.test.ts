@@ -84,15 +84,24 @@ describe('a streamed training set', () => {
     await expect(noSteps.train()).rejects.toThrow(/a streamed training set has no length: set max_steps/);
     await noSteps.close();
 
-    const full = trainerFor(
-      { max_steps: 10, save_strategy: 'steps', save_steps: 3 },
-      { trainDataset: streamOf([]) },
+    const empty = trainerFor(
+      { max_steps: 2 },
+      { trainDataset: { streamed: true, batches: async function* () {} } },
     );
+    await expect(empty.train()).rejects.toThrow('the streamed training set gives no batch');
+    await empty.close();
+
+    const saves = { save_strategy: 'steps', save_steps: 2 } as const;
+    const full = trainerFor({ max_steps: 10, ...saves }, { trainDataset: streamOf([]) });
     await full.train();
-    const resumed = trainerFor({ max_steps: 10 }, { trainDataset: streamOf([]) });
-    await resumed.train({ resumeFromCheckpoint: join(full.args.output_dir, 'checkpoint-6') });
-    expect(losses(resumed).slice(6)).toEqual(losses(full).slice(6));
+    // Mid-pass (step 6), and at the last batch of the first pass (step 8: the next pass starts on resuming).
+    for (const step of [6, 8]) {
+      const resumed = trainerFor({ max_steps: 10 }, { trainDataset: streamOf([]) });
+      await resumed.train({ resumeFromCheckpoint: join(full.args.output_dir, `checkpoint-${step}`) });
+      expect(losses(resumed).slice(step)).toEqual(losses(full).slice(step));
+      expect(losses(resumed)).toHaveLength(10);
+      await resumed.close();
+    }
     await full.close();
-    await resumed.close();
   });
 });

@@ -471,7 +471,10 @@ export class Trainer extends EventEmitter<TrainerEvents> {
       () => feed.next(),
       (i) => dropoutSeed(this.args.seed, firstInRun + i),
     );
-    if (batches.done && sampler === undefined) throw new Error('the streamed training set gives no batch');
+    // A pass of a stream that gives nothing would loop forever (a resumed pass may be over already).
+    if (batches.done && sampler === undefined && first === 0) {
+      throw new Error('the streamed training set gives no batch');
+    }
     let index = first; // index of the next batch in this epoch
     while (!batches.done && !control.should_training_stop && !control.should_epoch_stop) {
       const before = this.state.global_step;
