@@ -49,6 +49,24 @@ export function textColumnsOf(o: UserColumns): string[] {
   return o.text_pair_column === undefined ? [o.text_column] : [o.text_column, o.text_pair_column];
 }
 
+/** `--streaming`: the training file checked row by row and its labels inferred, in one streamed pass. */
+async function scanTrainStream(
+  o: TrainOptions,
+  textColumns: readonly string[],
+): Promise<{ trainStream: NonNullable<UserData['trainStream']>; labels: LabelSpec }> {
+  if (o.max_steps <= 0) {
+    throw new InputError(
+      '--streaming: a streamed training file has no length; set --max-steps (as HF requires)',
+    );
+  }
+  const labelColumn = o.label_column;
+  const file = IterableDataset.fromFile(o.train_file!);
+  const { labels, rows } = await scanClassificationStream(file, { textColumns, labelColumn });
+  const shuffleSeed = o.shuffle ? (o.data_seed ?? o.seed) : undefined;
+  const trainStream = { file, rows, labelColumn, ...(shuffleSeed !== undefined && { shuffleSeed }) };
+  return { trainStream, labels };
+}
+
 /** Reads `--train-file` (and `--validation-file`, `--test-file`) into checked, label-encoded splits. */
 export async function loadUserFiles(o: TrainOptions): Promise<UserData> {
   if (o.data !== undefined) throw new InputError('--data and --train-file name two datasets: pass one');
@@ -63,25 +81,9 @@ export async function loadUserFiles(o: TrainOptions): Promise<UserData> {
   }
   const textColumns = textColumnsOf(o);
   const labelColumn = o.label_column;
-  let trainStream: UserData['trainStream'];
-  let labels: LabelSpec | undefined;
-  if (o.streaming) {
-    if (o.max_steps <= 0) {
-      throw new InputError(
-        '--streaming: a streamed training file has no length; set --max-steps (as HF requires)',
-      );
-    }
-    const file = IterableDataset.fromFile(o.train_file!);
-    const scanned = await scanClassificationStream(file, { textColumns, labelColumn });
-    labels = scanned.labels;
-    const shuffleSeed = o.shuffle ? (o.data_seed ?? o.seed) : undefined;
-    trainStream = {
-      file,
-      rows: scanned.rows,
-      labelColumn,
-      ...(shuffleSeed !== undefined && { shuffleSeed }),
-    };
-  }
+  const streamed = o.streaming ? await scanTrainStream(o, textColumns) : undefined;
+  const trainStream = streamed?.trainStream;
+  const labels = streamed?.labels;
   const loaded: Record<string, Dataset> = {};
   for (const [split, file] of Object.entries(files)) {
     if (file !== undefined && !(trainStream && split === 'train'))
