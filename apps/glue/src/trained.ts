@@ -4,22 +4,26 @@
  * tokenizer files and the options the model was trained with (`train_args.json`).
  */
 import { existsSync, readFileSync, statSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { type ArtifactManifest, readManifest } from '@ortrain/artifacts';
 import { OUTPUT_FILES, type PredictOptions, type ProgressReporter } from '@ortrain/cli';
 import {
+  type ClassificationTask,
   type Dataset,
+  filesTask,
+  filesTaskName,
   type GlueTask,
   glueTask,
+  type LabelSpec,
   type TextDataset,
   type TokenizedDataset,
+  taskComputeMetrics,
 } from '@ortrain/data';
 import { loadModel, type Tensor } from '@ortrain/graph';
-import { glueComputeMetrics, type GlueTask as MetricTask } from '@ortrain/metrics';
 import { COMPILED_DIR, loadCheckpoint, Trainer, TrainingArguments } from '@ortrain/trainer';
 import { reportEvaluations } from './reporting.js';
 import { checkDataDir, InputError, loadSplit } from './resolve.js';
-import { loadUserFileFor, type UserColumns } from './user-data.js';
+import { loadUserFile, textColumnsOf, type UserColumns } from './user-data.js';
 
 export interface TrainedModel {
   dir: string;
@@ -28,8 +32,8 @@ export interface TrainedModel {
   artifactsDir: string;
   manifest: ArtifactManifest;
   tokenizerDir: string;
-  /** The task in train_args.json, when recorded. */
-  task?: GlueTask;
+  /** The GLUE task in train_args.json, or the task of the files it was trained on; undefined when not recorded. */
+  task?: ClassificationTask;
   /** The columns of your own files, when the run had --train-file. */
   userColumns?: UserColumns;
   maxSeqLength?: number;
@@ -58,7 +62,7 @@ export function openTrained(dir: string): TrainedModel {
   );
   if (!tokenizerDir)
     throw new InputError(`--model ${dir}: no tokenizer (tokenizer.json or vocab.txt) in ${runDir}`);
-  let task: GlueTask | undefined;
+  let task: ClassificationTask | undefined;
   let maxSeqLength: number | undefined;
   let userColumns: UserColumns | undefined;
   const argsFile = join(runDir, OUTPUT_FILES.trainArgs);
@@ -68,7 +72,6 @@ export function openTrained(dir: string): TrainedModel {
       max_seq_length?: number;
       train_file?: string;
     } & Partial<UserColumns>;
-    if (saved.task) task = glueTask(saved.task);
     if (typeof saved.max_seq_length === 'number') maxSeqLength = saved.max_seq_length;
     if (saved.train_file !== undefined) {
       userColumns = {
@@ -76,7 +79,9 @@ export function openTrained(dir: string): TrainedModel {
         label_column: saved.label_column ?? 'label',
         ...(saved.text_pair_column !== undefined && { text_pair_column: saved.text_pair_column }),
       };
-    }
+      const name = filesTaskName(saved.train_file);
+      task = filesTask(name, textColumnsOf(userColumns), labelsOf(runDir, manifest.model.numLabels));
+    } else if (saved.task) task = glueTask(saved.task);
   }
   const names = new Set(manifest.parameters.map((p) => p.name));
   const weights = checkpoint
@@ -95,9 +100,27 @@ export function openTrained(dir: string): TrainedModel {
   };
 }
 
+/** The class names of a model trained on your files (config.json's id2label), or its regression target. */
+function labelsOf(runDir: string, numLabels: number): LabelSpec {
+  if (numLabels === 1) return { kind: 'regression' };
+  const config = JSON.parse(readFileSync(join(runDir, 'config.json'), 'utf8')) as {
+    id2label?: Record<string, string>;
+  };
+  const names = Object.entries(config.id2label ?? {})
+    .sort(([a], [b]) => Number(a) - Number(b))
+    .map(([, n]) => n);
+  if (names.length !== numLabels) {
+    throw new InputError(
+      `${join(runDir, 'config.json')}: id2label names ${names.length} classes but the model has ${numLabels}`,
+    );
+  }
+  return { kind: 'classes', names };
+}
+
 /** The task to run: `--task`, else the one the model was trained on; it must match the model's labels. */
 export function taskFor(model: TrainedModel, requested: string | undefined): GlueTask {
-  const task = requested !== undefined ? glueTask(requested) : model.task;
+  const recorded = model.task?.kind === 'glue' ? glueTask(model.task.name) : undefined;
+  const task = requested !== undefined ? glueTask(requested) : recorded;
   if (!task) {
     throw new InputError(`--model ${model.dir}: no ${OUTPUT_FILES.trainArgs} to say the task; pass --task`);
   }
@@ -112,7 +135,7 @@ export function taskFor(model: TrainedModel, requested: string | undefined): Glu
 /** A Trainer over the model's compiled graphs with its trained weights loaded, for evaluate/predict. */
 export async function trainerFor(
   model: TrainedModel,
-  task: GlueTask,
+  task: ClassificationTask,
   o: Pick<PredictOptions, 'per_device_eval_batch_size' | 'device' | 'num_threads'>,
   reporter: ProgressReporter,
   splitOf: (ds: TokenizedDataset) => string,
@@ -127,7 +150,7 @@ export async function trainerFor(
     new Trainer({
       model: model.artifactsDir,
       args,
-      computeMetrics: glueComputeMetrics(task.name as MetricTask),
+      computeMetrics: taskComputeMetrics(task),
     }),
     reporter,
     splitOf,
@@ -141,21 +164,50 @@ export async function trainerFor(
   return trainer;
 }
 
-/** What `pnpm predict` and `pnpm evaluate` both start from, all checked before anything is written. */
-export async function openTrainedSplit(o: {
-  model: string;
-  task?: string;
-  data: string;
-  split: string;
-}): Promise<{ model: TrainedModel; task: GlueTask; raw: TextDataset | Dataset }> {
+type TrainedSplitOptions = Pick<
+  PredictOptions,
+  'model' | 'task' | 'data' | 'split' | 'text_column' | 'text_pair_column' | 'label_column'
+>;
+
+/**
+ * The columns to read a file with: those named on the command line, else the run's (train_args.json), else the
+ * task's (a GLUE task's HF column names and `label`).
+ */
+function fileColumns(o: TrainedSplitOptions, model: TrainedModel, task: ClassificationTask): UserColumns {
+  const run = model.userColumns;
+  const [first, second] = task.textColumns;
+  const pair = o.text_pair_column ?? (run ? run.text_pair_column : second);
+  return {
+    text_column: o.text_column ?? run?.text_column ?? first!,
+    label_column: o.label_column ?? run?.label_column ?? 'label',
+    ...(pair !== undefined && { text_pair_column: pair }),
+  };
+}
+
+/**
+ * What `pnpm predict` and `pnpm evaluate` both start from, all checked before anything is written; `labelled`
+ * (evaluate) requires a file's label column.
+ */
+export async function openTrainedSplit(
+  o: TrainedSplitOptions,
+  labelled = false,
+): Promise<{ model: TrainedModel; task: ClassificationTask; raw: TextDataset | Dataset; split: string }> {
   const model = openTrained(o.model);
-  if (model.userColumns) {
-    // A model trained on your files predicts a file of the same columns.
-    const user = await loadUserFileFor(o.data, model.runDir, model.userColumns);
-    return { model, task: user.task, raw: user.splits['data']! };
+  const trainedOnFiles = model.userColumns !== undefined;
+  if (existsSync(o.data) && statSync(o.data).isFile()) {
+    // One file of your own, read like the training files were.
+    const task = trainedOnFiles ? model.task! : taskFor(model, o.task);
+    const raw = await loadUserFile(o.data, task, fileColumns(o, model, task), labelled);
+    return { model, task, raw, split: basename(o.data) };
+  }
+  if (trainedOnFiles) {
+    throw new InputError(
+      `--data ${o.data}: ${existsSync(o.data) ? 'a folder' : 'no such file'}; the model in ${model.dir} was ` +
+        'trained on your own files: pass one such file (CSV, TSV, JSON, JSONL or parquet)',
+    );
   }
   const task = taskFor(model, o.task);
   checkDataDir(o.data);
   const raw = await loadSplit({ task, dir: o.data }, o.split);
-  return { model, task, raw };
+  return { model, task, raw, split: o.split };
 }

@@ -1,21 +1,27 @@
 /**
  * Your own files instead of a GLUE task (run_glue's `--train_file`): every split read and checked, the label
- * set inferred from train (sorted) or a regression target, all before anything is written. The run then goes
- * through the GLUE path as a task with your columns and label names, scored like SST-2 (accuracy) or, for a
- * regression target, like STS-B (Pearson / Spearman).
+ * set inferred from train (sorted) or a regression target, all before anything is written. The run's task is
+ * a `files` task named after the files, scored as run_glue scores them (accuracy and F1, or mse, Pearson and
+ * Spearman for a regression target).
  */
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync } from 'node:fs';
 import type { TrainOptions } from '@ortrain/cli';
 import {
+  type ClassificationTask,
+  DataCollatorWithPadding,
   type Dataset,
   DatasetDict,
-  type GlueTask,
-  glueTask,
+  filesTask,
+  filesTaskName,
+  IterableDataset,
   type LabelSpec,
   loadDatasetFile,
   prepareClassification,
+  scanClassificationStream,
+  type TextTokenizer,
+  tokenizeBatch,
 } from '@ortrain/data';
+import type { StreamedDataset } from '@ortrain/trainer';
 import { InputError } from './resolve.js';
 
 /** What train_args.json records of a run on your own files, for predict. */
@@ -26,27 +32,39 @@ export interface UserColumns {
 }
 
 export interface UserData {
-  task: GlueTask;
-  /** `train`, and `validation` / `test` when given, with `label` encoded. */
+  task: ClassificationTask;
+  /** `train` (unless streamed), and `validation` / `test` when given, with `label` encoded. */
   splits: Record<string, Dataset>;
-}
-
-/** The task a run on your files goes through: your text columns and label names. */
-export function userTask(labels: LabelSpec, textColumns: readonly string[]): GlueTask {
-  const regression = labels.kind === 'regression';
-  const base = glueTask(regression ? 'stsb' : 'sst2');
-  const labelNames = labels.kind === 'classes' ? labels.names : [];
-  return {
-    ...base,
-    textColumns,
-    labelNames,
-    numLabels: regression ? 1 : labelNames.length,
-    splits: ['train', 'validation', 'test'],
+  /** `--streaming`: the training file, checked row by row and read again as training goes. */
+  trainStream?: {
+    file: IterableDataset;
+    rows: number;
+    labelColumn: string;
+    /** The shuffle's seed (data_seed, else seed); undefined with --no-shuffle. */
+    shuffleSeed?: number;
   };
 }
 
 export function textColumnsOf(o: UserColumns): string[] {
   return o.text_pair_column === undefined ? [o.text_column] : [o.text_column, o.text_pair_column];
+}
+
+/** `--streaming`: the training file checked row by row and its labels inferred, in one streamed pass. */
+async function scanTrainStream(
+  o: TrainOptions,
+  textColumns: readonly string[],
+): Promise<{ trainStream: NonNullable<UserData['trainStream']>; labels: LabelSpec }> {
+  if (o.max_steps <= 0) {
+    throw new InputError(
+      '--streaming: a streamed training file has no length; set --max-steps (as HF requires)',
+    );
+  }
+  const labelColumn = o.label_column;
+  const file = IterableDataset.fromFile(o.train_file!);
+  const { labels, rows } = await scanClassificationStream(file, { textColumns, labelColumn });
+  const shuffleSeed = o.shuffle ? (o.data_seed ?? o.seed) : undefined;
+  const trainStream = { file, rows, labelColumn, ...(shuffleSeed !== undefined && { shuffleSeed }) };
+  return { trainStream, labels };
 }
 
 /** Reads `--train-file` (and `--validation-file`, `--test-file`) into checked, label-encoded splits. */
@@ -57,35 +75,91 @@ export async function loadUserFiles(o: TrainOptions): Promise<UserData> {
     validation: o.validation_file,
     test: o.test_file,
   };
-  const loaded: Record<string, Dataset> = {};
   for (const [split, file] of Object.entries(files)) {
-    if (file === undefined) continue;
-    if (!existsSync(file)) throw new InputError(`--${split}-file ${file}: no such file`);
-    loaded[split] = await loadDatasetFile(file);
+    if (file !== undefined && !existsSync(file))
+      throw new InputError(`--${split}-file ${file}: no such file`);
   }
   const textColumns = textColumnsOf(o);
+  const labelColumn = o.label_column;
+  const streamed = o.streaming ? await scanTrainStream(o, textColumns) : undefined;
+  const trainStream = streamed?.trainStream;
+  const labels = streamed?.labels;
+  const loaded: Record<string, Dataset> = {};
+  for (const [split, file] of Object.entries(files)) {
+    if (file !== undefined && !(trainStream && split === 'train'))
+      loaded[split] = await loadDatasetFile(file);
+  }
   const prepared = prepareClassification(new DatasetDict(loaded), {
     textColumns,
-    labelColumn: o.label_column,
+    labelColumn,
+    ...(labels && { labels }),
   });
-  return { task: userTask(prepared.labels, textColumns), splits: prepared.splits.splits };
+  const task = filesTask(filesTaskName(o.train_file!), textColumns, prepared.labels);
+  return { task, splits: prepared.splits.splits, ...(trainStream && { trainStream }) };
 }
 
 /**
- * A file to predict with a model trained on your files: read with the run's columns, labels (when present)
- * encoded with the model's names from config.json.
+ * The training stream of `--streaming`: tokenized batch by batch, shuffled through HF's default buffer of 1000
+ * rows (per epoch, from data_seed or seed) unless --no-shuffle, padded into the Trainer's batches.
  */
-export async function loadUserFileFor(file: string, runDir: string, columns: UserColumns): Promise<UserData> {
-  if (!existsSync(file)) throw new InputError(`--data ${file}: no such file`);
-  const config = JSON.parse(readFileSync(join(runDir, 'config.json'), 'utf8')) as {
-    id2label?: Record<string, string>;
+export function streamedTrainSet(
+  user: UserData,
+  tokenizer: TextTokenizer,
+  maxLength: number,
+): StreamedDataset {
+  const { file, labelColumn, shuffleSeed } = user.trainStream!;
+  const textColumns = user.task.textColumns;
+  const tokenized = file
+    .map(tokenizeBatch(tokenizer, { textColumns, maxSeqLength: maxLength }), {
+      removeColumns: [...textColumns],
+    })
+    .map((b) => ({ label: b[labelColumn]! }));
+  const ordered = shuffleSeed === undefined ? tokenized : tokenized.shuffle({ seed: shuffleSeed });
+  const labels: LabelSpec = user.task.isRegression
+    ? { kind: 'regression' }
+    : { kind: 'classes', names: user.task.labelNames };
+  const collator = new DataCollatorWithPadding(tokenizer);
+  const padTokenId = tokenizer.padTokenId;
+  return {
+    streamed: true,
+    batches: (epoch, batchSize) =>
+      ordered.collated(collator, { batchSize, maxLength, padTokenId, labels, epoch }),
   };
+}
+
+/**
+ * One file to predict or evaluate with a trained model: read with `columns`, labels (when the file has the
+ * label column; `labelled` requires it) encoded with the task's names, or as its regression target.
+ */
+export async function loadUserFile(
+  file: string,
+  task: ClassificationTask,
+  columns: UserColumns,
+  labelled: boolean,
+): Promise<Dataset> {
+  if (!existsSync(file)) throw new InputError(`--data ${file}: no such file`);
+  const labels: LabelSpec = task.isRegression
+    ? { kind: 'regression' }
+    : { kind: 'classes', names: task.labelNames };
+  const data = await loadDatasetFile(file);
+  if (labelled && !data.columnNames.includes(columns.label_column)) {
+    throw new InputError(
+      `${file}:1: no label column "${columns.label_column}" to evaluate against (columns: ` +
+        `${data.columnNames.join(', ')}); name it with --label-column, or use pnpm predict`,
+    );
+  }
   const textColumns = textColumnsOf(columns);
-  const names = Object.entries(config.id2label ?? {})
-    .sort(([a], [b]) => Number(a) - Number(b))
-    .map(([, n]) => n);
-  const labels: LabelSpec = names.length > 1 ? { kind: 'classes', names } : { kind: 'regression' };
-  const dict = new DatasetDict({ data: await loadDatasetFile(file) });
+  if (textColumns.length !== task.textColumns.length) {
+    throw new InputError(
+      `--data ${file}: the model reads ${task.textColumns.length} text column(s) (${task.textColumns.join(', ')}), ` +
+        `got ${textColumns.join(', ')}`,
+    );
+  }
+  const dict = new DatasetDict({ data });
   const prepared = prepareClassification(dict, { textColumns, labelColumn: columns.label_column, labels });
-  return { task: userTask(labels, textColumns), splits: prepared.splits.splits };
+  // The file's text columns under the task's names, which the tokenizing reads.
+  return textColumns.reduce(
+    (ds, c, i) => (c === task.textColumns[i] ? ds : ds.renameColumn(c, task.textColumns[i]!)),
+    prepared.splits.get('data'),
+  );
 }

@@ -4,8 +4,9 @@
  * (non-integer numbers), and encode every split with train's names — all before anything is written.
  */
 import { type Column, cell } from './columns.js';
-import type { Dataset, DatasetDict } from './dataset.js';
-import type { LabelSpec } from './text-dataset.js';
+import { Dataset, type DatasetDict } from './dataset.js';
+import type { IterableDataset } from './stream.js';
+import { DataError, type LabelSpec } from './text-dataset.js';
 
 export interface ClassificationColumns {
   /** One or two text columns (a pair for two). */
@@ -25,12 +26,16 @@ export interface PreparedClassification {
   label2id: Record<string, number>;
 }
 
+/** A label's number, NaN when it is not one. */
+function labelNumber(v: unknown): number {
+  return typeof v === 'number' ? v : typeof v === 'string' && v.trim() !== '' ? Number(v) : Number.NaN;
+}
+
 /** A label column is a regression target when every value is a number and some are not integers. */
 function isRegression(c: Column): boolean {
   let fractional = false;
   for (let i = 0; i < c.length; i++) {
-    const v = cell(c, i);
-    const x = typeof v === 'number' ? v : typeof v === 'string' && v.trim() !== '' ? Number(v) : Number.NaN;
+    const x = labelNumber(cell(c, i));
     if (!Number.isFinite(x)) return false;
     if (!Number.isInteger(x)) fractional = true;
   }
@@ -83,4 +88,47 @@ export function prepareClassification(
     id2label: Object.fromEntries(names.map((n, i) => [String(i), n])),
     label2id: Object.fromEntries(names.map((n, i) => [n, i])),
   };
+}
+
+/** More distinct values than this in a label column that is not a regression target is a mistake. */
+const MAX_CLASSES = 10_000;
+
+/**
+ * `prepareClassification`'s checks and label inference for a training file read as a stream (every row
+ * checked, nothing kept but the distinct labels): the label set, and the number of rows.
+ */
+export async function scanClassificationStream(
+  stream: IterableDataset,
+  columns: { textColumns: readonly string[]; labelColumn: string },
+): Promise<{ labels: LabelSpec; rows: number }> {
+  const { textColumns, labelColumn } = columns;
+  const distinct = new Map<string, unknown>();
+  let numeric = true;
+  let fractional = false;
+  let rows = 0;
+  for await (const b of stream.batches()) {
+    const origin = { file: stream.file, lines: Int32Array.from(b.lines), unit: stream.unit };
+    const ds = Dataset.fromDict(b.columns, { origin });
+    checkTexts(ds, textColumns);
+    const c = ds.column(labelColumn);
+    for (let i = 0; i < c.length; i++) {
+      const v = cell(c, i);
+      if (v === null || v === undefined || String(v).trim() === '')
+        throw ds.rowError(i, labelColumn, 'label is empty');
+      const x = labelNumber(v);
+      if (!Number.isFinite(x)) numeric = false;
+      else if (!Number.isInteger(x)) fractional = true;
+      if (distinct.size <= MAX_CLASSES) distinct.set(String(v), v);
+    }
+    rows += c.length;
+  }
+  if (numeric && fractional) return { labels: { kind: 'regression' }, rows };
+  if (distinct.size > MAX_CLASSES) {
+    const problem = `column "${labelColumn}": more than ${MAX_CLASSES} distinct labels and not a regression target`;
+    throw new DataError(stream.file, 1, problem, stream.unit);
+  }
+  const names = Dataset.fromDict({ label: [...distinct.values()] }).classEncodeColumn('label').features[
+    'label'
+  ]!;
+  return { labels: { kind: 'classes', names: names.names }, rows };
 }

@@ -35,13 +35,19 @@ function below(next: () => number, n: number): number {
   return x % n;
 }
 
+/** Uniform integers in [0, n) from the stream of (seed, epoch): each epoch's draws are its own. */
+export function epochIntegers(seed: number, epoch: number): (n: number) => number {
+  const next = mulberry32(fmix32((seed >>> 0) ^ fmix32(epoch + 0x9e3779b9)));
+  return (n) => below(next, n);
+}
+
 /** Seeded Fisher–Yates permutation of 0..n-1 for (seed, epoch). */
 export function permutation(n: number, seed: number, epoch: number): Int32Array {
-  const next = mulberry32(fmix32((seed >>> 0) ^ fmix32(epoch + 0x9e3779b9)));
+  const integer = epochIntegers(seed, epoch);
   const p = new Int32Array(n);
   for (let i = 0; i < n; i++) p[i] = i;
   for (let i = n - 1; i > 0; i--) {
-    const j = below(next, i + 1);
+    const j = integer(i + 1);
     const t = p[i]!;
     p[i] = p[j]!;
     p[j] = t;

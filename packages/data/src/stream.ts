@@ -3,11 +3,14 @@
  * lazily, so a million-row file is never held as text. `collect()` keeps only what the maps return — after
  * tokenizing, packed ids (a few bytes per token) and labels.
  */
+import type { Batch, DataCollatorWithPadding } from './collator.js';
 import { ColumnBuilder } from './columns.js';
 import { type ColumnBatch, Dataset } from './dataset.js';
 import { loadDatasetFile } from './load.js';
 import { delimitedRecords, type FileFormat, formatOf, jsonlRecords } from './readers.js';
-import { DataError } from './text-dataset.js';
+import { epochIntegers } from './sampler.js';
+import { DataError, type LabelSpec } from './text-dataset.js';
+import { asTokenized } from './tokenized.js';
 
 /** Rows of a streamed batch as columns, with the source line of each row. */
 export interface LineBatch {
@@ -79,21 +82,99 @@ async function* loadedBatches(path: string, format: FileFormat, size: number): A
 
 type BatchFn = (batch: ColumnBatch) => ColumnBatch;
 
+/** A stream's batches for one pass; `epoch` reseeds a shuffle (HF's `set_epoch`). */
+type Source = (epoch: number) => AsyncGenerator<LineBatch>;
+
+export interface ShuffleOptions {
+  seed: number;
+  /** Rows held at once. Default 1000, as HF's `IterableDataset.shuffle`. */
+  bufferSize?: number;
+}
+
+/**
+ * HF's buffer shuffle: fill a buffer, then for each new row yield a random buffered one and put the new row in
+ * its place; drain the buffer shuffled at the end. Memory is the buffer, whatever the file's length.
+ */
+async function* bufferShuffled(
+  batches: AsyncGenerator<LineBatch>,
+  integer: (n: number) => number,
+  bufferSize: number,
+  batchSize: number,
+): AsyncGenerator<LineBatch> {
+  type Row = { values: unknown[]; line: number };
+  let names: string[] | null = null;
+  const buffer: Row[] = [];
+  let out: Row[] = [];
+  const flush = (): LineBatch => {
+    const rows = out;
+    out = [];
+    const columns = Object.fromEntries(names!.map((n, c) => [n, rows.map((r) => r.values[c])]));
+    return { columns, lines: rows.map((r) => r.line) };
+  };
+  for await (const b of batches) {
+    names ??= Object.keys(b.columns);
+    const cols = names.map((n) => b.columns[n]);
+    for (let i = 0; i < b.lines.length; i++) {
+      const row = { values: cols.map((c) => c?.[i] ?? null), line: b.lines[i]! };
+      if (buffer.length < bufferSize) {
+        buffer.push(row);
+        continue;
+      }
+      const at = integer(bufferSize);
+      out.push(buffer[at]!);
+      buffer[at] = row;
+      if (out.length === batchSize) yield flush();
+    }
+  }
+  // Fisher–Yates over what is left, then drained in that order.
+  for (let i = buffer.length - 1; i > 0; i--) {
+    const j = integer(i + 1);
+    [buffer[i], buffer[j]] = [buffer[j]!, buffer[i]!];
+  }
+  for (const row of buffer) {
+    out.push(row);
+    if (out.length === batchSize) yield flush();
+  }
+  if (out.length > 0) yield flush();
+}
+
 export class IterableDataset {
   private constructor(
     readonly file: string,
-    private readonly unit: 'line' | 'row',
-    private readonly source: () => AsyncGenerator<LineBatch>,
+    /** What its rows' numbers count: file lines (CSV, TSV, JSONL) or records. */
+    readonly unit: 'line' | 'row',
+    private readonly source: Source,
+    /** Rows per batch the file is read in (and a shuffle yields). */
+    readonly batchSize: number,
   ) {}
 
   static fromFile(path: string, options: StreamOptions = {}): IterableDataset {
     const format = formatOf(path, options.format);
     const size = options.batchSize ?? 1000;
     if (format === 'csv' || format === 'tsv') {
-      return new IterableDataset(path, 'line', () => csvBatches(path, format === 'csv' ? ',' : '\t', size));
+      const delimiter = format === 'csv' ? ',' : '\t';
+      return new IterableDataset(path, 'line', () => csvBatches(path, delimiter, size), size);
     }
-    if (format === 'jsonl') return new IterableDataset(path, 'line', () => jsonlBatches(path, size));
-    return new IterableDataset(path, 'row', () => loadedBatches(path, format, size));
+    if (format === 'jsonl') return new IterableDataset(path, 'line', () => jsonlBatches(path, size), size);
+    return new IterableDataset(path, 'row', () => loadedBatches(path, format, size), size);
+  }
+
+  /**
+   * Rows in a seeded random order through a buffer of `bufferSize` rows (HF's `shuffle(seed, buffer_size)`):
+   * pass `epoch` to `batches` for each pass's own order (as HF's `set_epoch`), drawn as the samplers draw.
+   */
+  shuffle(options: ShuffleOptions): IterableDataset {
+    const bufferSize = options.bufferSize ?? 1000;
+    if (!Number.isInteger(bufferSize) || bufferSize < 1) {
+      throw new Error(`shuffle: bufferSize must be a positive integer, got ${bufferSize}`);
+    }
+    const { source, batchSize } = this;
+    return new IterableDataset(
+      this.file,
+      this.unit,
+      (epoch) => bufferShuffled(source(epoch), epochIntegers(options.seed, epoch), bufferSize, batchSize),
+      batchSize,
+    );
   }
 
   /** Applies `fn` to each batch as it streams (always batched); the row count must not change. */
@@ -101,33 +182,80 @@ export class IterableDataset {
     const removed = options.removeColumns ?? [];
     const source = this.source;
     const file = this.file;
-    return new IterableDataset(file, this.unit, async function* () {
-      for await (const b of source()) {
-        const out = fn(b.columns);
-        const columns: ColumnBatch = { ...b.columns, ...out };
-        for (const r of removed) {
-          if (!(r in b.columns)) throw new Error(`${file}: no column "${r}" to remove`);
-          if (!(r in out)) delete columns[r];
-        }
-        for (const [k, v] of Object.entries(out)) {
-          if (v.length !== b.lines.length) {
-            throw new Error(`map: column "${k}" has ${v.length} rows for a batch of ${b.lines.length}`);
+    return new IterableDataset(
+      file,
+      this.unit,
+      async function* (epoch) {
+        for await (const b of source(epoch)) {
+          const out = fn(b.columns);
+          const columns: ColumnBatch = { ...b.columns, ...out };
+          for (const r of removed) {
+            if (!(r in b.columns)) throw new Error(`${file}: no column "${r}" to remove`);
+            if (!(r in out)) delete columns[r];
           }
+          for (const [k, v] of Object.entries(out)) {
+            if (v.length !== b.lines.length) {
+              throw new Error(`map: column "${k}" has ${v.length} rows for a batch of ${b.lines.length}`);
+            }
+          }
+          yield { columns, lines: b.lines };
         }
-        yield { columns, lines: b.lines };
-      }
-    });
+      },
+      this.batchSize,
+    );
   }
 
-  async *batches(): AsyncGenerator<LineBatch> {
-    yield* this.source();
+  /** One pass over the stream; `epoch` picks a shuffle's order. */
+  async *batches(epoch = 0): AsyncGenerator<LineBatch> {
+    yield* this.source(epoch);
+  }
+
+  /**
+   * Padded training batches of `batchSize` rows from a tokenized stream (`input_ids`, `token_type_ids`, and a
+   * `label` column encoded with `labels` — class names or ids, or float targets); only one batch's rows are
+   * held at a time. A bad label is a `DataError` naming its file and line.
+   */
+  async *collated(
+    collator: DataCollatorWithPadding,
+    options: { batchSize: number; maxLength: number; padTokenId: number; labels?: LabelSpec; epoch?: number },
+  ): AsyncGenerator<Batch> {
+    const { batchSize, labels } = options;
+    let builders = new Map<string, ColumnBuilder>();
+    let lines: number[] = [];
+    const take = (): Batch => {
+      const columns = Object.fromEntries([...builders].map(([k, b]) => [k, b.build()]));
+      const origin = { file: this.file, lines: Int32Array.from(lines), unit: this.unit };
+      let ds = Dataset.fromDict(columns, { origin });
+      if (labels && 'label' in columns) {
+        ds = ds.castColumn('label', labels.kind === 'regression' ? 'float32' : { names: labels.names });
+      }
+      builders = new Map();
+      lines = [];
+      const tokenized = asTokenized(ds, options);
+      return collator.collate(
+        tokenized,
+        Array.from({ length: tokenized.numRows }, (_, i) => i),
+      );
+    };
+    for await (const b of this.source(options.epoch ?? 0)) {
+      for (let i = 0; i < b.lines.length; i++) {
+        for (const [k, v] of Object.entries(b.columns)) {
+          let builder = builders.get(k);
+          if (!builder) builders.set(k, (builder = new ColumnBuilder(k)));
+          builder.push(v[i]);
+        }
+        lines.push(b.lines[i]!);
+        if (lines.length === batchSize) yield take();
+      }
+    }
+    if (lines.length > 0) yield take();
   }
 
   /** Runs the stream into a Dataset (typed-array cells packed into ragged columns), keeping source lines. */
   async collect(): Promise<Dataset> {
     const builders = new Map<string, ColumnBuilder>();
     const lines: number[] = [];
-    for await (const b of this.source()) {
+    for await (const b of this.source(0)) {
       for (const [k, values] of Object.entries(b.columns)) {
         let builder = builders.get(k);
         if (!builder) {

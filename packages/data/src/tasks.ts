@@ -1,8 +1,15 @@
 /**
- * GLUE task registry: columns, labels and split names exactly as the Hugging Face `glue` dataset
- * (`nyu-mll/glue`) names them, plus how the original GLUE TSV distribution lays each task out.
+ * What a text-classification run trains on: a GLUE task (columns, labels and split names exactly as the Hugging
+ * Face `glue` dataset `nyu-mll/glue` names them, plus how the original GLUE TSV distribution lays each task out)
+ * or your own files (run_glue's `--train_file`), and how each is scored.
  */
-import type { GlueTask as GlueMetricConfig } from '@ortrain/metrics';
+import {
+  type EvalPrediction,
+  fileComputeMetrics,
+  type GlueTask as GlueMetricConfig,
+  glueComputeMetrics,
+} from '@ortrain/metrics';
+import type { LabelSpec } from './text-dataset.js';
 
 /**
  * The GLUE tasks, named after the configurations of `evaluate`'s GLUE metric (one list, in metrics): all but
@@ -10,19 +17,31 @@ import type { GlueTask as GlueMetricConfig } from '@ortrain/metrics';
  */
 export type GlueTaskName = Exclude<GlueMetricConfig, 'mnli_matched' | 'mnli_mismatched' | 'hans'> | 'ax';
 
-export interface GlueTask {
-  readonly name: GlueTaskName;
-  /** Folder name in the original GLUE distribution (e.g. `MRPC`, `SST-2`). */
-  readonly glueDir: string;
-  /** HF text column names, one or two. */
+/** A text-classification task: a GLUE task or your own files. */
+export interface ClassificationTask {
+  /** The GLUE task's name, or your files' (see {@link filesTask}). */
+  readonly name: string;
+  /**
+   * How it is scored: `glue`, by `evaluate`'s GLUE metric of `name`; `files`, as run_glue scores files given
+   * without a task name (see @ortrain/metrics' `fileComputeMetrics`).
+   */
+  readonly kind: 'glue' | 'files';
+  /** Text column names, one or two. */
   readonly textColumns: readonly string[];
-  /** Class names in label-id order; empty for the regression task (stsb). */
+  /** Class names in label-id order; empty for a regression target (stsb). */
   readonly labelNames: readonly string[];
   /** 1 for regression (stsb), else the number of classes. */
   readonly numLabels: number;
   readonly isRegression: boolean;
   /** HF split names. */
   readonly splits: readonly string[];
+}
+
+export interface GlueTask extends ClassificationTask {
+  readonly name: GlueTaskName;
+  readonly kind: 'glue';
+  /** Folder name in the original GLUE distribution (e.g. `MRPC`, `SST-2`). */
+  readonly glueDir: string;
   /** TSV file (without `.tsv`) holding each HF split in the GLUE distribution. */
   readonly tsvFiles: Readonly<Record<string, string>>;
   /** Header names that may hold each HF text column in a TSV (GLUE name first, then the HF name). */
@@ -38,11 +57,13 @@ export const TSV_IDX_ALIASES: readonly string[] = ['idx', 'index', 'id'];
 
 const STD_SPLITS = ['train', 'validation', 'test'] as const;
 
-type TaskSpec = Pick<GlueTask, 'name' | 'glueDir' | 'textColumns' | 'labelNames'> & Partial<GlueTask>;
+type TaskSpec = Pick<GlueTask, 'name' | 'glueDir' | 'textColumns' | 'labelNames'> &
+  Partial<Omit<GlueTask, 'kind'>>;
 
 /** Fills the defaults most tasks share: train/validation/test from train/dev/test.tsv, a `label` column. */
 function define(spec: TaskSpec): GlueTask {
   return {
+    kind: 'glue',
     numLabels: spec.labelNames.length,
     isRegression: false,
     splits: STD_SPLITS,
@@ -160,4 +181,51 @@ export function checkSplit(task: GlueTask, split: string): void {
       `GLUE task ${task.name} has no split "${split}"; expected one of ${task.splits.join(', ')}`,
     );
   }
+}
+
+/**
+ * The task of a run on your own files: `textColumns`, and the label set inferred from train (or a model's
+ * config.json) — class names, or a regression target.
+ */
+export function filesTask(
+  name: string,
+  textColumns: readonly string[],
+  labels: LabelSpec,
+): ClassificationTask {
+  const labelNames = labels.kind === 'classes' ? labels.names : [];
+  return {
+    name,
+    kind: 'files',
+    textColumns,
+    labelNames,
+    numLabels: labels.kind === 'regression' ? 1 : labelNames.length,
+    isRegression: labels.kind === 'regression',
+    splits: STD_SPLITS,
+  };
+}
+
+/** A split name standing for a file's role rather than its data (`train.csv`): no name for the task. */
+const SPLIT_STEMS = /^(train|training|dev|valid|validation|eval|test)$/i;
+
+/**
+ * The name a run on your files goes by (summary, chart, default output folder): the training file's name
+ * without its extension, else its folder's when the file is just called `train.csv` and the like, else `custom`.
+ */
+export function filesTaskName(trainFile: string): string {
+  const parts = trainFile
+    .replace(/\\/g, '/')
+    .split('/')
+    .filter((p) => p !== '' && p !== '.' && p !== '..');
+  const stem = (parts.at(-1) ?? '').replace(/\.[^.]*$/, '');
+  if (stem !== '' && !SPLIT_STEMS.test(stem)) return stem;
+  return parts.at(-2) ?? 'custom';
+}
+
+/** The course's `compute_metrics` for a task: its GLUE metric, or run_glue's for your own files. */
+export function taskComputeMetrics(
+  task: ClassificationTask,
+): (evalPred: EvalPrediction) => Record<string, number> {
+  return task.kind === 'glue'
+    ? glueComputeMetrics(task.name as GlueMetricConfig)
+    : fileComputeMetrics(task.numLabels);
 }

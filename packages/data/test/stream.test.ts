@@ -1,7 +1,10 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
   asTokenized,
+  DataCollatorWithPadding,
   DataError,
   IterableDataset,
   loadDatasetFile,
@@ -66,5 +69,88 @@ describe('IterableDataset', () => {
       expect(err, name).toBeInstanceOf(DataError);
       expect((err as Error).message).toContain(`${f(name)}${message}`);
     }
+  });
+});
+
+describe('IterableDataset.shuffle and collated (streaming into training)', () => {
+  // 53 rows `row <i>`: a batch size that does not divide it, labels of three classes.
+  const file = join(mkdtempSync(join(tmpdir(), 'ortrain-stream-')), 'rows.csv');
+  const N = 53;
+  writeFileSync(
+    file,
+    `text,label\n${Array.from({ length: N }, (_, i) => `row ${i},${'abc'[i % 3]}`).join('\n')}\n`,
+  );
+  const order = async (ds: IterableDataset, epoch = 0) => {
+    const out: number[] = [];
+    for await (const b of ds.batches(epoch))
+      for (const t of b.columns['text']!) out.push(Number(String(t).slice(4)));
+    return out;
+  };
+
+  it("is HF's buffer shuffle: a seeded permutation, each row at most bufferSize - 1 places early", async () => {
+    const stream = IterableDataset.fromFile(file, { batchSize: 7 });
+    const bufferSize = 10;
+    const shuffled = stream.shuffle({ seed: 42, bufferSize });
+    const a = await order(shuffled);
+    expect([...a].sort((x, y) => x - y)).toEqual(Array.from({ length: N }, (_, i) => i));
+    expect(a).not.toEqual(await order(stream));
+    // A row is read at position i and can leave the buffer no earlier than output position i - bufferSize + 1.
+    a.forEach((row, position) => {
+      expect(row).toBeLessThanOrEqual(position + bufferSize - 1);
+    });
+    expect(await order(shuffled)).toEqual(a);
+    expect(await order(shuffled, 1)).not.toEqual(a);
+    expect(await order(stream.shuffle({ seed: 43, bufferSize }))).not.toEqual(a);
+    expect(await order(stream.shuffle({ seed: 42, bufferSize: 1 }))).toEqual(await order(stream));
+    // Batches keep the stream's size and source lines follow their rows.
+    for await (const b of shuffled.batches()) {
+      expect(b.lines.length).toBeLessThanOrEqual(7);
+      b.lines.forEach((line, i) => {
+        expect(b.columns['text']![i]).toBe(`row ${line - 2}`);
+      });
+    }
+    expect(() => stream.shuffle({ seed: 1, bufferSize: 0 })).toThrow(/bufferSize must be a positive integer/);
+  });
+
+  it('collates padded batches equal to collating the loaded file, one batch held at a time', async () => {
+    const tok = await TextTokenizer.fromPretrained(join(FIX, 'tiny-bert'));
+    const tokenize = tokenizeBatch(tok, { textColumns: ['text'], maxSeqLength: 8 });
+    const collator = new DataCollatorWithPadding(tok);
+    const labels = { kind: 'classes', names: ['a', 'b', 'c'] } as const;
+    const stream = IterableDataset.fromFile(file, { batchSize: 5 }).map(tokenize, {
+      removeColumns: ['text'],
+    });
+    const batches = [];
+    for await (const b of stream.collated(collator, {
+      batchSize: 8,
+      maxLength: 8,
+      padTokenId: tok.padTokenId,
+      labels,
+    })) {
+      batches.push(b);
+    }
+    expect(batches.map((b) => b.dims[0])).toEqual([8, 8, 8, 8, 8, 8, 5]);
+    const whole = (await loadDatasetFile(file)).castColumn('label', { names: [...labels.names] });
+    const direct = tokenizeDataset(whole, tok, { textColumns: ['text'], maxSeqLength: 8 });
+    batches.forEach((b, k) => {
+      const rows = Array.from({ length: b.dims[0] }, (_, i) => k * 8 + i);
+      const want = collator.collate(direct, rows);
+      expect(b.dims).toEqual(want.dims);
+      expect(b.inputIds).toEqual(want.inputIds);
+      expect(b.attentionMask).toEqual(want.attentionMask);
+      expect(b.labels).toEqual(want.labels);
+    });
+    const unseen = { kind: 'classes', names: ['a', 'b'] } as const;
+    const err = await (async () => {
+      for await (const _ of stream.collated(collator, {
+        batchSize: 8,
+        maxLength: 8,
+        padTokenId: 0,
+        labels: unseen,
+      }));
+    })().catch((e: unknown) => e);
+    expect((err as Error).message).toContain(
+      `${file}:4: column "label": label "c": not one of the labels [a, b]`,
+    );
   });
 });

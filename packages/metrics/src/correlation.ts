@@ -45,6 +45,18 @@ export function checkPairs(where: string, xName: string, x: unknown, yName: stri
     fail(where, `a correlation needs at least 2 (${xName}, ${yName}) pairs, got 1`);
 }
 
+/** Mean squared error (sklearn `mean_squared_error`, evaluate's `mse`). */
+export function meanSquaredError(predictions: NumericVector, references: NumericVector): number {
+  checkPaired('meanSquaredError', 'predictions', predictions, 'references', references);
+  return meanSquaredErrorOf(predictions, references);
+}
+
+export function meanSquaredErrorOf(predictions: NumericVector, references: NumericVector): number {
+  let sum = 0;
+  for (let i = 0; i < predictions.length; i++) sum += (predictions[i]! - references[i]!) ** 2;
+  return sum / predictions.length;
+}
+
 export function spearmanOf(x: NumericVector, y: NumericVector): number {
   return pearsonOf(averageRanks(x), averageRanks(y));
 }

@@ -1,5 +1,5 @@
 import { accuracyOf, averagedScoresOf, matthewsOf, type ReferencesName, tally } from './classification.js';
-import { checkPairs, pearsonOf, spearmanOf } from './correlation.js';
+import { checkPairs, meanSquaredErrorOf, pearsonOf, spearmanOf } from './correlation.js';
 import { argmaxRows, type Logits, readLogits, squeezeRows } from './logits.js';
 import { fail, type NumericVector } from './validate.js';
 
@@ -63,6 +63,7 @@ interface Spec {
   ): Record<string, number>;
 }
 
+/** F1 is binary (class 1 positive) for two classes, else the macro average, as evaluate's `f1` is asked. */
 function classification(
   numLabels: number,
   keys: readonly ('accuracy' | 'f1' | 'matthews_correlation')[],
@@ -75,7 +76,7 @@ function classification(
       const cm = tally(where, { predictions, references, labels }, referencesName);
       const scorers = {
         accuracy: () => accuracyOf(cm),
-        f1: () => averagedScoresOf(where, cm, 'binary', 1, true).f1,
+        f1: () => averagedScoresOf(where, cm, numLabels === 2 ? 'binary' : 'macro', 1, true).f1,
         matthews_correlation: () => matthewsOf(cm),
       };
       return Object.fromEntries(keys.map((key) => [key, scorers[key]()]));
@@ -83,20 +84,26 @@ function classification(
   };
 }
 
+const correlations = (extra: { mse?: true } = {}): Spec => ({
+  keys: [...(extra.mse ? ['mse'] : []), 'pearson', 'spearmanr'],
+  numLabels: 1,
+  score(where, predictions, references, referencesName) {
+    checkPairs(where, 'predictions', predictions, referencesName, references);
+    return {
+      ...(extra.mse && { mse: meanSquaredErrorOf(predictions, references) }),
+      pearson: pearsonOf(predictions, references),
+      spearmanr: spearmanOf(predictions, references),
+    };
+  },
+});
+
 const SPECS: Record<GlueTask, Spec> = {
   sst2: classification(2, ['accuracy']),
   mnli: classification(3, ['accuracy']),
   mnli_mismatched: classification(3, ['accuracy']),
   mnli_matched: classification(3, ['accuracy']),
   cola: classification(2, ['matthews_correlation']),
-  stsb: {
-    keys: ['pearson', 'spearmanr'],
-    numLabels: 1,
-    score(where, predictions, references, referencesName) {
-      checkPairs(where, 'predictions', predictions, referencesName, references);
-      return { pearson: pearsonOf(predictions, references), spearmanr: spearmanOf(predictions, references) };
-    },
-  },
+  stsb: correlations(),
   mrpc: classification(2, ['accuracy', 'f1']),
   qqp: classification(2, ['accuracy', 'f1']),
   qnli: classification(2, ['accuracy']),
@@ -113,6 +120,18 @@ function specOf(where: string, task: string): Spec {
   if (!isGlueTask(task))
     fail(where, `unknown GLUE task ${JSON.stringify(task)}; one of ${GLUE_TASKS.join(', ')}`);
   return SPECS[task];
+}
+
+/**
+ * run_glue's metric for your own files (no task name): `accuracy` for classes, `mse` for a regression target
+ * (1 label). ortrain adds F1 (binary for two classes, else macro) and Pearson / Spearman, which say more than
+ * accuracy on skewed labels and more than the mse alone.
+ */
+function fileSpec(numLabels: number): Spec {
+  if (!Number.isInteger(numLabels) || numLabels < 1) {
+    fail('fileComputeMetrics', `numLabels must be a positive integer, got ${numLabels}`);
+  }
+  return numLabels === 1 ? correlations({ mse: true }) : classification(numLabels, ['accuracy', 'f1']);
 }
 
 /** The GLUE metric of a task, like `evaluate.load("glue", task)`. */
@@ -132,7 +151,17 @@ export function glueMetric<T extends GlueTask>(task: T): GlueMetric<T> {
  * then the task's metric.
  */
 export function glueComputeMetrics<T extends GlueTask>(task: T): (evalPred: EvalPrediction) => GlueResult<T> {
-  const spec = specOf('glueComputeMetrics', task);
+  return computeMetricsOf(specOf('glueComputeMetrics', task), task) as (
+    evalPred: EvalPrediction,
+  ) => GlueResult<T>;
+}
+
+/** `compute_metrics` for a model trained on your own files with `numLabels` classes (1: regression). */
+export function fileComputeMetrics(numLabels: number): (evalPred: EvalPrediction) => Record<string, number> {
+  return computeMetricsOf(fileSpec(numLabels), numLabels === 1 ? 'regression' : `${numLabels} classes`);
+}
+
+function computeMetricsOf(spec: Spec, task: string): (evalPred: EvalPrediction) => Record<string, number> {
   const where = `computeMetrics(${task})`;
   return ({ predictions, labelIds }) => {
     const view = readLogits(where, predictions);
@@ -140,6 +169,6 @@ export function glueComputeMetrics<T extends GlueTask>(task: T): (evalPred: Eval
       fail(where, `${task} needs logits of shape [n, ${spec.numLabels}], got [${view.rows}, ${view.cols}]`);
     }
     const values = spec.numLabels === 1 ? squeezeRows(where, view) : argmaxRows(view);
-    return spec.score(where, values, labelIds, 'labelIds') as GlueResult<T>;
+    return spec.score(where, values, labelIds, 'labelIds');
   };
 }

@@ -14,9 +14,10 @@ export {
   precisionRecallF1,
   recall,
 } from './classification.js';
-export { pearson, rankData, spearman } from './correlation.js';
+export { meanSquaredError, pearson, rankData, spearman } from './correlation.js';
 export {
   type EvalPrediction,
+  fileComputeMetrics,
   GLUE_TASKS,
   type GlueMetric,
   type GlueMetricName,

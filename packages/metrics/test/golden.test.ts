@@ -5,12 +5,14 @@ import {
   argmax,
   confusionMatrix,
   f1,
+  fileComputeMetrics,
   GLUE_TASKS,
   type GlueTask,
   glueComputeMetrics,
   glueMetric,
   isGlueTask,
   matthewsCorrcoef,
+  meanSquaredError,
   pearson,
   perClassScores,
   precision,
@@ -139,4 +141,54 @@ describe('GLUE metrics match evaluate.load("glue", task)', () => {
       expect(metric.compute({ predictions, references: c.labelIds })).toEqual(fromFlat);
     });
   }
+});
+
+describe('fileComputeMetrics (run_glue on your own files) scores like sklearn', () => {
+  // One-hot logits of each golden case whose classes are 0..k-1: argmax gives back its predictions.
+  const contiguous = golden.classification.filter((c) => {
+    const k = c.expected.confusion.labels.length;
+    return k >= 2 && (c.posLabel ?? 1) === 1 && c.expected.confusion.labels.every((l, i) => l === i);
+  });
+
+  it('covers binary and multi-class cases', () => {
+    const sizes = new Set(contiguous.map((c) => c.expected.confusion.labels.length));
+    expect(sizes.has(2)).toBe(true);
+    expect([...sizes].some((k) => k > 2)).toBe(true);
+  });
+
+  for (const c of contiguous) {
+    it(`${c.name}: accuracy and F1 (binary for 2 classes, else macro)`, () => {
+      const k = c.expected.confusion.labels.length;
+      const data = new Float32Array(c.predictions.length * k);
+      c.predictions.forEach((p, i) => {
+        data[i * k + p] = 1;
+      });
+      const got = fileComputeMetrics(k)({
+        predictions: { data, shape: [c.predictions.length, k] },
+        labelIds: c.references,
+      });
+      expect(Object.keys(got)).toEqual(['accuracy', 'f1']);
+      expectGolden(got['accuracy']!, c.expected.accuracy, 'accuracy');
+      expectGolden(got['f1']!, k === 2 ? c.expected.binary!.f1 : c.expected.macro.f1, 'f1');
+    });
+  }
+
+  it('a regression target: mse, and Pearson / Spearman like scipy', () => {
+    const c = golden.correlation.find((k) => k.x.length > 2 && k.pearson !== 'NaN')!;
+    const got = fileComputeMetrics(1)({ predictions: c.x.map((v) => [v]), labelIds: c.y });
+    expect(Object.keys(got)).toEqual(['mse', 'pearson', 'spearmanr']);
+    expectGolden(got['pearson']!, c.pearson, 'pearson');
+    expectGolden(got['spearmanr']!, c.spearman, 'spearman');
+    const mse = c.y.reduce((s, y, i) => s + (c.x[i]! - y) ** 2, 0) / c.y.length;
+    expect(got['mse']).toBe(mse);
+    expect(meanSquaredError([1, 2, 3], [1, 2, 5])).toBe(4 / 3);
+  });
+
+  it('refuses logits of the wrong width and a non-positive label count', () => {
+    const f = fileComputeMetrics(3);
+    expect(() => f({ predictions: { data: new Float32Array(4), shape: [2, 2] }, labelIds: [0, 1] })).toThrow(
+      /\[n, 3\]/,
+    );
+    expect(() => fileComputeMetrics(0)).toThrow(/numLabels must be a positive integer/);
+  });
 });

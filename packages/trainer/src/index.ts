@@ -91,6 +91,7 @@ export {
   type StepRunner,
   stepRunnerFor,
 } from './trainer/steps.js';
+export { isStreamed, type StreamedDataset } from './trainer/streamed.js';
 export {
   type EvalDataset,
   type PredictionOutput,

@@ -12,7 +12,7 @@ export async function evaluate(argv: readonly string[]): Promise<number> {
     return 0;
   }
   const o = parsed.options;
-  const { model, task, raw } = await openTrainedSplit(o);
+  const { model, task, raw, split } = await openTrainedSplit(o, true);
   const tokenizer = await TextTokenizer.fromPretrained(model.tokenizerDir);
   const ds = tokenizeDataset(raw, tokenizer, {
     maxSeqLength: o.max_seq_length ?? model.maxSeqLength ?? tokenizer.modelMaxLength,
@@ -25,13 +25,13 @@ export async function evaluate(argv: readonly string[]): Promise<number> {
     );
   }
   const reporter = createReporter();
-  const trainer = await trainerFor(model, task, o, reporter, () => o.split);
+  const trainer = await trainerFor(model, task, o, reporter, () => split);
   try {
     const metrics = await trainer.evaluate(ds);
     reporter.close();
     if (o.output !== undefined) writeJsonAtomic(o.output, metrics);
     const shown = modelMetrics(metrics, 'eval');
-    const lines = [`${task.name} ${o.split} (${raw.numRows} examples): ${formatMetrics(shown)}`];
+    const lines = [`${task.name} ${split} (${raw.numRows} examples): ${formatMetrics(shown)}`];
     if (o.output !== undefined) lines.push(`Metrics written to ${o.output}`);
     process.stdout.write(`${lines.join('\n')}\n`);
     return 0;

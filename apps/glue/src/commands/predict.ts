@@ -9,7 +9,12 @@ import {
   parsePredictArgs,
   writePredictions,
 } from '@ortrain/cli';
-import { type GlueTask, TextTokenizer, type TokenizedDataset, tokenizeDataset } from '@ortrain/data';
+import {
+  type ClassificationTask,
+  TextTokenizer,
+  type TokenizedDataset,
+  tokenizeDataset,
+} from '@ortrain/data';
 import { softmax } from '@ortrain/metrics';
 import { type Trainer, writeFileAtomic } from '@ortrain/trainer';
 import { modelMetrics } from '../reporting.js';
@@ -30,7 +35,7 @@ export interface WrittenPredictions {
 export async function writeSplitPredictions(
   trainer: Trainer,
   ds: TokenizedDataset,
-  target: { task: GlueTask; split: string; output: string },
+  target: { task: ClassificationTask; split: string; output: string },
 ): Promise<WrittenPredictions> {
   const out = await trainer.predict(ds);
   const [rows, cols] = out.shape;
@@ -58,7 +63,8 @@ export async function writeSplitPredictions(
   const labelNames = target.task.labelNames;
   const files = await writePredictions(target.output, predictions, {
     labelNames,
-    ...(NAMED_SUBMISSIONS.has(target.task.name) && { submissionLabels: labelNames }),
+    ...(target.task.kind === 'glue' &&
+      NAMED_SUBMISSIONS.has(target.task.name) && { submissionLabels: labelNames }),
   });
   return {
     submission: files.submission,
@@ -75,18 +81,18 @@ export async function predict(argv: readonly string[]): Promise<number> {
     return 0;
   }
   const o = parsed.options;
-  const { model, task, raw } = await openTrainedSplit(o);
+  const { model, task, raw, split } = await openTrainedSplit(o);
   const tokenizer = await TextTokenizer.fromPretrained(model.tokenizerDir);
   const ds = tokenizeDataset(raw, tokenizer, {
     maxSeqLength: o.max_seq_length ?? model.maxSeqLength ?? tokenizer.modelMaxLength,
     textColumns: task.textColumns,
   });
   const reporter = createReporter();
-  const trainer = await trainerFor(model, task, o, reporter, () => o.split);
+  const trainer = await trainerFor(model, task, o, reporter, () => split);
   try {
-    const written = await writeSplitPredictions(trainer, ds, { task, split: o.split, output: o.output });
+    const written = await writeSplitPredictions(trainer, ds, { task, split, output: o.output });
     reporter.close();
-    const lines = [`Predictions: ${written.rows} rows of ${task.name} ${o.split} -> ${written.submission}`];
+    const lines = [`Predictions: ${written.rows} rows of ${task.name} ${split} -> ${written.submission}`];
     if (written.details !== written.submission) lines.push(`Details:     ${written.details}`);
     if (written.metrics) {
       const shown = modelMetrics(written.metrics, 'test');

@@ -24,6 +24,7 @@ import {
   writeRunChart,
 } from '@ortrain/cli';
 import {
+  type ClassificationTask,
   type Dataset,
   type GlueTask,
   glueTask,
@@ -31,9 +32,9 @@ import {
   type TextDataset,
   TextTokenizer,
   type TokenizedDataset,
+  taskComputeMetrics,
   tokenizeDataset,
 } from '@ortrain/data';
-import { glueComputeMetrics, type GlueTask as MetricTask } from '@ortrain/metrics';
 import {
   EarlyStoppingCallback,
   type EvalDataset,
@@ -42,6 +43,7 @@ import {
   type Replica,
   type ReplicaGroup,
   reportsTo,
+  type StreamedDataset,
   Trainer,
   TrainingArguments,
   TrainingInterrupted,
@@ -63,7 +65,7 @@ import {
   validationSplit,
   validationSplits,
 } from '../resolve.js';
-import { loadUserFiles, type UserData } from '../user-data.js';
+import { loadUserFiles, streamedTrainSet, type UserData } from '../user-data.js';
 import { writeSplitPredictions } from './predict.js';
 
 /** Where the embedded default's generated model and data go (git-ignored). */
@@ -169,7 +171,7 @@ function resumePoint(o: TrainOptions): string | undefined {
 }
 
 interface Splits {
-  train: TokenizedDataset;
+  train: TokenizedDataset | StreamedDataset;
   /** One set, or MNLI's matched and mismatched by name (metrics `eval_matched_*`, `eval_mismatched_*`). */
   eval?: EvalDataset;
   /** The split names evaluated on, for the summary. */
@@ -193,7 +195,7 @@ async function loadSplits(
     const raw: TextDataset | Dataset = user ? user.splits[split]! : await loadSplit(data, split);
     const ds = tokenizeDataset(raw, tokenizer, {
       maxSeqLength: maxLength,
-      textColumns: data.task.textColumns,
+      textColumns: (user?.task ?? data.task).textColumns,
     });
     names.set(ds, split);
     sizes[split] = raw.numRows;
@@ -203,7 +205,9 @@ async function loadSplits(
   if (user && needEval && !has('validation')) {
     throw new InputError('--train-file: evaluation needs --validation-file (or --eval-strategy no)');
   }
-  const train = await load('train');
+  const stream = user?.trainStream;
+  if (stream) sizes['train'] = stream.rows;
+  const train = stream ? streamedTrainSet(user, tokenizer, maxLength) : await load('train');
   const validations = user ? [validationSplit(data.task)] : validationSplits(data);
   const [validation] = validations as [string];
   let evalDs: EvalDataset | undefined;
@@ -239,20 +243,22 @@ export async function train(argv: readonly string[]): Promise<number> {
   }
   const o: TrainOptions = { ...parsed.options };
   const isSet = (k: keyof TrainOptions) => parsed.sources[k] !== 'default';
+  if (o.streaming && o.train_file === undefined) {
+    throw new InputError('--streaming reads --train-file as a stream: pass --train-file');
+  }
   const user = o.train_file !== undefined ? await loadUserFiles(o) : undefined;
   const task = user?.task ?? glueTask(o.task);
   const isDefault = !isSet('model') && !isSet('data') && !user && task.name === 'mrpc';
 
   const say = (s: string) => process.stdout.write(`${s}\n`);
-  const inputs = await resolveInputs(o, isDefault, task, say);
+  const inputs = await resolveInputs(o, isDefault, glueTask(o.task), say);
   if (inputs.embedded) {
     applyEmbeddedSettings(o, isSet);
     o.model = inputs.model.name;
     o.data = inputs.data.dir;
   }
   if (!isSet('output_dir')) {
-    const dataName = user ? basename(o.train_file!).replace(/\.[^.]*$/, '') : task.name;
-    o.output_dir = join('artifacts', `${dataName}-${modelShortName(inputs.model, inputs.embedded)}`);
+    o.output_dir = join('artifacts', `${task.name}-${modelShortName(inputs.model, inputs.embedded)}`);
   }
   const resume = resumePoint(o);
   const tokenizer = await TextTokenizer.fromPretrained(inputs.model.tokenizerDir);
@@ -289,7 +295,13 @@ export async function train(argv: readonly string[]): Promise<number> {
     mkdirSync(o.output_dir, { recursive: true });
     const configFile = join(o.output_dir, OUTPUT_FILES.trainArgs);
     // The token stays out of files, as HF's <HUB_TOKEN>: a rerun takes it from HF_TOKEN or the flag again.
-    saveOptions(configFile, { ...o, resume_from_checkpoint: undefined, hub_token: undefined });
+    // A run on your files has no GLUE task (run_glue's task_name None): train_file and the columns say it.
+    saveOptions(configFile, {
+      ...o,
+      resume_from_checkpoint: undefined,
+      hub_token: undefined,
+      ...(user && { task: undefined }),
+    });
     events = openEventLog(join(o.output_dir, OUTPUT_FILES.events), { append: resume !== undefined });
     for (const text of pending) events.append('message', { text });
     // report_to tensorboard: HF's TensorBoardCallback, on the trainer's events.
@@ -311,7 +323,7 @@ function newTrainer(
   inputs: Inputs,
   splits: Splits,
   args: TrainingArguments,
-  task: GlueTask,
+  task: ClassificationTask,
 ): Trainer {
   const labelNames = task.isRegression ? undefined : [...task.labelNames];
   return new Trainer({
@@ -321,7 +333,7 @@ function newTrainer(
     trainDataset: splits.train,
     ...(splits.eval && { evalDataset: splits.eval }),
     tokenizer: inputs.model.tokenizerDir,
-    computeMetrics: glueComputeMetrics(task.name as MetricTask),
+    computeMetrics: taskComputeMetrics(task),
     ...(o.early_stopping_patience !== undefined && {
       callbacks: [
         new EarlyStoppingCallback({
@@ -338,7 +350,7 @@ interface RunContext {
   configFile: string;
   events: EventLog;
   reporter: ProgressReporter;
-  task: GlueTask;
+  task: ClassificationTask;
   maxLength: number;
   tensorboard: ReturnType<typeof tensorBoardReporter> | undefined;
 }
@@ -470,6 +482,7 @@ async function run(
   events.append('train_end', trainMetrics);
 
   const best = trainer.state.best_model_checkpoint;
+  const dataHint = o.data ?? o.test_file ?? o.validation_file;
   reporter.trainingFinished({
     globalStep: output.globalStep,
     epoch: trainer.state.epoch,
@@ -487,7 +500,8 @@ async function run(
     ...(best && existsSync(best) && { bestCheckpoint: best }),
     files,
     configFile: c.configFile,
-    ...(o.data !== undefined && { data: o.data }),
+    // The predict hint: the data folder, or for a run on your files one of them.
+    ...(dataHint !== undefined && { data: dataHint }),
   });
   return 0;
 }

@@ -37,7 +37,8 @@ export type TrainOptions = CommandLineValues<TrainingArgumentValues> & ValuesOf<
 type InferenceSettings = Pick<
   TrainOptions,
   'per_device_eval_batch_size' | 'max_seq_length' | 'device' | 'num_threads'
->;
+> &
+  Partial<Pick<TrainOptions, 'text_column' | 'text_pair_column' | 'label_column'>>;
 
 /** Options of `pnpm predict`. */
 export type PredictOptions = InferenceSettings & {
@@ -110,6 +111,23 @@ const inferenceSettings = [
   argument('num_threads'),
 ];
 
+/** The columns of your own files; train defaults them, predict and evaluate take the run's. */
+const fileColumns = [
+  { key: 'text_column', type: 'string', group: 'input', help: 'the text column of your files' },
+  {
+    key: 'text_pair_column',
+    type: 'string',
+    group: 'input',
+    help: 'the second text column of your files, for sentence pairs',
+  },
+  {
+    key: 'label_column',
+    type: 'string',
+    group: 'input',
+    help: 'the label column: class names or ids, or float targets for regression',
+  },
+] as const satisfies readonly OptionSpec[];
+
 /** `pnpm train`'s own options (TrainOptions is typed from these and the spec). */
 const APP_TRAIN_OPTIONS = [
   task,
@@ -151,25 +169,17 @@ const APP_TRAIN_OPTIONS = [
     valueName: 'file',
     help: 'your test file, labeled or not (with --train-file)',
   },
+  { ...fileColumns[0], default: 'text' },
+  fileColumns[1],
+  { ...fileColumns[2], default: 'label' },
   {
-    key: 'text_column',
-    type: 'string',
+    key: 'streaming',
+    type: 'bool',
     group: 'input',
-    default: 'text',
-    help: 'the text column of your files',
-  },
-  {
-    key: 'text_pair_column',
-    type: 'string',
-    group: 'input',
-    help: 'the second text column of your files, for sentence pairs',
-  },
-  {
-    key: 'label_column',
-    type: 'string',
-    group: 'input',
-    default: 'label',
-    help: 'the label column: class names or ids, or float targets for regression',
+    default: false,
+    help:
+      "read --train-file as a stream (🤗 Datasets' streaming=True): memory stays bounded whatever the file's size; " +
+      'needs --max-steps; rows are shuffled through a buffer of 1000',
   },
   {
     key: 'resume_from_checkpoint',
@@ -217,9 +227,10 @@ const trainedInputs: OptionSpec[] = [
     group: 'input',
     valueName: 'folder',
     required: true,
-    help: 'a GLUE task folder (or the same layout of your own files)',
+    help: 'a GLUE task folder (or the same layout of your own files), or one file (CSV, TSV, JSON, JSONL or parquet)',
   },
   { ...task, default: undefined, defaultHelp: 'the task the model was trained on' },
+  ...fileColumns.map((c) => ({ ...c, defaultHelp: "the run's (train_args.json), else the task's" })),
 ];
 
 export const PREDICT_OPTIONS = [

@@ -76,6 +76,8 @@ export class BatchQueue {
 }
 
 export interface StepRunner {
+  /** The most batches one `run` takes (what a streamed epoch must have read ahead). */
+  readonly batchesPerRun: number;
   /**
    * Runs the next optimizer steps from `batches` (at least one batch is left): one, or up to `limit` where the
    * runner groups steps. `step` is the number of optimizer steps applied before them (the global step less
@@ -93,6 +95,7 @@ export interface StepRunner {
 /** One batch, one session run: forward, loss, gradients, clipping, AdamW. */
 export function singleSteps(replica: StepReplica): StepRunner {
   return {
+    batchesPerRun: 1,
     async run(batches, step, _limit, lrAt) {
       const seed = batches.nextSeed();
       const r = await replica.step(batches.take()!, lrAt(step), step + 1, seed);
@@ -104,6 +107,7 @@ export function singleSteps(replica: StepReplica): StepRunner {
 /** Up to `ga` micro-batches, each loss / ga as HF reports it; an epoch's last partial group steps too. */
 export function accumulatedSteps(replica: StepReplica, ga: number): StepRunner {
   return {
+    batchesPerRun: ga,
     async run(batches, step, _limit, lrAt) {
       let loss = 0;
       let count = 0;
@@ -123,6 +127,7 @@ export function accumulatedSteps(replica: StepReplica, ga: number): StepRunner {
 /** Up to `limit` steps in one session run (an ONNX Loop); the Loop needs one batch size, so a smaller one ends a group. */
 export function groupedSteps(replica: Required<StepReplica>, stepsPerRun: number): StepRunner {
   return {
+    batchesPerRun: stepsPerRun,
     async run(batches, step, limit, lrAt) {
       const seed = batches.nextSeed();
       const group = [batches.take()!];

@@ -56,6 +56,13 @@ import { LRScheduler, warmupStepsFor } from './scheduler.js';
 import { SigintWatch } from './signals.js';
 import { initialState, type LogEntry, type TrainerStateJSON } from './state.js';
 import { BatchQueue, checkFinite, type StepOutcome, type StepRunner, stepRunnerFor } from './steps.js';
+import {
+  isStreamed,
+  STREAM_EPOCH_STRIDE,
+  type StreamedDataset,
+  sampledFeed,
+  streamedFeed,
+} from './streamed.js';
 
 export interface TrainerOptions {
   /**
@@ -64,7 +71,8 @@ export interface TrainerOptions {
    */
   model: string | ModelSource | CompiledModel;
   args: TrainingArguments;
-  trainDataset?: TokenizedDataset;
+  /** A tokenized split, or a stream (HF's IterableDataset; needs max_steps). */
+  trainDataset?: TokenizedDataset | StreamedDataset;
   /**
    * One eval set, or several by name (HF's dict `eval_dataset`): each is evaluated with the metric prefix
    * `eval_<name>` (`eval_matched_accuracy`) and the metrics merged.
@@ -194,8 +202,9 @@ interface TrainingRun {
   replica: CheckpointReplica & Pick<Replica, 'lossScale'>;
   runner: StepRunner;
   scheduler: LRScheduler;
-  sampler: BatchSampler;
-  dataset: TokenizedDataset;
+  /** The sampler of a tokenized split; undefined for a stream. */
+  sampler: BatchSampler | undefined;
+  dataset: TokenizedDataset | StreamedDataset;
   /** The global step of the last checkpoint written, -1 before any. */
   lastSaved: number;
   /** push_to_hub's uploader; absent when not pushing. */
@@ -319,6 +328,11 @@ export class Trainer extends EventEmitter<TrainerEvents> {
     return result;
   }
 
+  /** Rows per training batch over all replicas. */
+  private globalBatchSize(): number {
+    return this.args.per_device_train_batch_size * this.replicas;
+  }
+
   private sampler(ds: TokenizedDataset, train: boolean): BatchSampler {
     const a = this.args;
     const batchSize = (train ? a.per_device_train_batch_size : a.per_device_eval_batch_size) * this.replicas;
@@ -352,12 +366,17 @@ export class Trainer extends EventEmitter<TrainerEvents> {
     if (!dataset) throw new Error('Trainer.train() needs a trainDataset');
     // push_to_hub: the token and the repository are checked before anything is written.
     const hub = a.push_to_hub ? await HubPusher.open(a, this.options.hub) : undefined;
+    if (isStreamed(dataset) && a.max_steps <= 0) {
+      throw new Error(
+        'a streamed training set has no length: set max_steps (as HF requires for an IterableDataset)',
+      );
+    }
     const replica = await this.getReplica();
-    const sampler = this.sampler(dataset, true);
-    if (sampler.numBatches === 0)
-      throw new Error(`the training set (${dataset.numRows} rows) gives no batch`);
+    const sampler = isStreamed(dataset) ? undefined : this.sampler(dataset, true);
+    if (sampler?.numBatches === 0)
+      throw new Error(`the training set (${sampler.numRows} rows) gives no batch`);
     const runner = stepRunnerFor(replica, a, replica.provider.device);
-    this.state = this.planSteps(sampler.numBatches);
+    this.state = this.planSteps(sampler?.numBatches);
     const { max_steps: maxSteps, num_train_epochs: numTrainEpochs } = this.state;
     const scheduler = new LRScheduler(
       a.lr_scheduler_type,
@@ -376,7 +395,10 @@ export class Trainer extends EventEmitter<TrainerEvents> {
     this.emit('train_begin', {
       maxSteps,
       numTrainEpochs,
-      numExamples: dataset.numRows,
+      // A stream's length is unknown: HF counts the examples max_steps will read.
+      numExamples: isStreamed(dataset)
+        ? maxSteps * this.globalBatchSize() * a.gradient_accumulation_steps
+        : dataset.numRows,
       device: replica.provider,
     });
     this.callbackHandler.trainBegin();
@@ -396,13 +418,19 @@ export class Trainer extends EventEmitter<TrainerEvents> {
     return this.finishTraining(run, started);
   }
 
-  /** A fresh state with HF's step accounting: total steps, epochs, and step options below 1 as ratios of them. */
-  private planSteps(batchesPerEpoch: number): TrainerStateJSON {
+  /**
+   * A fresh state with HF's step accounting: total steps, epochs, and step options below 1 as ratios of them.
+   * A stream (no `batchesPerEpoch`) runs max_steps over as many passes as it takes (HF: sys.maxsize epochs).
+   */
+  private planSteps(batchesPerEpoch: number | undefined): TrainerStateJSON {
     const a = this.args;
-    const updatesPerEpoch = Math.max(Math.floor(batchesPerEpoch / a.gradient_accumulation_steps), 1);
+    const updatesPerEpoch = Math.max(Math.floor((batchesPerEpoch ?? 0) / a.gradient_accumulation_steps), 1);
     let maxSteps: number;
     let numTrainEpochs: number;
-    if (a.max_steps > 0) {
+    if (batchesPerEpoch === undefined) {
+      maxSteps = a.max_steps;
+      numTrainEpochs = Number.MAX_SAFE_INTEGER;
+    } else if (a.max_steps > 0) {
       maxSteps = a.max_steps;
       numTrainEpochs = Math.floor(maxSteps / updatesPerEpoch) + (maxSteps % updatesPerEpoch > 0 ? 1 : 0);
     } else {
@@ -431,25 +459,33 @@ export class Trainer extends EventEmitter<TrainerEvents> {
     const control = this.control;
     const callbacks = this.callbackHandler;
     callbacks.epochBegin();
-    const it = run.sampler.batches(epoch, first);
-    const firstInRun = epoch * run.sampler.numBatches + first;
+    const { sampler, dataset, runner } = run;
+    const feed = isStreamed(dataset)
+      ? await streamedFeed(dataset, epoch, this.globalBatchSize(), first)
+      : sampledFeed(sampler!.batches(epoch, first), (rows) => this.collator.collate(dataset, rows));
+    // A stream's epoch length is unknown: HF's fraction of an epoch is then batches / (max_steps * ga).
+    const epochBatches = sampler?.numBatches ?? this.state.max_steps * this.args.gradient_accumulation_steps;
+    const firstInRun = epoch * (sampler?.numBatches ?? STREAM_EPOCH_STRIDE) + first;
+    await feed.fill(runner.batchesPerRun + 1);
     const batches = new BatchQueue(
-      () => {
-        const r = it.next();
-        return r.done ? undefined : this.collator.collate(run.dataset, r.value);
-      },
+      () => feed.next(),
       (i) => dropoutSeed(this.args.seed, firstInRun + i),
     );
+    // A pass of a stream that gives nothing would loop forever (a resumed pass may be over already).
+    if (batches.done && sampler === undefined && first === 0) {
+      throw new Error('the streamed training set gives no batch');
+    }
     let index = first; // index of the next batch in this epoch
     while (!batches.done && !control.should_training_stop && !control.should_epoch_stop) {
       const before = this.state.global_step;
       callbacks.stepBegin();
+      await feed.fill(runner.batchesPerRun);
       const limit = nextFlowStep(this.args, this.state) - before;
       const results = await run.runner.run(batches, this.appliedSteps(), limit, (s) => run.scheduler.lrAt(s));
       for (const [i, r] of results.entries()) {
         if (i > 0) callbacks.stepBegin();
         index += r.batches;
-        this.recordStep(r, epoch + index / run.sampler.numBatches, run.scheduler);
+        this.recordStep(r, epoch + index / epochBatches, run.scheduler);
         callbacks.call('onStepEnd');
         if (i < results.length - 1) this.checkInsideGroup(before, results.length);
         await this.maybeLogSaveEvaluate(run, { epoch, batch: index });
@@ -560,7 +596,7 @@ export class Trainer extends EventEmitter<TrainerEvents> {
     const samples =
       a.max_steps > 0
         ? maxSteps * a.per_device_train_batch_size * this.replicas * a.gradient_accumulation_steps
-        : run.dataset.numRows * a.num_train_epochs;
+        : (run.sampler?.numRows ?? 0) * a.num_train_epochs;
     const metrics: Record<string, number> = {
       train_runtime: round(runtime, 4),
       train_samples_per_second: round(samples / runtime, 3),
@@ -601,7 +637,7 @@ export class Trainer extends EventEmitter<TrainerEvents> {
     replica: CheckpointReplica,
     dir: string,
     scheduler: LRScheduler,
-    sampler: BatchSampler,
+    sampler: BatchSampler | undefined,
   ): Position {
     const c = loadCheckpoint(dir);
     replica.load(c.weights, join(dir, 'model.safetensors'));
@@ -644,12 +680,14 @@ export class Trainer extends EventEmitter<TrainerEvents> {
     }
     // Another number of replicas (or batch size) cuts the epoch into other global batches: go on from the
     // first batch not yet seen (the random and sequential orders do not depend on the batch size).
-    const savedBatch = rng.global_batch_size ?? sampler.batchSize;
-    if (savedBatch !== sampler.batchSize) {
-      const batch = Math.min(Math.ceil((pos.batch * savedBatch) / sampler.batchSize), sampler.numBatches);
+    const batchSize = this.globalBatchSize();
+    const savedBatch = rng.global_batch_size ?? batchSize;
+    if (savedBatch !== batchSize) {
+      const seen = Math.ceil((pos.batch * savedBatch) / batchSize);
+      const batch = Math.min(seen, sampler?.numBatches ?? seen);
       this.emit(
         'message',
-        `Resuming with global batches of ${sampler.batchSize} rows (the checkpoint's were ${savedBatch}): ` +
+        `Resuming with global batches of ${batchSize} rows (the checkpoint's were ${savedBatch}): ` +
           `batch ${pos.batch} becomes batch ${batch}`,
       );
       pos.batch = batch;
@@ -682,7 +720,7 @@ export class Trainer extends EventEmitter<TrainerEvents> {
       rngState: {
         seed: a.seed,
         sampler: pos,
-        global_batch_size: a.per_device_train_batch_size * this.replicas,
+        global_batch_size: this.globalBatchSize(),
         loss_accumulators: this.acc,
       },
       trainerState: this.state as unknown as Record<string, unknown>,
