@@ -1,6 +1,7 @@
-import { copyFileSync, existsSync, mkdirSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadModel, numel, saveModel } from '@ortrain/graph';
+import { writeDirAtomic, writeFileAtomic } from '../atomic.js';
 import { readManifest } from '../compiled.js';
 import { readSafetensors, writeSafetensors } from '../safetensors.js';
 import { hfStateDict } from './state-dict.js';
@@ -10,6 +11,8 @@ export interface InferenceExportOptions {
   weights?: ReadonlyMap<string, Float32Array>;
   /** A tokenizer folder whose files (tokenizer.json, vocab.txt, ...) are copied next to the model. */
   tokenizerDir?: string;
+  /** Writes the tokenizer files into the folder it is given (a tokenizer object's savePretrained). */
+  writeTokenizer?: (dir: string) => void;
 }
 
 /** The files of a tokenizer folder: what a model folder carries, downloads and copies for its tokenizer. */
@@ -53,16 +56,22 @@ export function exportInference(
   );
   const params = new Set(values.keys());
   g.inputs = g.inputs.filter((v) => !params.has(v.name));
-  mkdirSync(join(outDir, 'onnx'), { recursive: true });
-  const file = join(outDir, 'onnx', 'model.onnx');
-  saveModel(model, file);
-  copyFileSync(join(artifactsDir, 'config.json'), join(outDir, 'config.json'));
-  writeSafetensors(join(outDir, 'model.safetensors'), hfStateDict(manifest, values), { format: 'pt' });
+  // onnx/model.onnx marks a complete export (predict opens the folder by it): it goes first and comes back
+  // last, published whole, so a crash leaves the export complete or absent, never a truncated model beside
+  // a complete-looking config. Every other file is replaced whole too.
+  const onnxDir = join(outDir, 'onnx');
+  rmSync(onnxDir, { recursive: true, force: true });
+  writeFileAtomic(join(outDir, 'config.json'), readFileSync(join(artifactsDir, 'config.json')));
+  writeFileAtomic(join(outDir, 'model.safetensors'), (path) =>
+    writeSafetensors(path, hfStateDict(manifest, values), { format: 'pt' }),
+  );
   if (options.tokenizerDir !== undefined) {
     for (const f of TOKENIZER_FILES) {
-      if (existsSync(join(options.tokenizerDir, f)))
-        copyFileSync(join(options.tokenizerDir, f), join(outDir, f));
+      const from = join(options.tokenizerDir, f);
+      if (existsSync(from)) writeFileAtomic(join(outDir, f), readFileSync(from));
     }
   }
-  return file;
+  options.writeTokenizer?.(outDir);
+  writeDirAtomic(onnxDir, { 'model.onnx': (path) => saveModel(model, path) });
+  return join(onnxDir, 'model.onnx');
 }
