@@ -5,8 +5,9 @@
  * the run fails. The run's own files (train_args.json, events.jsonl, TensorBoard) wait for `commit`, the
  * first step, log or save: the model compiled, the data loaded, the device ran.
  */
-import { accessSync, constants, existsSync, mkdirSync, renameSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
+import { TEMP_PREFIX } from '@ortrain/artifacts';
 import { type EventLog, OUTPUT_FILES, openEventLog } from '@ortrain/cli';
 import { COMPILED_DIR, listCheckpoints } from '@ortrain/trainer';
 import { InputError } from './resolve.js';
@@ -24,9 +25,12 @@ function closestExisting(path: string): string {
   return p;
 }
 
+/** Proves `folder` writable by creating and removing an empty file: access(2) passes root on a folder that refuses writes. */
 function writableOrThrow(option: string, path: string, folder: string): void {
+  const probe = join(folder, `${TEMP_PREFIX}probe-${process.pid}`);
   try {
-    accessSync(folder, constants.W_OK);
+    writeFileSync(probe, '');
+    rmSync(probe);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code ?? '';
     const where = folder === resolve(path) ? path : `${path}: ${folder}`;
@@ -125,7 +129,12 @@ export class RunOutput {
 
   static open(dir: string, overwrite: boolean): RunOutput {
     restoreSetAside(dir);
-    const created = mkdirSync(dir, { recursive: true });
+    let created: string | undefined;
+    try {
+      created = mkdirSync(dir, { recursive: true });
+    } catch (e) {
+      throw explainWriteError(e, `--output-dir ${dir}`, 'creating it', 'nothing was written');
+    }
     const compiled = join(dir, COMPILED_DIR);
     const setAside = existsSync(compiled);
     if (setAside) renameSync(compiled, join(dir, SET_ASIDE));
@@ -141,6 +150,13 @@ export class RunOutput {
     this.committed = true;
     if (this.setAside) rmSync(join(this.dir, SET_ASIDE), { recursive: true, force: true });
     for (const p of this.overwritten) rmSync(p, { recursive: true, force: true });
+  }
+
+  /** What a failure leaves, for its message. */
+  left(): string {
+    if (!this.committed) return `${this.dir} was left as it was`;
+    const saved = listCheckpoints(this.dir).map((c) => c.path);
+    return `the checkpoints saved before it are complete (${saved.join(', ') || 'none'}); the failed write was removed`;
   }
 
   /** Puts output_dir back as it was before `open`. */
@@ -199,22 +215,14 @@ const WRITE_ERRORS: Record<string, string> = {
 };
 
 /**
- * A failed write during a run, said with the folder, the phase and what is left: every file ortrain publishes
- * is complete or absent (temporary files are removed), so the message can say which ones stand.
+ * A failed write said with the option and path, the phase and what is left (`left`), or the error itself
+ * when it is not a write failure: every file ortrain publishes is complete or absent (a temporary file is
+ * removed when its write fails), so the message can say which ones stand.
  */
-export function explainWriteError(error: unknown, output: RunOutput, phase: string): unknown {
+export function explainWriteError(error: unknown, target: string, phase: string, left: string): unknown {
   const code = (error as NodeJS.ErrnoException).code;
   const reason = code !== undefined ? WRITE_ERRORS[code] : undefined;
   if (reason === undefined) return error;
   const path = (error as NodeJS.ErrnoException).path;
-  const left = output.committed
-    ? `the checkpoints saved before (${
-        listCheckpoints(output.dir)
-          .map((c) => c.path)
-          .join(', ') || 'none'
-      }) are complete; the failed write was removed`
-    : `${output.dir} was left as it was`;
-  return new InputError(
-    `--output-dir ${output.dir}: ${reason} while ${phase}${path ? ` (${path})` : ''}; ${left}`,
-  );
+  return new InputError(`${target}: ${reason} while ${phase}${path ? ` (${path})` : ''}; ${left}`);
 }

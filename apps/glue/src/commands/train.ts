@@ -306,7 +306,7 @@ export async function train(argv: readonly string[]): Promise<number> {
     return await run(o, inputs, splits, trainer, replica, context);
   } catch (e) {
     output.rollback();
-    throw explainWriteError(e, output, phase);
+    throw explainWriteError(e, `--output-dir ${o.output_dir}`, phase, output.left());
   } finally {
     context.tensorboard?.close();
     reporter.close();
