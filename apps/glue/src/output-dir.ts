@@ -118,7 +118,7 @@ const OVERWRITTEN = [
  * the next `RunOutput.open` on the folder puts it back before anything else.
  */
 export class RunOutput {
-  committed = false;
+  private state: 'open' | 'committed' | 'rolled back' = 'open';
   private constructor(
     readonly dir: string,
     /** The first folder this run created (output_dir or an ancestor), removed on rollback. */
@@ -144,10 +144,14 @@ export class RunOutput {
     return new RunOutput(dir, created, setAside, overwritten);
   }
 
+  get committed(): boolean {
+    return this.state === 'committed';
+  }
+
   /** The run is known good: the previous compiled folder goes, and with overwrite the previous run's outputs. */
   commit(): void {
-    if (this.committed) return;
-    this.committed = true;
+    if (this.state !== 'open') return;
+    this.state = 'committed';
     if (this.setAside) rmSync(join(this.dir, SET_ASIDE), { recursive: true, force: true });
     for (const p of this.overwritten) rmSync(p, { recursive: true, force: true });
   }
@@ -161,8 +165,8 @@ export class RunOutput {
 
   /** Puts output_dir back as it was before `open`. */
   rollback(): void {
-    if (this.committed) return;
-    this.committed = true;
+    if (this.state !== 'open') return;
+    this.state = 'rolled back';
     if (this.created) {
       rmSync(this.created, { recursive: true, force: true });
       return;

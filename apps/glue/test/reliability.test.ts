@@ -4,6 +4,8 @@
  * even with --overwrite-output-dir (the old run goes only once the new one has run a step). Processes of
  * `node dist/main.js` on the embedded-style tiny model.
  */
+
+import { spawnSync } from 'node:child_process';
 import {
   cpSync,
   existsSync,
@@ -17,9 +19,10 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { loadCheckpoint } from '@ortrain/trainer';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeEmbeddedDefault } from '../src/embedded/index.js';
-import { type Run, runCli, snapshot } from './process.js';
+import { MAIN, type Run, runCli, snapshot } from './process.js';
 
 const root = mkdtempSync(join(tmpdir(), 'ortrain-glue-reliability-'));
 const cli = (args: string[]) => runCli(args, root);
@@ -290,6 +293,49 @@ describe('output locations are checked before anything is computed', () => {
     );
     expect(r.stderr).toContain('nothing was written');
   });
+
+  // A 10 MB tmpfs in a user namespace of its own (no root needed): room to compile and for one checkpoint.
+  const unshare = spawnSync('unshare', ['-rm', 'sh', '-c', `mount -t tmpfs -o size=1m tmpfs ${root}`]);
+  it.skipIf(unshare.status !== 0)(
+    'a full disk during training: the folder, ENOSPC and the phase named, checkpoints whole',
+    () => {
+      const mount = join(root, 'full');
+      const copy = join(root, 'full-copy');
+      mkdirSync(mount);
+      const train = [
+        MAIN,
+        'train',
+        '--model',
+        modelDir,
+        '--data',
+        dataDir,
+        '--output-dir',
+        join(mount, 'run'),
+        '--max-steps',
+        '6',
+        '--save-steps',
+        '2',
+        '--eval-strategy',
+        'no',
+        ...CPU,
+      ];
+      const quoted = train.map((a) => `'${a}'`).join(' ');
+      const script = `mount -t tmpfs -o size=10m tmpfs '${mount}' && '${process.execPath}' ${quoted}; echo "rc=$?"; cp -r '${mount}/run' '${copy}'`;
+      const r = spawnSync('unshare', ['-rm', 'sh', '-c', script], {
+        cwd: root,
+        encoding: 'utf8',
+        env: { ...process.env, HF_HUB_OFFLINE: '1' },
+      });
+      expect(r.stdout).toContain('rc=1');
+      expect(r.stderr).toContain(
+        `--output-dir ${join(mount, 'run')}: no space left on the device (ENOSPC) while training (checkpoints, logs); the checkpoints saved before it are complete (${join(mount, 'run', 'checkpoint-2')})`,
+      );
+      expect(readdirSync(copy).filter((f) => f.startsWith('checkpoint-') || f.startsWith('.'))).toEqual([
+        'checkpoint-2',
+      ]);
+      expect(() => loadCheckpoint(join(copy, 'checkpoint-2'))).not.toThrow();
+    },
+  );
 
   it('predict --output a folder fails before predicting', () => {
     const r = cli(['predict', '--model', prev, '--data', dataDir, '--split', 'test', '--output', root]);
