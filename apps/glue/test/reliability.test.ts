@@ -13,6 +13,7 @@ import {
   mkdtempSync,
   readdirSync,
   readFileSync,
+  renameSync,
   rmSync,
   truncateSync,
   writeFileSync,
@@ -133,6 +134,28 @@ describe('a failed run leaves the previous output_dir byte for byte (with --over
       truncateSync(join(d, 'model.safetensors'), 100_000),
     );
     refused(['--model', truncated, '--data', dataDir], 'is truncated');
+  });
+
+  it('the training/ a run killed before its first step set aside is put back by the next run', () => {
+    const killed = variant('killed-early', prev, (d) => {
+      renameSync(join(d, 'training'), join(d, '.tmp-previous-training'));
+      mkdirSync(join(d, 'training'));
+      writeFileSync(join(d, 'training', 'manifest.json'), '{"half": "written"}');
+    });
+    const r = cli([
+      'train',
+      '--model',
+      join(root, 'three-layers'),
+      '--data',
+      dataDir,
+      '--output-dir',
+      killed,
+      '--overwrite-output-dir',
+      ...CPU,
+    ]);
+    expect(r.code).toBe(1);
+    const restored = new Map([...snapshot(killed)].map(([p, h]) => [p.replace(killed, prev), h]));
+    expect(restored).toEqual(before);
   });
 
   it('a new run into a fresh folder that fails after compiling leaves no folder', () => {
