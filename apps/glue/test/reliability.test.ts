@@ -49,7 +49,7 @@ beforeAll(async () => {
   const files = await writeEmbeddedDefault(join(root, 'fixture'), { train: 64, dev: 16, test: 16 });
   modelDir = files.modelDir;
   dataDir = files.dataDir;
-  const r = cli(['train', '--model', modelDir, '--data', dataDir, '--output-dir', prev, ...FLAGS, ...CPU]);
+  const r = trainInto(prev, modelDir, dataDir, ...FLAGS, ...CPU);
   if (r.code !== 0) throw new Error(`train failed (${r.code}):\n${r.stdout}\n${r.stderr}`);
   before = snapshot(prev);
 }, 60_000);
@@ -62,6 +62,23 @@ function variant(name: string, from: string, edit: (dir: string) => void): strin
   edit(dir);
   return dir;
 }
+
+/** `train --model <model> --data <data> --output-dir <out> ...extra`. */
+const trainInto = (out: string, model: string, data: string, ...extra: string[]) =>
+  cli(['train', '--model', model, '--data', data, '--output-dir', out, ...extra]);
+
+/** `train --config <out>/train_args.json --output-dir <out> --resume-from-checkpoint latest ...extra`. */
+const resumeLatest = (out: string, ...extra: string[]) =>
+  cli([
+    'train',
+    '--config',
+    join(out, 'train_args.json'),
+    '--output-dir',
+    out,
+    '--resume-from-checkpoint',
+    'latest',
+    ...extra,
+  ]);
 
 /** A run that must fail: exit 1, one error naming the problem, the previous run byte for byte. */
 function refused(args: string[], message: string | RegExp): Run {
@@ -142,17 +159,7 @@ describe('a failed run leaves the previous output_dir byte for byte (with --over
       mkdirSync(join(d, 'training'));
       writeFileSync(join(d, 'training', 'manifest.json'), '{"half": "written"}');
     });
-    const r = cli([
-      'train',
-      '--model',
-      join(root, 'three-layers'),
-      '--data',
-      dataDir,
-      '--output-dir',
-      killed,
-      '--overwrite-output-dir',
-      ...CPU,
-    ]);
+    const r = trainInto(killed, join(root, 'three-layers'), dataDir, '--overwrite-output-dir', ...CPU);
     expect(r.code).toBe(1);
     const restored = new Map([...snapshot(killed)].map(([p, h]) => [p.replace(killed, prev), h]));
     expect(restored).toEqual(before);
@@ -161,17 +168,7 @@ describe('a failed run leaves the previous output_dir byte for byte (with --over
   it('a new run into a fresh folder that fails after compiling leaves no folder', () => {
     const fresh = join(root, 'fresh', 'deeper', 'run');
     const model = join(root, 'big-vocab');
-    const r = cli([
-      'train',
-      '--model',
-      model,
-      '--data',
-      join(root, 'oov'),
-      '--output-dir',
-      fresh,
-      ...FLAGS,
-      ...CPU,
-    ]);
+    const r = trainInto(fresh, model, join(root, 'oov'), ...FLAGS, ...CPU);
     expect(r.code).toBe(1);
     expect(existsSync(join(root, 'fresh'))).toBe(false);
   });
@@ -179,7 +176,7 @@ describe('a failed run leaves the previous output_dir byte for byte (with --over
 
 describe('another run in output_dir', () => {
   it('is refused without --overwrite-output-dir or a resume, naming what is there', () => {
-    const r = cli(['train', '--model', modelDir, '--data', dataDir, '--output-dir', prev, ...FLAGS, ...CPU]);
+    const r = trainInto(prev, modelDir, dataDir, ...FLAGS, ...CPU);
     expect(r.code).toBe(1);
     expect(r.stderr).toContain(
       `--output-dir ${prev} holds another run (checkpoint-2, checkpoint-4, train_args.json`,
@@ -190,14 +187,10 @@ describe('another run in output_dir', () => {
 
   it('--overwrite-output-dir replaces it whole: only the new checkpoints, `latest` resumes the new run', () => {
     const out = variant('overwritten', prev, () => {});
-    const r = cli([
-      'train',
-      '--model',
-      modelDir,
-      '--data',
-      dataDir,
-      '--output-dir',
+    const r = trainInto(
       out,
+      modelDir,
+      dataDir,
       '--overwrite-output-dir',
       '--per-device-train-batch-size',
       '32',
@@ -206,19 +199,13 @@ describe('another run in output_dir', () => {
       '--eval-strategy',
       'no',
       ...CPU,
-    ]);
+    );
     expect(r.code, r.stderr).toBe(0);
     expect(readdirSync(out).filter((f) => f.startsWith('checkpoint-'))).toEqual(['checkpoint-1']);
     expect(r.stdout).toContain(`Checkpoints: ${join(out, 'checkpoint-1')}\n`);
     const events = readFileSync(join(out, 'events.jsonl'), 'utf8');
     expect(events.match(/"event":"train_begin"/g)).toHaveLength(1);
-    const resumed = cli([
-      'train',
-      '--config',
-      join(out, 'train_args.json'),
-      '--resume-from-checkpoint',
-      'latest',
-    ]);
+    const resumed = resumeLatest(out);
     expect(resumed.code, resumed.stderr).toBe(0);
     expect(resumed.stdout).toContain(`Resuming:    ${join(out, 'checkpoint-1')} at step 1`);
     expect(JSON.parse(readFileSync(join(out, 'trainer_state.json'), 'utf8')).global_step).toBe(1);
@@ -227,14 +214,14 @@ describe('another run in output_dir', () => {
 
 describe('resuming', () => {
   it('refuses another task, model or label set, leaving output_dir as it was', () => {
-    const resume = ['--output-dir', prev, '--resume-from-checkpoint', 'latest', ...FLAGS, ...CPU];
-    const task = cli(['train', '--model', modelDir, '--data', dataDir, '--task', 'rte', ...resume]);
+    const resume = ['--resume-from-checkpoint', 'latest', ...FLAGS, ...CPU];
+    const task = trainInto(prev, modelDir, dataDir, '--task', 'rte', ...resume);
     expect(task.code).toBe(1);
     expect(task.stderr).toContain(
       `--resume-from-checkpoint ${join(prev, 'checkpoint-4')}: the checkpoint was trained with --task mrpc, this run has --task rte`,
     );
     const other = variant('other-model', modelDir, () => {});
-    const model = cli(['train', '--model', other, '--data', dataDir, ...resume]);
+    const model = trainInto(prev, other, dataDir, ...resume);
     expect(model.code).toBe(1);
     expect(model.stderr).toContain(`trained with --model ${modelDir}, this run has --model ${other}`);
     expect(snapshot(prev)).toEqual(before);
@@ -244,19 +231,7 @@ describe('resuming', () => {
     const out = variant('rebatched', prev, () =>
       rmSync(join(root, 'rebatched', 'checkpoint-4'), { recursive: true }),
     );
-    const r = cli([
-      'train',
-      '--config',
-      join(out, 'train_args.json'),
-      '--output-dir',
-      out,
-      '--resume-from-checkpoint',
-      'latest',
-      '--per-device-train-batch-size',
-      '8',
-      '--gradient-accumulation-steps',
-      '2',
-    ]);
+    const r = resumeLatest(out, '--per-device-train-batch-size', '8', '--gradient-accumulation-steps', '2');
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toContain('per_device_train_batch_size: 8 (from args) != 16');
     expect(r.stdout).toContain('gradient_accumulation_steps: 2 (from args) != 1');
@@ -266,15 +241,7 @@ describe('resuming', () => {
     const out = variant('damaged', prev, (d) =>
       truncateSync(join(d, 'checkpoint-4', 'model.safetensors'), 1000),
     );
-    const r = cli([
-      'train',
-      '--config',
-      join(out, 'train_args.json'),
-      '--output-dir',
-      out,
-      '--resume-from-checkpoint',
-      'latest',
-    ]);
+    const r = resumeLatest(out);
     expect(r.code, r.stderr).toBe(0);
     const file = join(out, 'checkpoint-4', 'model.safetensors');
     expect(r.stderr).toMatch(
