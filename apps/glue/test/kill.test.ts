@@ -36,8 +36,6 @@ const FLAGS = [
 ];
 let inputs: string[];
 let reference: Map<string, Float32Array>;
-/** Milliseconds from "Running training" to the exit of an uninterrupted run. */
-let trainingMs: number;
 
 /** A seeded stream in [0, 1) (mulberry32), so the kill points are the same on every run of the test. */
 function seeded(seed: number): () => number {
@@ -50,28 +48,25 @@ function seeded(seed: number): () => number {
   };
 }
 
-/**
- * Runs train into `out`; with `killAt`, SIGKILLs it that many ms after it starts training (a negative value:
- * that many ms after the process starts, while it compiles). Resolves with the ms it ran after starting.
- */
-function train(out: string, killAt?: number): Promise<{ code: number | null; ms: number }> {
+/** When to kill: this long after the process starts (while it compiles), or after the log line of a step. */
+type KillPoint = { afterMs: number } | { step: number; delayMs: number };
+
+/** Runs train into `out`, SIGKILLed at `kill` if given. Resolves with its exit code (null when killed). */
+function train(out: string, kill?: KillPoint): Promise<number | null> {
   const child = spawn(process.execPath, [MAIN, 'train', ...inputs, '--output-dir', out, ...FLAGS], {
     cwd: root,
     env: { ...process.env, HF_HUB_OFFLINE: '1' },
   });
-  const spawned = performance.now();
-  let started = 0;
-  const kill = (ms: number) => setTimeout(() => child.kill('SIGKILL'), ms);
-  if (killAt !== undefined && killAt < 0) kill(-killAt);
+  const killIn = (ms: number) => setTimeout(() => child.kill('SIGKILL'), ms);
+  if (kill && 'afterMs' in kill) killIn(kill.afterMs);
   child.stdout.on('data', (chunk: Buffer) => {
-    if (started === 0 && chunk.toString().includes('***** Running training *****')) {
-      started = performance.now();
-      if (killAt !== undefined && killAt >= 0) kill(killAt);
+    if (!kill || !('step' in kill)) return;
+    // Without a TTY each log is a line `log   step <n>/12 ...`; a step's log comes right before its save.
+    for (const m of chunk.toString().matchAll(/^log +step (\d+)\//gm)) {
+      if (Number(m[1]) === kill.step) killIn(kill.delayMs);
     }
   });
-  return new Promise((resolve) =>
-    child.on('exit', (code) => resolve({ code, ms: performance.now() - (started || spawned) })),
-  );
+  return new Promise((resolve) => child.on('exit', (code) => resolve(code)));
 }
 
 const weightsOf = (file: string) =>
@@ -91,22 +86,27 @@ beforeAll(async () => {
   const files = await writeEmbeddedDefault(join(root, 'fixture'), { train: 96, dev: 16, test: 16 });
   inputs = ['--model', files.modelDir, '--data', files.dataDir];
   const whole = await train(join(root, 'whole'));
-  if (whole.code !== 0) throw new Error(`the uninterrupted run failed (${whole.code})`);
-  trainingMs = whole.ms;
+  if (whole !== 0) throw new Error(`the uninterrupted run failed (${whole})`);
   reference = weightsOf(join(root, 'whole', 'model.safetensors'));
 }, 60_000);
 
 describe('SIGKILL at seeded points leaves only complete files, and latest resumes', () => {
   const random = seeded(18);
-  // One kill while compiling, the others spread over training, checkpoints and the export.
-  const points = [-300, ...Array.from({ length: 5 }, (_, i) => (i + random()) / 5)];
+  // One kill while compiling; one in each fifth of the 12 steps (a step's save follows its log line, so a
+  // short delay lands in or near the checkpoint write); one later after step 12, in or near the export.
+  const steps = [0, 1, 2, 3, 4].map((i) => Math.ceil((i + random()) * 2.4));
+  const points: KillPoint[] = [
+    { afterMs: 300 },
+    ...steps.map((step) => ({ step, delayMs: Math.floor(random() * 60) })),
+    { step: 12, delayMs: 60 + Math.floor(random() * 150) },
+  ];
   let resumedRuns = 0;
-  it.each(points.map((p, i) => [i, p]))('kill %i', async (_, point) => {
-    const out = join(root, `killed-${point}`);
-    const killed = await train(out, point < 0 ? point : Math.round(point * trainingMs));
+  it.each(points.map((p, i) => [JSON.stringify(p), i, p] as const))('kill at %s', async (_, i, point) => {
+    const out = join(root, `killed-${i}`);
+    const code = await train(out, point);
     expectComplete(out);
-    if (killed.code === 0) return; // it finished first: the whole run is checked above
-    expect(killed.code).toBeNull(); // killed by the signal
+    if (code === 0) return; // it finished first: the whole run is checked above
+    expect(code).toBeNull(); // killed by the signal
     if (listCheckpoints(out).length === 0) return; // nothing to resume yet
     const resumed = runCli(
       ['train', '--config', join(out, 'train_args.json'), '--resume-from-checkpoint', 'latest'],
