@@ -6,7 +6,7 @@
  * first step, log or save: the model compiled, the data loaded, the device ran.
  */
 import { existsSync, mkdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { TEMP_PREFIX } from '@ortrain/artifacts';
 import { type EventLog, OUTPUT_FILES, openEventLog } from '@ortrain/cli';
 import { COMPILED_DIR, listCheckpoints } from '@ortrain/trainer';
@@ -25,7 +25,7 @@ function closestExisting(path: string): string {
   return p;
 }
 
-/** Proves `folder` writable by creating and removing an empty file: access(2) passes root on a folder that refuses writes. */
+/** Proves `folder` writable by creating and removing an empty file (access(2) lets root pass where writes fail). */
 function writableOrThrow(option: string, path: string, folder: string): void {
   const probe = join(folder, `${TEMP_PREFIX}probe-${process.pid}`);
   try {
@@ -42,9 +42,9 @@ function writableOrThrow(option: string, path: string, folder: string): void {
 
 /**
  * Refuses an output location that cannot be written, naming the option, what was expected and that nothing
- * was written: a folder (`kind` 'folder', created with its parents when missing) or a file in one.
+ * was written: a folder (created with its parents when missing), or a file (`{ file: <example name> }`).
  */
-export function checkOutputLocation(option: string, path: string, kind: 'folder' | 'file'): void {
+export function checkOutputLocation(option: string, path: string, kind: 'folder' | { file: string }): void {
   const at = closestExisting(path);
   const isDir = statSync(at).isDirectory();
   if (at === resolve(path)) {
@@ -53,12 +53,12 @@ export function checkOutputLocation(option: string, path: string, kind: 'folder'
         `${option} ${path} is a file; expected a folder (or a path to create); nothing was written`,
       );
     }
-    if (kind === 'file' && isDir) {
+    if (kind !== 'folder' && isDir) {
       throw new InputError(
-        `${option} ${path} is a folder; expected a file path (e.g. ${join(path, 'predictions.tsv')}); nothing was written`,
+        `${option} ${path} is a folder; expected a file path (e.g. ${join(path, kind.file)}); nothing was written`,
       );
     }
-    writableOrThrow(option, path, kind === 'file' ? dirname(at) : at);
+    writableOrThrow(option, path, kind === 'folder' ? at : dirname(at));
     return;
   }
   if (!isDir)
@@ -72,9 +72,9 @@ export function checkOutputLocation(option: string, path: string, kind: 'folder'
 const RUN_FILES = [OUTPUT_FILES.trainArgs, OUTPUT_FILES.trainerState, join('onnx', 'model.onnx')];
 
 /** What `dir` holds of a previous run: its checkpoint folders and run files, by name. */
-export function previousRun(dir: string): string[] {
+function previousRun(dir: string): string[] {
   if (!existsSync(dir) || !statSync(dir).isDirectory()) return [];
-  const checkpoints = listCheckpoints(dir).map((c) => c.path.slice(dir.length).replace(/^[/\\]/, ''));
+  const checkpoints = listCheckpoints(dir).map((c) => basename(c.path));
   return [...checkpoints, ...RUN_FILES.filter((f) => existsSync(join(dir, f)))];
 }
 

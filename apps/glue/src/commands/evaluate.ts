@@ -13,7 +13,7 @@ export async function evaluate(argv: readonly string[]): Promise<number> {
     return 0;
   }
   const o = parsed.options;
-  if (o.output !== undefined) checkOutputLocation('--output', o.output, 'file');
+  if (o.output !== undefined) checkOutputLocation('--output', o.output, { file: 'eval_results.json' });
   const { model, task, raw } = await openTrainedSplit(o);
   const tokenizer = await TextTokenizer.fromPretrained(model.tokenizerDir);
   const ds = tokenizeDataset(raw, tokenizer, {

@@ -78,8 +78,8 @@ export async function predict(argv: readonly string[]): Promise<number> {
   }
   const o = parsed.options;
   // Before anything is computed: a folder given as --output, or one that cannot be written, fails now.
-  checkOutputLocation('--output', o.output, 'file');
-  checkOutputLocation('--output', detailsPathFor(o.output), 'file');
+  checkOutputLocation('--output', o.output, { file: 'predictions.tsv' });
+  checkOutputLocation('--output', detailsPathFor(o.output), { file: 'predictions.details.tsv' });
   const { model, task, raw } = await openTrainedSplit(o);
   const tokenizer = await TextTokenizer.fromPretrained(model.tokenizerDir);
   const ds = tokenizeDataset(raw, tokenizer, {
