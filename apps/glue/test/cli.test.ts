@@ -3,7 +3,6 @@
  * embedded-style model and MRPC-format data generated into a temporary folder.
  */
 import { spawnSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import {
   cpSync,
   existsSync,
@@ -20,6 +19,7 @@ import { join } from 'node:path';
 import { maskedCrc32c } from '@ortrain/cli';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateParaphraseCorpus, writeEmbeddedDefault } from '../src/embedded/index.js';
+import { snapshot } from './process.js';
 
 const MAIN = join(import.meta.dirname, '..', 'dist', 'main.js');
 const root = mkdtempSync(join(tmpdir(), 'ortrain-glue-cli-'));
@@ -44,20 +44,6 @@ function cli(args: string[], env: Record<string, string> = {}, cwd = root): Run 
 }
 
 const json = (path: string) => JSON.parse(readFileSync(path, 'utf8'));
-
-/** Every file under `dir` with a hash of its content, to prove a failed command changed nothing. */
-function snapshot(dir: string): Map<string, string> {
-  const files = new Map<string, string>();
-  const walk = (d: string) => {
-    for (const name of readdirSync(d)) {
-      const p = join(d, name);
-      if (statSync(p).isDirectory()) walk(p);
-      else files.set(p, createHash('sha256').update(readFileSync(p)).digest('hex'));
-    }
-  };
-  walk(dir);
-  return files;
-}
 
 // 160 training pairs at batch 16: 10 steps an epoch.
 const TRAIN_FLAGS = [

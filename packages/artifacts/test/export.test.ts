@@ -1,4 +1,4 @@
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { AutoTokenizer, env, pipeline } from '@huggingface/transformers';
@@ -50,6 +50,24 @@ describe('inference export', async () => {
     expect(config.id2label).toEqual({ 0: 'negative', 1: 'positive' });
     expect(config.label2id).toEqual({ negative: 0, positive: 1 });
     expect(config.architectures).toEqual(['BertForSequenceClassification']);
+  });
+
+  it('is complete or has no onnx/model.onnx: a failure half-way leaves neither the old model nor a part', () => {
+    const again = join(tmp, 'failed');
+    exportInference(dir, again, { weights: r.params, tokenizerDir });
+    expect(existsSync(join(again, 'onnx', 'model.onnx'))).toBe(true);
+    const failing = () => {
+      throw new Error('disk full');
+    };
+    expect(() => exportInference(dir, again, { weights: r.params, writeTokenizer: failing })).toThrow(
+      'disk full',
+    );
+    expect(existsSync(join(again, 'onnx'))).toBe(false);
+    // Every file that is there is whole (each replaced by one rename), and no temporary file is left.
+    expect(readdirSync(again).filter((f) => f.startsWith('.'))).toEqual([]);
+    expect(readSafetensors(join(again, 'model.safetensors')).size).toBe(r.params.size);
+    exportInference(dir, again, { weights: r.params, tokenizerDir });
+    expect(readFileSync(join(again, 'onnx', 'model.onnx'))).toEqual(readFileSync(file));
   });
 
   it("loads in @huggingface/transformers' text-classification pipeline with the same scores", async () => {

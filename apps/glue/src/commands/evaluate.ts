@@ -1,6 +1,7 @@
 /** `pnpm evaluate`: the metrics of a model trained by `pnpm train` on a labelled split. */
 import { createReporter, formatMetrics, parseEvaluateArgs, writeJsonAtomic } from '@ortrain/cli';
 import { TextTokenizer, tokenizeDataset } from '@ortrain/data';
+import { checkOutputLocation } from '../output-dir.js';
 import { modelMetrics } from '../reporting.js';
 import { InputError } from '../resolve.js';
 import { openTrainedSplit, trainerFor } from '../trained.js';
@@ -12,6 +13,7 @@ export async function evaluate(argv: readonly string[]): Promise<number> {
     return 0;
   }
   const o = parsed.options;
+  if (o.output !== undefined) checkOutputLocation('--output', o.output, { file: 'eval_results.json' });
   const { model, task, raw, split } = await openTrainedSplit(o, true);
   const tokenizer = await TextTokenizer.fromPretrained(model.tokenizerDir);
   const ds = tokenizeDataset(raw, tokenizer, {

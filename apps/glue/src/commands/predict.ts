@@ -4,6 +4,7 @@
  */
 import {
   createReporter,
+  detailsPathFor,
   formatMetrics,
   type Prediction,
   parsePredictArgs,
@@ -17,6 +18,7 @@ import {
 } from '@ortrain/data';
 import { softmax } from '@ortrain/metrics';
 import { type Trainer, writeFileAtomic } from '@ortrain/trainer';
+import { checkOutputLocation, explainWriteError } from '../output-dir.js';
 import { modelMetrics } from '../reporting.js';
 import { openTrainedSplit, trainerFor } from '../trained.js';
 
@@ -81,6 +83,9 @@ export async function predict(argv: readonly string[]): Promise<number> {
     return 0;
   }
   const o = parsed.options;
+  // Before anything is computed: a folder given as --output, or one that cannot be written, fails now.
+  checkOutputLocation('--output', o.output, { file: 'predictions.tsv' });
+  checkOutputLocation('--output', detailsPathFor(o.output), { file: 'predictions.details.tsv' });
   const { model, task, raw, split } = await openTrainedSplit(o);
   const tokenizer = await TextTokenizer.fromPretrained(model.tokenizerDir);
   const ds = tokenizeDataset(raw, tokenizer, {
@@ -90,7 +95,18 @@ export async function predict(argv: readonly string[]): Promise<number> {
   const reporter = createReporter();
   const trainer = await trainerFor(model, task, o, reporter, () => split);
   try {
-    const written = await writeSplitPredictions(trainer, ds, { task, split, output: o.output });
+    const written = await writeSplitPredictions(trainer, ds, {
+      task,
+      split,
+      output: o.output,
+    }).catch((e: unknown) => {
+      throw explainWriteError(
+        e,
+        `--output ${o.output}`,
+        'writing the predictions',
+        'each prediction file holds its old content or its new one, whole',
+      );
+    });
     reporter.close();
     const lines = [`Predictions: ${written.rows} rows of ${task.name} ${split} -> ${written.submission}`];
     if (written.details !== written.submission) lines.push(`Details:     ${written.details}`);

@@ -3,16 +3,14 @@
  * reach the hub), check every input before writing anything, then compile, train with evaluation, and leave
  * the results files, the event log, the run chart and the exported model in output_dir.
  */
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { familyOf, maxSequenceLength, readBertConfig } from '@ortrain/artifacts';
 import {
   createReporter,
   defaultLoggingDir,
-  type EventLog,
   formatMetrics,
   OUTPUT_FILES,
-  openEventLog,
   openTensorBoardWriter,
   type ProgressReporter,
   parseTrainArgs,
@@ -38,7 +36,6 @@ import {
 import {
   EarlyStoppingCallback,
   type EvalDataset,
-  latestValidCheckpoint,
   listCheckpoints,
   type Replica,
   type ReplicaGroup,
@@ -47,9 +44,15 @@ import {
   Trainer,
   TrainingArguments,
   TrainingInterrupted,
-  validateCheckpoint,
 } from '@ortrain/trainer';
 import { EMBEDDED_TRAINING, writeEmbeddedDefault } from '../embedded/index.js';
+import {
+  checkOutputLocation,
+  checkPreviousRun,
+  DeferredEventLog,
+  explainWriteError,
+  RunOutput,
+} from '../output-dir.js';
 import { modelMetrics, reportEvaluations } from '../reporting.js';
 import {
   checkDataDir,
@@ -65,6 +68,7 @@ import {
   validationSplit,
   validationSplits,
 } from '../resolve.js';
+import { checkResumeMatches, resumePoint } from '../resume.js';
 import { loadUserFiles, streamedTrainSet, type UserData } from '../user-data.js';
 import { writeSplitPredictions } from './predict.js';
 
@@ -149,25 +153,6 @@ function maxSeqLength(o: TrainOptions, model: ResolvedModel, tokenizer: TextToke
     );
   }
   return o.max_seq_length;
-}
-
-/** The checkpoint to resume from, checked before anything is written. */
-function resumePoint(o: TrainOptions): string | undefined {
-  const r = o.resume_from_checkpoint;
-  if (r === undefined) return undefined;
-  if (r === 'latest') {
-    const latest = latestValidCheckpoint(o.output_dir);
-    if (!latest) {
-      throw new InputError(`--resume-from-checkpoint latest: no valid checkpoint in ${o.output_dir}`);
-    }
-    return latest;
-  }
-  try {
-    validateCheckpoint(r);
-  } catch (e) {
-    throw new InputError(`--resume-from-checkpoint ${r}: ${(e as Error).message}`);
-  }
-  return r;
 }
 
 interface Splits {
@@ -260,7 +245,9 @@ export async function train(argv: readonly string[]): Promise<number> {
   if (!isSet('output_dir')) {
     o.output_dir = join('artifacts', `${task.name}-${modelShortName(inputs.model, inputs.embedded)}`);
   }
-  const resume = resumePoint(o);
+  checkOutputLocation('--output-dir', o.output_dir, 'folder');
+  const resume = resumePoint(o, (text) => process.stderr.write(`warning: ${text}\n`));
+  if (resume) checkResumeMatches(resume, o, task);
   const tokenizer = await TextTokenizer.fromPretrained(inputs.model.tokenizerDir);
   const maxLength = maxSeqLength(o, inputs.model, tokenizer);
   const splits = await loadSplits(
@@ -271,6 +258,7 @@ export async function train(argv: readonly string[]): Promise<number> {
     o.eval_strategy !== 'no',
     inputs.embedded,
   );
+  checkPreviousRun({ ...o, resume });
   const args = TrainingArguments.fromOptions(o);
   const reporter = createReporter();
   const trainer = reportEvaluations(
@@ -279,21 +267,30 @@ export async function train(argv: readonly string[]): Promise<number> {
     (ds) => splits.names.get(ds) ?? 'data',
     true,
   );
-  // The compile's messages wait for the event log, which opens once the model is known trainable.
-  const pending: string[] = [];
-  let events: EventLog | undefined;
-  let tensorboard: RunContext['tensorboard'];
+  // Every event waits in memory until the run is known good; only then does output_dir get its files.
+  const events = new DeferredEventLog(join(o.output_dir, OUTPUT_FILES.events));
   trainer.on('message', (text) => {
-    if (events) events.append('message', { text });
-    else pending.push(text);
+    events.append('message', { text });
     // The device line and the newly-initialized warning are in the summary already.
     if (!text.startsWith('Running on') && !text.includes('newly initialized')) reporter.message(text);
   });
-  try {
-    // Compiling proves the model trainable (family, config against weights); only then is output_dir written.
-    const replica = await trainer.getReplica();
-    mkdirSync(o.output_dir, { recursive: true });
-    const configFile = join(o.output_dir, OUTPUT_FILES.trainArgs);
+  const configFile = join(o.output_dir, OUTPUT_FILES.trainArgs);
+  const context: RunContext = {
+    resume,
+    configFile,
+    events,
+    reporter,
+    task,
+    maxLength,
+    tensorboard: undefined,
+  };
+  const output = RunOutput.open(o.output_dir, o.overwrite_output_dir && resume === undefined);
+  let phase = 'compiling the model into training/';
+  // The first step, log or save proves the run: the model compiled, the data loaded, the device ran.
+  const commit = () => {
+    if (output.committed) return;
+    output.commit();
+    phase = 'training (checkpoints, logs)';
     // The token stays out of files, as HF's <HUB_TOKEN>: a rerun takes it from HF_TOKEN or the flag again.
     // A run on your files has no GLUE task (run_glue's task_name None): train_file and the columns say it.
     saveOptions(configFile, {
@@ -302,18 +299,30 @@ export async function train(argv: readonly string[]): Promise<number> {
       hub_token: undefined,
       ...(user && { task: undefined }),
     });
-    events = openEventLog(join(o.output_dir, OUTPUT_FILES.events), { append: resume !== undefined });
-    for (const text of pending) events.append('message', { text });
+    events.open(resume !== undefined);
     // report_to tensorboard: HF's TensorBoardCallback, on the trainer's events.
-    tensorboard = reportsTo(args, 'tensorboard')
-      ? tensorBoardReporter(openTensorBoardWriter(args.logging_dir ?? defaultLoggingDir(args.output_dir)))
-      : undefined;
-    const context = { resume, configFile, events, reporter, task, maxLength, tensorboard };
+    if (reportsTo(args, 'tensorboard')) {
+      context.tensorboard = tensorBoardReporter(
+        openTensorBoardWriter(args.logging_dir ?? defaultLoggingDir(args.output_dir)),
+      );
+      context.tensorboard.trainBegin(JSON.stringify(trainer.args.toJSON(), null, 2));
+    }
+  };
+  for (const event of ['step', 'log', 'save'] as const) trainer.on(event, commit);
+  // The summary log comes right before the export.
+  trainer.on('log', (entry) => {
+    if (entry['train_runtime'] !== undefined) phase = 'exporting the model and writing the results';
+  });
+  try {
+    const replica = await trainer.getReplica();
     return await run(o, inputs, splits, trainer, replica, context);
+  } catch (e) {
+    output.rollback();
+    throw explainWriteError(e, `--output-dir ${o.output_dir}`, phase, output.left());
   } finally {
-    tensorboard?.close();
+    context.tensorboard?.close();
     reporter.close();
-    events?.close();
+    events.close();
     await trainer.close();
   }
 }
@@ -348,7 +357,7 @@ function newTrainer(
 interface RunContext {
   resume: string | undefined;
   configFile: string;
-  events: EventLog;
+  events: DeferredEventLog;
   reporter: ProgressReporter;
   task: ClassificationTask;
   maxLength: number;
@@ -369,7 +378,6 @@ async function run(
   const count = (ps: typeof m.parameters) => ps.reduce((n, p) => n + p.shape.reduce((a, d) => a * d, 1), 0);
 
   trainer.on('train_begin', (info) => {
-    c.tensorboard?.trainBegin(JSON.stringify(trainer.args.toJSON(), null, 2));
     const step = trainer.state.global_step;
     events.append('train_begin', {
       max_steps: info.maxSteps,

@@ -1,4 +1,4 @@
-import { copyFileSync, existsSync, mkdirSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   attr,
@@ -13,6 +13,7 @@ import {
   tensor,
   topoSort,
 } from '@ortrain/graph';
+import { writeDirAtomic, writeFileAtomic } from '../atomic.js';
 import { readManifest } from '../compiled.js';
 import { castToHalf } from '../precision/mixed.js';
 import { readSafetensors, writeSafetensors } from '../safetensors.js';
@@ -26,6 +27,8 @@ export interface InferenceExportOptions {
   /** Also write `onnx/model_fp16.onnx` (see {@link halfPrecisionModel}), what transformers.js loads with
    * `dtype: 'fp16'` (optimum's `--dtype fp16`). */
   fp16?: boolean;
+  /** Writes the tokenizer files into the folder it is given (a tokenizer object's savePretrained). */
+  writeTokenizer?: (dir: string) => void;
 }
 
 /** The files of a tokenizer folder: what a model folder carries, downloads and copies for its tokenizer. */
@@ -69,19 +72,30 @@ export function exportInference(
   );
   const params = new Set(values.keys());
   g.inputs = g.inputs.filter((v) => !params.has(v.name));
-  mkdirSync(join(outDir, 'onnx'), { recursive: true });
-  const file = join(outDir, 'onnx', 'model.onnx');
-  saveModel(model, file);
-  if (options.fp16) saveModel(halfPrecisionModel(model), join(outDir, 'onnx', 'model_fp16.onnx'));
-  copyFileSync(join(artifactsDir, 'config.json'), join(outDir, 'config.json'));
-  writeSafetensors(join(outDir, 'model.safetensors'), hfStateDict(manifest, values), { format: 'pt' });
+  // onnx/model.onnx marks a complete export (predict opens the folder by it): it goes first and comes back
+  // last, published whole, so a crash leaves the export complete or absent, never a truncated model beside
+  // a complete-looking config. Every other file is replaced whole too.
+  const onnxDir = join(outDir, 'onnx');
+  rmSync(onnxDir, { recursive: true, force: true });
+  writeFileAtomic(join(outDir, 'config.json'), readFileSync(join(artifactsDir, 'config.json')));
+  writeFileAtomic(join(outDir, 'model.safetensors'), (path) =>
+    writeSafetensors(path, hfStateDict(manifest, values), { format: 'pt' }),
+  );
   if (options.tokenizerDir !== undefined) {
     for (const f of TOKENIZER_FILES) {
-      if (existsSync(join(options.tokenizerDir, f)))
-        copyFileSync(join(options.tokenizerDir, f), join(outDir, f));
+      const from = join(options.tokenizerDir, f);
+      if (existsSync(from)) writeFileAtomic(join(outDir, f), readFileSync(from));
     }
   }
-  return file;
+  options.writeTokenizer?.(outDir);
+  // In order: halfPrecisionModel rewrites the model, after model.onnx is written.
+  writeDirAtomic(onnxDir, {
+    'model.onnx': (path) => saveModel(model, path),
+    ...(options.fp16
+      ? { 'model_fp16.onnx': (path: string) => saveModel(halfPrecisionModel(model), path) }
+      : {}),
+  });
+  return join(onnxDir, 'model.onnx');
 }
 
 /** ONNX element type codes (Cast's `to`). */

@@ -35,7 +35,9 @@ export function encodeModel(model: Model): Uint8Array {
 
 /**
  * Writes a model to `path`. With external data, tensor bytes are streamed into the data file one tensor at a
- * time; otherwise the model is encoded once into a single buffer.
+ * time; otherwise the model is encoded once into a single buffer. It writes in place: callers that publish a
+ * model write it into a temporary folder that one rename publishes (@ortrain/artifacts' writeDirAtomic), which
+ * carries the data file beside it.
  */
 export function saveModel(model: Model, path: string, options: SaveOptions = {}): void {
   const opt = options.externalData ?? totalBytes(model.graph) > AUTO_EXTERNAL_BYTES;

@@ -125,15 +125,21 @@ export function listCheckpoints(outputDir: string): CheckpointEntry[] {
   return out.sort((a, b) => a.step - b.step);
 }
 
-/** The newest checkpoint that validates, or undefined. */
-export function latestValidCheckpoint(outputDir: string): string | undefined {
+/**
+ * The newest checkpoint that validates, or undefined. A damaged one (by hand: a crash never publishes one) is
+ * passed over, as HF's get_last_checkpoint passes over non-folders, and told to `skipped` with the reason.
+ */
+export function latestValidCheckpoint(
+  outputDir: string,
+  skipped?: (dir: string, reason: string) => void,
+): string | undefined {
   const all = listCheckpoints(outputDir);
   for (let i = all.length - 1; i >= 0; i--) {
     try {
       validateCheckpoint(all[i]!.path);
       return all[i]!.path;
-    } catch {
-      // An invalid folder (damaged by hand) is passed over, as HF's get_last_checkpoint passes over non-folders.
+    } catch (e) {
+      skipped?.(all[i]!.path, (e as Error).message);
     }
   }
   return undefined;

@@ -92,6 +92,15 @@ export const TRAINING_ARGUMENT_SPECS = [
     help: 'where the model, checkpoints, results, logs and the run chart go',
   },
   {
+    key: 'overwrite_output_dir',
+    type: 'bool',
+    group: 'output',
+    default: false,
+    help:
+      'train a new run into an {output_dir} that holds another run (refused otherwise, as HF does); once the new ' +
+      "run's first step succeeds the old run's checkpoints, export and results are deleted, so no file of the two runs mixes",
+  },
+  {
     key: 'num_train_epochs',
     type: 'float',
     group: 'training',

@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   type ArtifactManifest,
@@ -51,6 +51,7 @@ import {
   resolveModelSource,
   tokenizerFolderOf,
 } from './model.js';
+import { changedSinceCheckpoint } from './resume-check.js';
 import { checkPrecisionDevice } from './scaler.js';
 import { LRScheduler, warmupStepsFor } from './scheduler.js';
 import { SigintWatch } from './signals.js';
@@ -626,7 +627,9 @@ export class Trainer extends EventEmitter<TrainerEvents> {
   private resolveResume(r: string | boolean | undefined): string | undefined {
     if (r === undefined || r === false) return undefined;
     if (r === true) {
-      const latest = latestValidCheckpoint(this.args.output_dir);
+      const latest = latestValidCheckpoint(this.args.output_dir, (dir, reason) =>
+        this.emit('message', `Skipping ${dir}: ${reason}`),
+      );
       if (!latest) throw new Error(`resumeFromCheckpoint: no valid checkpoint in ${this.args.output_dir}`);
       return latest;
     }
@@ -643,6 +646,8 @@ export class Trainer extends EventEmitter<TrainerEvents> {
     replica.load(c.weights, join(dir, 'model.safetensors'));
     replica.load(c.optimizer, join(dir, 'optimizer.safetensors'));
     const saved = c.trainerState as unknown as TrainerStateJSON;
+    const changed = changedSinceCheckpoint(this.args, c.trainingArgs);
+    if (changed) this.emit('message', changed);
     if (saved.max_steps !== this.state.max_steps) {
       this.emit(
         'message',
@@ -851,17 +856,15 @@ export class Trainer extends EventEmitter<TrainerEvents> {
   saveModel(dir = this.args.output_dir): string {
     const replica = this.replica;
     if (!replica) throw new Error('saveModel: the model is not loaded yet');
-    mkdirSync(dir, { recursive: true });
     // Live views, no copies: the export writes them out before any further step can change them.
     const weights = new Map(replica.manifest.parameters.map((p) => [p.name, replica.view(p.name)]));
     const tokenizer = this.tokenizer;
-    const file = exportInference(replica.dir, dir, {
+    return exportInference(replica.dir, dir, {
       weights,
       fp16: this.args.export_fp16,
       ...(typeof tokenizer === 'string' && { tokenizerDir: tokenizer }),
+      ...(typeof tokenizer === 'object' && { writeTokenizer: (to: string) => tokenizer.savePretrained(to) }),
     });
-    if (typeof tokenizer === 'object') tokenizer.savePretrained(dir);
-    return file;
   }
 
   async close(): Promise<void> {
