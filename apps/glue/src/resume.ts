@@ -6,7 +6,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { OUTPUT_FILES, type TrainOptions } from '@ortrain/cli';
-import type { GlueTask } from '@ortrain/data';
+import type { ClassificationTask } from '@ortrain/data';
 import { COMPILED_DIR, latestValidCheckpoint, validateCheckpoint } from '@ortrain/trainer';
 import { InputError } from './resolve.js';
 
@@ -43,7 +43,7 @@ const sameModel = (a: string, b: string) =>
  * and train on without a word. Compared with the run that made it: train_args.json and training/config.json
  * in the checkpoint's folder, when they are there.
  */
-export function checkResumeMatches(checkpoint: string, o: TrainOptions, task: GlueTask): void {
+export function checkResumeMatches(checkpoint: string, o: TrainOptions, task: ClassificationTask): void {
   const runDir = dirname(checkpoint);
   const saved = readJson(join(runDir, OUTPUT_FILES.trainArgs));
   const refuse = (what: string, was: string, now: string) => {
