@@ -48,6 +48,7 @@ import {
   validateCheckpoint,
 } from '@ortrain/trainer';
 import { EMBEDDED_TRAINING, writeEmbeddedDefault } from '../embedded/index.js';
+import { checkSplitFor, checkTokenizerFits, type SplitUse } from '../preflight.js';
 import { modelMetrics, reportEvaluations } from '../reporting.js';
 import {
   checkDataDir,
@@ -189,8 +190,9 @@ async function loadSplits(
 ): Promise<Splits> {
   const names = new Map<TokenizedDataset, string>();
   const sizes: Record<string, number> = {};
-  const load = async (split: string): Promise<TokenizedDataset> => {
+  const load = async (split: string, use?: SplitUse): Promise<TokenizedDataset> => {
     const raw: TextDataset | Dataset = user ? user.splits[split]! : await loadSplit(data, split);
+    if (use) checkSplitFor(use, raw, split);
     const ds = tokenizeDataset(raw, tokenizer, {
       maxSeqLength: maxLength,
       textColumns: data.task.textColumns,
@@ -203,15 +205,16 @@ async function loadSplits(
   if (user && needEval && !has('validation')) {
     throw new InputError('--train-file: evaluation needs --validation-file (or --eval-strategy no)');
   }
-  const train = await load('train');
+  const train = await load('train', 'training');
   const validations = user ? [validationSplit(data.task)] : validationSplits(data);
   const [validation] = validations as [string];
   let evalDs: EvalDataset | undefined;
-  if (validations.length > 1) {
+  if (needEval && validations.length > 1) {
     const sets: Record<string, TokenizedDataset> = {};
-    for (const split of validations) sets[split.replace(/^validation_/, '')] = await load(split);
+    for (const split of validations)
+      sets[split.replace(/^validation_/, '')] = await load(split, 'evaluation');
     evalDs = sets;
-  } else if (needEval || has(validation)) evalDs = await load(validation);
+  } else if (needEval) evalDs = await load(validation, 'evaluation');
   const test = testSplit(data.task);
   const testDs = (wantTest || user) && test !== undefined && has(test) ? await load(test) : undefined;
   return {
@@ -256,15 +259,10 @@ export async function train(argv: readonly string[]): Promise<number> {
   }
   const resume = resumePoint(o);
   const tokenizer = await TextTokenizer.fromPretrained(inputs.model.tokenizerDir);
+  checkTokenizerFits(tokenizer, inputs.model);
   const maxLength = maxSeqLength(o, inputs.model, tokenizer);
-  const splits = await loadSplits(
-    inputs.data,
-    user,
-    tokenizer,
-    maxLength,
-    o.eval_strategy !== 'no',
-    inputs.embedded,
-  );
+  // Evaluation after training and during it: HF's do_eval (set by any eval_strategy but no).
+  const splits = await loadSplits(inputs.data, user, tokenizer, maxLength, o.do_eval, inputs.embedded);
   const args = TrainingArguments.fromOptions(o);
   const reporter = createReporter();
   const trainer = reportEvaluations(
@@ -286,6 +284,7 @@ export async function train(argv: readonly string[]): Promise<number> {
   try {
     // Compiling proves the model trainable (family, config against weights); only then is output_dir written.
     const replica = await trainer.getReplica();
+    checkTokenizerFits(tokenizer, inputs.model, replica.manifest);
     mkdirSync(o.output_dir, { recursive: true });
     const configFile = join(o.output_dir, OUTPUT_FILES.trainArgs);
     // The token stays out of files, as HF's <HUB_TOKEN>: a rerun takes it from HF_TOKEN or the flag again.

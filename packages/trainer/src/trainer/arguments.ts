@@ -66,6 +66,8 @@ function foldAliases(given: Record<string, unknown>): void {
  */
 export function finishArguments(v: Record<string, unknown>, name: (key: string) => string): string[] {
   if (v['eval_strategy'] === 'steps') v['eval_steps'] ??= v['logging_steps'];
+  // HF: any evaluation strategy implies do_eval (so run_glue evaluates once more after training).
+  if (v['eval_strategy'] !== 'no') v['do_eval'] = true;
   v['run_name'] ??= v['output_dir'];
   const errors: string[] = [];
   const schedule = v['lr_scheduler_type'] as SchedulerType;
