@@ -2,7 +2,8 @@
  * `pnpm train` checks its inputs against each other before compiling or writing: a tokenizer larger than the
  * model's embeddings, an empty or unlabelled split. Each fails as a process with exit code 1, one message naming
  * the file and both numbers, no training banner, and the previous run's output_dir byte for byte as it was.
- * Also: evaluation after training only when asked (`do_eval`), as HF.
+ * Also: evaluation after training only when asked (`do_eval`), as HF; and what the commands print (resume,
+ * device, help) and batch by.
  */
 import {
   appendFileSync,
@@ -17,6 +18,7 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { EMBEDDED_DIR } from '../src/commands/train.js';
 import { writeEmbeddedDefault } from '../src/embedded/index.js';
 import { type Run, runApp, snapshot } from './process.js';
 
@@ -35,7 +37,11 @@ beforeAll(async () => {
   modelDir = files.modelDir;
   dataDir = files.dataDir;
   vocabSize = files.config.vocab_size;
-  const first = cli(['train', '--model', modelDir, '--data', dataDir, '--output-dir', out, ...FLAGS]);
+  const first = cli([
+    'train',
+    ...['--model', modelDir, '--data', dataDir, '--output-dir', out, ...FLAGS],
+    ...['--per-device-eval-batch-size', '5', '--save-steps', '1'],
+  ]);
   if (first.code !== 0) throw new Error(`train failed (${first.code}):\n${first.stdout}\n${first.stderr}`);
 }, 60_000);
 
@@ -161,5 +167,62 @@ describe("evaluation after training only when asked (HF's do_eval)", () => {
     const results = JSON.parse(readFileSync(join(dir, 'eval_results.json'), 'utf8'));
     expect(results['eval_accuracy']).toBe(all['eval_accuracy']);
     expect(r.stdout.match(/^eval +validation: 24 examples/gm)).toHaveLength(1);
+  });
+});
+
+describe('what the commands print', () => {
+  it('resuming says where once, without the newly-initialized warning its checkpoint makes untrue', () => {
+    const resumed = join(root, 'resumed');
+    cpSync(out, resumed, { recursive: true });
+    rmSync(join(resumed, 'checkpoint-2'), { recursive: true });
+    const r = cli([
+      'train',
+      '--config',
+      join(out, 'train_args.json'),
+      '--output-dir',
+      resumed,
+      '--resume-from-checkpoint',
+      'latest',
+    ]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout.match(/Resuming/g)).toHaveLength(1);
+    expect(r.stdout).toContain(`Resuming:    ${join(resumed, 'checkpoint-1')} at step 1`);
+    expect(r.stdout).not.toContain('newly initialized');
+    // Its event log still records the trainer's own line.
+    expect(readFileSync(join(resumed, 'events.jsonl'), 'utf8')).toContain('"Resuming from ');
+  });
+
+  it('predict and evaluate batch as the run did (its per_device_eval_batch_size) unless told', () => {
+    const predict = cli(['predict', '--model', out, '--data', dataDir, '--output', join(root, 'p.tsv')]);
+    expect(predict.code, predict.stderr).toBe(0);
+    expect(predict.stdout).toContain('predict test: 16 examples in 4 batches');
+    const evaluate = cli([
+      'evaluate',
+      '--model',
+      out,
+      '--data',
+      dataDir,
+      '--per-device-eval-batch-size',
+      '24',
+    ]);
+    expect(evaluate.code, evaluate.stderr).toBe(0);
+    expect(evaluate.stdout).toContain('eval  validation: 24 examples in 1 batches');
+  });
+
+  it('--help examples name the folders the default run writes', () => {
+    for (const command of ['predict', 'evaluate']) {
+      const help = cli([command, '--help']).stdout;
+      expect(help).not.toContain('../glue');
+      expect(help).toContain(`--model artifacts/mrpc-embedded --data ${join(EMBEDDED_DIR, 'data')}`);
+    }
+  });
+
+  it('says in one short line that auto found no GPU, naming no node_modules path', () => {
+    const r = cli(['evaluate', '--model', out, '--data', dataDir]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).not.toContain('node_modules');
+    if (!['/dev/dri/renderD128', '/dev/nvidia0', '/dev/kfd'].some(existsSync)) {
+      expect(r.stdout).toContain('(CPU: device "auto" found no GPU: no GPU device node');
+    }
   });
 });

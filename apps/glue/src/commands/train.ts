@@ -278,8 +278,9 @@ export async function train(argv: readonly string[]): Promise<number> {
   trainer.on('message', (text) => {
     if (events) events.append('message', { text });
     else pending.push(text);
-    // The device line and the newly-initialized warning are in the summary already.
-    if (!text.startsWith('Running on') && !text.includes('newly initialized')) reporter.message(text);
+    // The device line, the newly-initialized warning and the resume point are in the summary already.
+    const inSummary = ['Running on', 'Resuming from'].some((s) => text.startsWith(s));
+    if (!inSummary && !text.includes('newly initialized')) reporter.message(text);
   });
   try {
     // Compiling proves the model trainable (family, config against weights); only then is output_dir written.
@@ -382,7 +383,8 @@ async function run(
       device: replica.provider.device.toUpperCase(),
       deviceReason: replica.provider.reason,
       ...(o.num_threads > 0 && { threads: o.num_threads }),
-      newlyInitialized: m.newlyInitialized,
+      // A resumed run's head comes trained from the checkpoint: HF's warning would be wrong there.
+      newlyInitialized: c.resume && step > 0 ? [] : m.newlyInitialized,
       numExamples: info.numExamples,
       numEpochs: info.numTrainEpochs,
       perDeviceBatchSize: o.per_device_train_batch_size,
