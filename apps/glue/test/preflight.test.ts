@@ -20,11 +20,11 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EMBEDDED_DIR } from '../src/commands/train.js';
 import { writeEmbeddedDefault } from '../src/embedded/index.js';
-import { type Run, runApp, snapshot } from './process.js';
+import { type Run, runCli, snapshot } from './process.js';
 
 const root = mkdtempSync(join(tmpdir(), 'ortrain-glue-preflight-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
-const cli = (args: string[]): Run => runApp(args, root, join(root, 'cache'));
+const cli = (args: string[]): Run => runCli(args, root, { ORTRAIN_CACHE: join(root, 'cache') });
 const out = join(root, 'run');
 let modelDir: string;
 let dataDir: string;
@@ -160,6 +160,21 @@ describe("evaluation after training only when asked (HF's do_eval)", () => {
     expect(Object.keys(all).filter((k) => k.startsWith('eval_'))).toEqual([]);
     expect(r.stdout).not.toMatch(/^eval /m);
     expect(r.stdout).toContain('Data:        train 64\n');
+  });
+
+  it('a rerun of an evaluating run with --eval-strategy no evaluates nothing: do_eval was implied, not saved', () => {
+    expect(JSON.parse(readFileSync(join(out, 'train_args.json'), 'utf8'))).toMatchObject({
+      eval_strategy: 'epoch',
+      do_eval: false,
+    });
+    const { dir } = trainInto(
+      'rerun-no-eval',
+      '--config',
+      join(out, 'train_args.json'),
+      '--eval-strategy',
+      'no',
+    );
+    expect(existsSync(join(dir, 'eval_results.json'))).toBe(false);
   });
 
   it('--eval-strategy no --do-eval evaluates once, after training', () => {

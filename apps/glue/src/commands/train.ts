@@ -261,9 +261,9 @@ export async function train(argv: readonly string[]): Promise<number> {
   const tokenizer = await TextTokenizer.fromPretrained(inputs.model.tokenizerDir);
   checkTokenizerFits(tokenizer, inputs.model);
   const maxLength = maxSeqLength(o, inputs.model, tokenizer);
-  // Evaluation after training and during it: HF's do_eval (set by any eval_strategy but no).
-  const splits = await loadSplits(inputs.data, user, tokenizer, maxLength, o.do_eval, inputs.embedded);
   const args = TrainingArguments.fromOptions(o);
+  // Evaluation after training and during it: HF's do_eval (set by any eval_strategy but no).
+  const splits = await loadSplits(inputs.data, user, tokenizer, maxLength, args.do_eval, inputs.embedded);
   const reporter = createReporter();
   const trainer = reportEvaluations(
     newTrainer(o, inputs, splits, args, task),

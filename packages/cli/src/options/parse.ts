@@ -244,9 +244,7 @@ const PREDICT: CommandDef = {
     'submission TSV (index, prediction); a .details.tsv beside it adds the label name and class probabilities.',
   options: PREDICT_OPTIONS,
   // The folders the default `pnpm train` writes when it runs the embedded default (offline).
-  examples: [
-    'pnpm predict --model artifacts/mrpc-embedded --data artifacts/embedded/data --split test --output MRPC.tsv',
-  ],
+  examples: ['pnpm predict --model artifacts/mrpc-embedded --data artifacts/embedded/data --split test'],
   finish: (v) => {
     v['output'] ??= join(String(v['model']), `predictions_${v['split']}.tsv`);
     return [];

@@ -66,8 +66,6 @@ function foldAliases(given: Record<string, unknown>): void {
  */
 export function finishArguments(v: Record<string, unknown>, name: (key: string) => string): string[] {
   if (v['eval_strategy'] === 'steps') v['eval_steps'] ??= v['logging_steps'];
-  // HF: any evaluation strategy implies do_eval (so run_glue evaluates once more after training).
-  if (v['eval_strategy'] !== 'no') v['do_eval'] = true;
   v['run_name'] ??= v['output_dir'];
   const errors: string[] = [];
   const schedule = v['lr_scheduler_type'] as SchedulerType;
@@ -160,6 +158,10 @@ export class TrainingArguments {
     }
     const errors = finishArguments(values, asKey);
     if (errors.length > 0) throw new TrainingArgumentsError(`TrainingArguments.${errors[0]}`);
+    // HF's __post_init__: any evaluation strategy implies do_eval (run_glue then evaluates after training).
+    // Set here, not in finishArguments, so a command line's saved options keep what was asked: a rerun of
+    // them with eval_strategy no evaluates nothing.
+    if (values['eval_strategy'] !== 'no') values['do_eval'] = true;
     // A copy the caller cannot change under the frozen arguments (the default is frozen already).
     if (!Object.isFrozen(values['lr_scheduler_kwargs'])) {
       values['lr_scheduler_kwargs'] = Object.freeze({ ...(values['lr_scheduler_kwargs'] as object) });
