@@ -95,11 +95,11 @@ export function softwareAdapter(
   hasPath: (p: string) => boolean = existsSync,
 ): string | null {
   const forced = env['VK_ICD_FILENAMES'] ?? env['VK_DRIVER_FILES'];
-  if (forced && SOFTWARE_VULKAN.test(forced)) return `its Vulkan driver is a software one (${forced})`;
+  if (forced && SOFTWARE_VULKAN.test(forced)) return `the Vulkan driver is a software one (${forced})`;
   if (platform !== 'linux') return null;
   const gpuNodes = ['/dev/dri/renderD128', '/dev/nvidia0', '/dev/kfd'];
   if (gpuNodes.some(hasPath)) return null;
-  return `no GPU device node (${gpuNodes.join(', ')})`;
+  return `no GPU found (no ${gpuNodes.slice(0, -1).join(', ')} or ${gpuNodes.at(-1)})`;
 }
 
 /** How to get a WebGPU adapter, for the error when none loads. */
@@ -157,7 +157,7 @@ export async function selectProvider(requested: 'auto' | Device, deviceId?: numb
   }
   const software = softwareAdapter();
   // Without a GPU, why CUDA and WebGPU do not load is beside the point: one short reason.
-  if (software !== null) return { device: 'cpu', reason: `device "auto" found no GPU: ${software}` };
+  if (software !== null) return { device: 'cpu', reason: `device "auto": ${software}` };
   const webgpu = await (webgpuProbe ??= webgpuUnavailable());
   if (webgpu === null) {
     return { device: 'webgpu', reason: `device "auto": ${cuda}; WebGPU loaded on a GPU adapter` };
