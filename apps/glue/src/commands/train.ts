@@ -262,8 +262,14 @@ export async function train(argv: readonly string[]): Promise<number> {
   checkTokenizerFits(tokenizer, inputs.model);
   const maxLength = maxSeqLength(o, inputs.model, tokenizer);
   const args = TrainingArguments.fromOptions(o);
-  // Evaluation after training and during it: HF's do_eval (set by any eval_strategy but no).
-  const splits = await loadSplits(inputs.data, user, tokenizer, maxLength, args.do_eval, inputs.embedded);
+  const splits = await loadSplits(
+    inputs.data,
+    user,
+    tokenizer,
+    maxLength,
+    args.do_eval, // HF's: evaluate after training (and during it: any eval_strategy but no implies it)
+    inputs.embedded,
+  );
   const reporter = createReporter();
   const trainer = reportEvaluations(
     newTrainer(o, inputs, splits, args, task),
