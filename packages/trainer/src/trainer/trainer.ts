@@ -364,8 +364,10 @@ export class Trainer extends EventEmitter<TrainerEvents> {
     const hub = a.push_to_hub ? await HubPusher.open(a, this.options.hub) : undefined;
     const replica = await this.getReplica();
     const sampler = this.sampler(dataset, true);
-    if (sampler.numBatches === 0)
-      throw new Error(`the training set (${dataset.numRows} rows) gives no batch`);
+    if (sampler.numBatches === 0) {
+      const dropped = a.dataloader_drop_last ? ` of ${sampler.batchSize} rows with dataloader_drop_last` : '';
+      throw new Error(`the training set (${dataset.numRows} rows) gives no batch${dropped}`);
+    }
     const runner = stepRunnerFor(replica, a, replica.provider.device);
     this.state = this.planSteps(sampler.numBatches);
     const { max_steps: maxSteps, num_train_epochs: numTrainEpochs } = this.state;
