@@ -190,15 +190,8 @@ describe('what the commands print', () => {
     const resumed = join(root, 'resumed');
     cpSync(out, resumed, { recursive: true });
     rmSync(join(resumed, 'checkpoint-2'), { recursive: true });
-    const r = cli([
-      'train',
-      '--config',
-      join(out, 'train_args.json'),
-      '--output-dir',
-      resumed,
-      '--resume-from-checkpoint',
-      'latest',
-    ]);
+    const config = ['--config', join(out, 'train_args.json'), '--output-dir', resumed];
+    const r = cli(['train', ...config, '--resume-from-checkpoint', 'latest']);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout.match(/Resuming/g)).toHaveLength(1);
     expect(r.stdout).toContain(`Resuming:    ${join(resumed, 'checkpoint-1')} at step 1`);
