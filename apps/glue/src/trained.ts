@@ -37,6 +37,8 @@ export interface TrainedModel {
   /** The columns of your own files, when the run had --train-file. */
   userColumns?: UserColumns;
   maxSeqLength?: number;
+  /** The run's per_device_eval_batch_size, when recorded. */
+  evalBatchSize?: number;
   /** Reads the weights to evaluate: the checkpoint's, or the exported model's. */
   weights: () => Tensor[];
 }
@@ -64,15 +66,19 @@ export function openTrained(dir: string): TrainedModel {
     throw new InputError(`--model ${dir}: no tokenizer (tokenizer.json or vocab.txt) in ${runDir}`);
   let task: ClassificationTask | undefined;
   let maxSeqLength: number | undefined;
+  let evalBatchSize: number | undefined;
   let userColumns: UserColumns | undefined;
   const argsFile = join(runDir, OUTPUT_FILES.trainArgs);
   if (existsSync(argsFile)) {
     const saved = JSON.parse(readFileSync(argsFile, 'utf8')) as {
       task?: string;
       max_seq_length?: number;
+      per_device_eval_batch_size?: number;
       train_file?: string;
     } & Partial<UserColumns>;
     if (typeof saved.max_seq_length === 'number') maxSeqLength = saved.max_seq_length;
+    if (typeof saved.per_device_eval_batch_size === 'number')
+      evalBatchSize = saved.per_device_eval_batch_size;
     if (saved.train_file !== undefined) {
       userColumns = {
         text_column: saved.text_column ?? 'text',
@@ -96,6 +102,7 @@ export function openTrained(dir: string): TrainedModel {
     weights,
     ...(task && { task }),
     ...(maxSeqLength !== undefined && { maxSeqLength }),
+    ...(evalBatchSize !== undefined && { evalBatchSize }),
     ...(userColumns && { userColumns }),
   };
 }
@@ -130,6 +137,17 @@ export function taskFor(model: TrainedModel, requested: string | undefined): Glu
     );
   }
   return task;
+}
+
+/** `o` with the run's eval batch size (train_args.json) unless `--per-device-eval-batch-size` was `given`. */
+export function withRunBatchSize<T extends Pick<PredictOptions, 'per_device_eval_batch_size'>>(
+  o: T,
+  model: TrainedModel,
+  given: boolean,
+): T {
+  return given || model.evalBatchSize === undefined
+    ? o
+    : { ...o, per_device_eval_batch_size: model.evalBatchSize };
 }
 
 /** A Trainer over the model's compiled graphs with its trained weights loaded, for evaluate/predict. */

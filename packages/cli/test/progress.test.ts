@@ -322,6 +322,21 @@ describe('reporter on a TTY', () => {
     for (const chunk of bars) expect(chunk.slice(chunk.indexOf('train |')).length).toBeLessThan(40);
   });
 
+  it('fits the course run in 80 columns, giving up elapsed time and rate before ETA, loss and learning rate', () => {
+    const out = Object.assign(new Collector(true), { columns: 80 });
+    const clock = { t: 0 };
+    const reporter = createReporter({ stream: out, now: () => clock.t });
+    reporter.trainingStarted({ ...SUMMARY, totalSteps: 1377 });
+    clock.t = 3_725_000; // an hour in: 1h02m05s elapsed, as long again to go
+    reporter.step({ step: 688, epoch: 1.5, loss: 0.41234, learningRate: 2.5e-5 });
+    reporter.close();
+    const bars = out.text.split(`${ESC}[`).filter((chunk) => chunk.includes('train |'));
+    const last = bars.at(-1)!;
+    const line = last.slice(last.indexOf('train |')).split('\n')[0]!;
+    expect(line.length).toBeLessThan(80);
+    expect(line).toMatch(/\| 688\/1377 epoch 1\.50 \| ETA 1h02m\d\ds \| loss 0\.4123 \| lr 2\.5e-05$/);
+  });
+
   it('close() stops the bars so the process can exit', () => {
     const out = new Collector(true);
     const reporter = createReporter({ stream: out, isTTY: true, now: () => 0 });

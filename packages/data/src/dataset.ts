@@ -90,6 +90,11 @@ export class Dataset {
     return [...this.cols.keys()];
   }
 
+  /** The file the rows were read from, for messages; undefined for data built in memory. */
+  get sourceFile(): string | undefined {
+    return this.origin?.file;
+  }
+
   private underlying(i: number): number {
     if (!Number.isInteger(i) || i < 0 || i >= this.numRows) {
       throw new RangeError(`row ${i} out of range [0, ${this.numRows})`);

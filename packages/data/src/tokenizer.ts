@@ -34,6 +34,9 @@ function specialIds(piece: TemplatePiece[]): number {
   return piece.reduce((n, p) => n + ('special' in p ? p.special.length : 0), 0);
 }
 
+/** The template's pieces for a single text and for a pair. */
+const allPieces = (t: Template): TemplatePiece[] => [...t.single, ...t.pair];
+
 /** Compiles a tokenizer.json `post_processor` into single/pair templates. */
 function compileTemplate(pp: Json | null | undefined, vocab: Map<string, number>): Template {
   if (!pp)
@@ -221,7 +224,10 @@ export class TextTokenizer {
   /** Default max length: min(model_max_length, max_position_embeddings, 512). */
   readonly modelMaxLength: number;
   readonly padTokenId: number;
+  /** One more than the largest id it can emit: its vocabulary, added tokens and the template's special tokens. */
   readonly vocabSize: number;
+  /** One more than the largest token type id its template gives (2 for BERT's pairs, 1 for RoBERTa's). */
+  readonly typeVocabSize: number;
   /** sha256 of the tokenizer definition and config: keys cached tokenizations. */
   readonly fingerprint: string;
   private readonly tok: Tokenizer;
@@ -238,10 +244,13 @@ export class TextTokenizer {
       .update(JSON.stringify([files.tokenizer, config]))
       .digest('hex');
     const vocab = this.tok.get_vocab(true);
+    this.template = compileTemplate(files.tokenizer.post_processor as Json | null, vocab);
+    const pieces = allPieces(this.template);
     let maxId = -1;
     for (const id of vocab.values()) maxId = Math.max(maxId, id); // no spread: vocabularies reach 250k ids
+    for (const p of pieces) if ('special' in p) maxId = Math.max(maxId, ...p.special);
     this.vocabSize = maxId + 1;
-    this.template = compileTemplate(files.tokenizer.post_processor as Json | null, vocab);
+    this.typeVocabSize = Math.max(...pieces.map((p) => p.typeId)) + 1;
     const limits = [MAX_DEFAULT_LENGTH, config.model_max_length, files.modelConfig?.max_position_embeddings];
     this.modelMaxLength = Math.min(...limits.filter((v): v is number => typeof v === 'number' && v > 0));
     // pad_token is a string or, in older tokenizer_config.json files, an AddedToken object ({ content }).

@@ -30,6 +30,8 @@ describe('loadDataset', () => {
     const tsv = await loadDatasetFile(f('pairs.tsv'));
     expect(tsv.row(0)).toEqual({ premise: 'A man sleeps.', hypothesis: 'A person rests.', score: '4.2' });
     expect(tsv.castColumn('score', 'float32').column('score')).toEqual(Float32Array.of(4.2, 0.5));
+    // The file stays named through casts and selections, for messages about the data.
+    expect(tsv.castColumn('score', 'float32').select([1]).sourceFile).toBe(f('pairs.tsv'));
     expect((await loadDatasetFile(f('records.json'))).column('label')).toEqual([1, 0]);
     const jsonl = await loadDataset('jsonl', { dataFiles: f('rows.jsonl') });
     expect(jsonl.get('train').column('text')).toEqual(['one', 'two']);

@@ -96,6 +96,8 @@ describe('tiny BERT fixture (vocab.txt only, package-owned)', () => {
     const tok = await TextTokenizer.fromPretrained(vocabDir);
     expect(tok.modelMaxLength).toBe(512);
     expect(tok.padTokenId).toBe(0);
+    expect(tok.vocabSize).toBe(165); // the lines of vocab.txt
+    expect(tok.typeVocabSize).toBe(2);
     expectCases(tok, readCases('tiny-bert-expected.json'));
   });
 
@@ -222,6 +224,9 @@ describe('families beyond BERT: special tokens and pair templates from tokenizer
     expect(enc.tokenTypeIds).toEqual([0, 0, 0, 0, 0, 0, 0, 0]);
     expect(tok.numSpecialTokens(true)).toBe(4);
     expect(tok.padTokenId).toBe(1);
+    // What a model must hold: every id of the vocabulary, one token type.
+    expect(tok.vocabSize).toBe(Object.keys(vocab).length);
+    expect(tok.typeVocabSize).toBe(1);
   });
 
   it('ALBERT / XLM-R / DeBERTa-v3: Unigram with Metaspace, [CLS] A [SEP] B [SEP] with type ids 0 then 1', () => {
@@ -249,38 +254,52 @@ describe('families beyond BERT: special tokens and pair templates from tokenizer
       split: true,
     };
     const special = (t: string, id: number) => ({ id: t, ids: [id], tokens: [t] });
-    const tok = new TextTokenizer({
-      tokenizer: {
-        version: '1.0',
-        added_tokens: ['<pad>', '<unk>', '[CLS]', '[SEP]'].map((t, i) => added(t, i)),
-        normalizer: null,
-        pre_tokenizer: metaspace,
-        post_processor: {
-          type: 'TemplateProcessing',
-          single: [
-            { SpecialToken: { id: '[CLS]', type_id: 0 } },
-            { Sequence: { id: 'A', type_id: 0 } },
-            { SpecialToken: { id: '[SEP]', type_id: 0 } },
-          ],
-          pair: [
-            { SpecialToken: { id: '[CLS]', type_id: 0 } },
-            { Sequence: { id: 'A', type_id: 0 } },
-            { SpecialToken: { id: '[SEP]', type_id: 0 } },
-            { Sequence: { id: 'B', type_id: 1 } },
-            { SpecialToken: { id: '[SEP]', type_id: 1 } },
-          ],
-          special_tokens: { '[CLS]': special('[CLS]', 2), '[SEP]': special('[SEP]', 3) },
-        },
-        decoder: metaspace,
-        model: { type: 'Unigram', unk_id: 1, vocab: pieces, byte_fallback: false },
+    const definition = {
+      version: '1.0',
+      added_tokens: ['<pad>', '<unk>', '[CLS]', '[SEP]'].map((t, i) => added(t, i)),
+      normalizer: null,
+      pre_tokenizer: metaspace,
+      post_processor: {
+        type: 'TemplateProcessing',
+        single: [
+          { SpecialToken: { id: '[CLS]', type_id: 0 } },
+          { Sequence: { id: 'A', type_id: 0 } },
+          { SpecialToken: { id: '[SEP]', type_id: 0 } },
+        ],
+        pair: [
+          { SpecialToken: { id: '[CLS]', type_id: 0 } },
+          { Sequence: { id: 'A', type_id: 0 } },
+          { SpecialToken: { id: '[SEP]', type_id: 0 } },
+          { Sequence: { id: 'B', type_id: 1 } },
+          { SpecialToken: { id: '[SEP]', type_id: 1 } },
+        ],
+        special_tokens: { '[CLS]': special('[CLS]', 2), '[SEP]': special('[SEP]', 3) },
       },
-      config: { pad_token: '<pad>' },
-    });
+      decoder: metaspace,
+      model: { type: 'Unigram', unk_id: 1, vocab: pieces, byte_fallback: false },
+    };
+    const tok = new TextTokenizer({ tokenizer: definition, config: { pad_token: '<pad>' } });
     const enc = tok.encode('hello world', 'world');
     expect(enc.inputIds).toEqual([2, 4, 5, 3, 5, 3]);
     expect(enc.tokenTypeIds).toEqual([0, 0, 0, 0, 1, 1]);
     expect(tok.padTokenId).toBe(0);
     // longest_first truncation counts the template's three specials.
     expect(tok.encode('hello world', 'world', 5).inputIds).toEqual([2, 4, 3, 5, 3]);
+    expect(tok.vocabSize).toBe(pieces.length);
+    expect(tok.typeVocabSize).toBe(2);
+    // A template's special token beyond the vocabulary is an id the tokenizer emits too.
+    const beyond = new TextTokenizer({
+      tokenizer: {
+        ...definition,
+        post_processor: {
+          type: 'TemplateProcessing',
+          single: [{ SpecialToken: { id: '[CLS]', type_id: 0 } }, { Sequence: { id: 'A', type_id: 0 } }],
+          pair: [{ Sequence: { id: 'A', type_id: 0 } }, { Sequence: { id: 'B', type_id: 2 } }],
+          special_tokens: { '[CLS]': special('[CLS]', 40) },
+        },
+      },
+    });
+    expect(beyond.vocabSize).toBe(41);
+    expect(beyond.typeVocabSize).toBe(3);
   });
 });

@@ -23,6 +23,7 @@ describe('TrainingArguments', () => {
       gradient_accumulation_steps: 1,
       logging_steps: 500,
       eval_strategy: 'no',
+      do_eval: false,
       save_strategy: 'steps',
       save_steps: 500,
       save_total_limit: null,
@@ -132,6 +133,17 @@ describe('TrainingArguments', () => {
     const a = TrainingArguments.fromOptions({ output_dir: 'x', seed: 3, task: 'mrpc', dropout: undefined });
     expect(a).toMatchObject({ output_dir: 'x', seed: 3, dropout: null });
     expect(new TrainingArguments({ output_dir: 'x', threads: 2 }).num_threads).toBe(2);
+  });
+
+  it("sets do_eval when an eval_strategy evaluates, as HF's __post_init__; alone it asks for the final evaluation", () => {
+    expect(new TrainingArguments({ output_dir: 'x', eval_strategy: 'epoch' }).do_eval).toBe(true);
+    expect(new TrainingArguments({ output_dir: 'x', eval_strategy: 'steps', do_eval: false }).do_eval).toBe(
+      true,
+    );
+    expect(new TrainingArguments({ output_dir: 'x', do_eval: true })).toMatchObject({
+      do_eval: true,
+      eval_strategy: 'no',
+    });
   });
 
   it('round-trips through JSON', () => {

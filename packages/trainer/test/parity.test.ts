@@ -92,6 +92,13 @@ describe('Trainer vs PyTorch (the artifacts parity fixture, dropout 0)', () => {
       expect(logs.map((e) => e['step'])).toEqual([2, 4, 6, 8].filter((s) => s <= run.steps));
       expect(Object.keys(logs[0]!)).toEqual(['loss', 'grad_norm', 'learning_rate', 'epoch', 'step']);
       expect(logs[0]!['loss']).toBeCloseTo((perStep[0]! + perStep[1]!) / 2, 4);
+      // The logged rate is the one PyTorch's logged step ran with (HF >= 4.51), as the step event says.
+      expect(
+        maxRelDiff(
+          logs.map((e) => e['learning_rate']!),
+          logs.map((e) => run.learning_rates[e['step']! - 1]!),
+        ),
+      ).toBeLessThan(1e-12);
       await trainer.close();
     });
   }

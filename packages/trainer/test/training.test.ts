@@ -322,6 +322,16 @@ describe('stop and resume', () => {
     expect(await losses({ data_seed: 3 })).not.toEqual(base);
   });
 
+  it('says why a training set gives no batch: fewer rows than one batch with dataloader_drop_last', async () => {
+    const rows = trainSet.numRows;
+    const args = argsFor({ dataloader_drop_last: true, per_device_train_batch_size: rows + 1 });
+    const t = new Trainer({ model: artifacts, args, trainDataset: trainSet });
+    await expect(t.train()).rejects.toThrow(
+      `the training set (${rows} rows) gives no batch of ${rows + 1} rows with dataloader_drop_last`,
+    );
+    await t.close();
+  });
+
   it('rejects resuming when there is no checkpoint', async () => {
     const args = argsFor({});
     const t = new Trainer({ model: artifacts, args, trainDataset: trainSet });

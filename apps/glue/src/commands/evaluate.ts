@@ -4,7 +4,7 @@ import { TextTokenizer, tokenizeDataset } from '@ortrain/data';
 import { checkOutputLocation } from '../output-dir.js';
 import { modelMetrics } from '../reporting.js';
 import { InputError } from '../resolve.js';
-import { openTrainedSplit, trainerFor } from '../trained.js';
+import { openTrainedSplit, trainerFor, withRunBatchSize } from '../trained.js';
 
 export async function evaluate(argv: readonly string[]): Promise<number> {
   const parsed = parseEvaluateArgs(argv);
@@ -27,7 +27,8 @@ export async function evaluate(argv: readonly string[]): Promise<number> {
     );
   }
   const reporter = createReporter();
-  const trainer = await trainerFor(model, task, o, reporter, () => split);
+  const settings = withRunBatchSize(o, model, parsed.sources.per_device_eval_batch_size !== 'default');
+  const trainer = await trainerFor(model, task, settings, reporter, () => split);
   try {
     const metrics = await trainer.evaluate(ds);
     reporter.close();

@@ -20,7 +20,7 @@ import { softmax } from '@ortrain/metrics';
 import { type Trainer, writeFileAtomic } from '@ortrain/trainer';
 import { checkOutputLocation, explainWriteError } from '../output-dir.js';
 import { modelMetrics } from '../reporting.js';
-import { openTrainedSplit, trainerFor } from '../trained.js';
+import { openTrainedSplit, trainerFor, withRunBatchSize } from '../trained.js';
 
 // The GLUE server wants label names for the NLI tasks and class ids for the others.
 const NAMED_SUBMISSIONS = new Set(['mnli', 'qnli', 'rte', 'ax']);
@@ -93,7 +93,8 @@ export async function predict(argv: readonly string[]): Promise<number> {
     textColumns: task.textColumns,
   });
   const reporter = createReporter();
-  const trainer = await trainerFor(model, task, o, reporter, () => split);
+  const settings = withRunBatchSize(o, model, parsed.sources.per_device_eval_batch_size !== 'default');
+  const trainer = await trainerFor(model, task, settings, reporter, () => split);
   try {
     const written = await writeSplitPredictions(trainer, ds, {
       task,

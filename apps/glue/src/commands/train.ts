@@ -53,6 +53,7 @@ import {
   explainWriteError,
   RunOutput,
 } from '../output-dir.js';
+import { checkSplitFor, checkTokenizerFits, type SplitUse } from '../preflight.js';
 import { modelMetrics, reportEvaluations } from '../reporting.js';
 import {
   checkDataDir,
@@ -176,8 +177,9 @@ async function loadSplits(
 ): Promise<Splits> {
   const names = new Map<TokenizedDataset, string>();
   const sizes: Record<string, number> = {};
-  const load = async (split: string): Promise<TokenizedDataset> => {
+  const load = async (split: string, use?: SplitUse): Promise<TokenizedDataset> => {
     const raw: TextDataset | Dataset = user ? user.splits[split]! : await loadSplit(data, split);
+    if (use) checkSplitFor(use, raw, split);
     const ds = tokenizeDataset(raw, tokenizer, {
       maxSeqLength: maxLength,
       textColumns: (user?.task ?? data.task).textColumns,
@@ -192,15 +194,16 @@ async function loadSplits(
   }
   const stream = user?.trainStream;
   if (stream) sizes['train'] = stream.rows;
-  const train = stream ? streamedTrainSet(user, tokenizer, maxLength) : await load('train');
+  const train = stream ? streamedTrainSet(user, tokenizer, maxLength) : await load('train', 'training');
   const validations = user ? [validationSplit(data.task)] : validationSplits(data);
   const [validation] = validations as [string];
   let evalDs: EvalDataset | undefined;
-  if (validations.length > 1) {
+  if (needEval && validations.length > 1) {
     const sets: Record<string, TokenizedDataset> = {};
-    for (const split of validations) sets[split.replace(/^validation_/, '')] = await load(split);
+    for (const split of validations)
+      sets[split.replace(/^validation_/, '')] = await load(split, 'evaluation');
     evalDs = sets;
-  } else if (needEval || has(validation)) evalDs = await load(validation);
+  } else if (needEval) evalDs = await load(validation, 'evaluation');
   const test = testSplit(data.task);
   const testDs = (wantTest || user) && test !== undefined && has(test) ? await load(test) : undefined;
   return {
@@ -249,17 +252,18 @@ export async function train(argv: readonly string[]): Promise<number> {
   const resume = resumePoint(o, (text) => process.stderr.write(`warning: ${text}\n`));
   if (resume) checkResumeMatches(resume, o, task);
   const tokenizer = await TextTokenizer.fromPretrained(inputs.model.tokenizerDir);
+  checkTokenizerFits(tokenizer, inputs.model);
   const maxLength = maxSeqLength(o, inputs.model, tokenizer);
+  const args = TrainingArguments.fromOptions(o);
   const splits = await loadSplits(
     inputs.data,
     user,
     tokenizer,
     maxLength,
-    o.eval_strategy !== 'no',
+    args.do_eval, // HF's: evaluate after training (and during it: any eval_strategy but no implies it)
     inputs.embedded,
   );
   checkPreviousRun({ ...o, resume });
-  const args = TrainingArguments.fromOptions(o);
   const reporter = createReporter();
   const trainer = reportEvaluations(
     newTrainer(o, inputs, splits, args, task),
@@ -271,8 +275,9 @@ export async function train(argv: readonly string[]): Promise<number> {
   const events = new DeferredEventLog(join(o.output_dir, OUTPUT_FILES.events));
   trainer.on('message', (text) => {
     events.append('message', { text });
-    // The device line and the newly-initialized warning are in the summary already.
-    if (!text.startsWith('Running on') && !text.includes('newly initialized')) reporter.message(text);
+    // The device line, the newly-initialized warning and the resume point are in the summary already.
+    const inSummary = ['Running on', 'Resuming from'].some((s) => text.startsWith(s));
+    if (!inSummary && !text.includes('newly initialized')) reporter.message(text);
   });
   const configFile = join(o.output_dir, OUTPUT_FILES.trainArgs);
   const context: RunContext = {
@@ -315,6 +320,7 @@ export async function train(argv: readonly string[]): Promise<number> {
   });
   try {
     const replica = await trainer.getReplica();
+    checkTokenizerFits(tokenizer, inputs.model, replica.manifest);
     return await run(o, inputs, splits, trainer, replica, context);
   } catch (e) {
     output.rollback();
@@ -403,7 +409,8 @@ async function run(
       device: replica.provider.device.toUpperCase(),
       deviceReason: replica.provider.reason,
       ...(o.num_threads > 0 && { threads: o.num_threads }),
-      newlyInitialized: m.newlyInitialized,
+      // A resumed run's head comes trained from the checkpoint: HF's warning would be wrong there.
+      newlyInitialized: c.resume && step > 0 ? [] : m.newlyInitialized,
       numExamples: info.numExamples,
       numEpochs: info.numTrainEpochs,
       perDeviceBatchSize: o.per_device_train_batch_size,

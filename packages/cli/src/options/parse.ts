@@ -243,7 +243,8 @@ const PREDICT: CommandDef = {
     'Predict a split with a model trained by `pnpm train`: one row per example. The main file is a GLUE ' +
     'submission TSV (index, prediction); a .details.tsv beside it adds the label name and class probabilities.',
   options: PREDICT_OPTIONS,
-  examples: ['pnpm predict --model artifacts/mrpc --data ../glue/MRPC --split test --output MRPC.tsv'],
+  // The folders the default `pnpm train` writes when it runs the embedded default (offline).
+  examples: ['pnpm predict --model artifacts/mrpc-embedded --data artifacts/embedded/data --split test'],
   finish: (v) => {
     v['output'] ??= join(String(v['model']), `predictions_${v['split']}.tsv`);
     return [];
@@ -255,7 +256,9 @@ const EVALUATE: CommandDef = {
   summary:
     'Compute the metrics (loss, accuracy, F1, ...) of a model trained by `pnpm train` on a labelled split.',
   options: EVALUATE_OPTIONS,
-  examples: ['pnpm evaluate --model artifacts/mrpc --data ../glue/MRPC --split validation'],
+  examples: [
+    'pnpm evaluate --model artifacts/mrpc-embedded --data artifacts/embedded/data --split validation',
+  ],
   finish: () => [],
 };
 

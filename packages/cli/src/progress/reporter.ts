@@ -129,6 +129,22 @@ export interface ProgressReporter {
   close(): void;
 }
 
+/** A piece of a bar's detail; `givesWay` orders which go first on a narrow terminal (absent: always shown). */
+interface DetailPart {
+  readonly text: string;
+  readonly givesWay?: number;
+}
+
+interface BarPayload {
+  readonly label: string;
+  readonly parts: readonly DetailPart[];
+}
+
+/** Bar widths tried, widest first, before detail parts give way. */
+const BAR_WIDTHS = [24, 8];
+
+const joinParts = (parts: readonly DetailPart[]) => parts.map((p) => p.text).join(' | ');
+
 export function createReporter(options: ReporterOptions = {}): ProgressReporter {
   return new Reporter(options);
 }
@@ -233,17 +249,33 @@ class Reporter implements ProgressReporter {
       hideCursor: false,
       linewrap: true,
       clearOnComplete: false,
-      format: (_options, params, payload) => this.barLine(params, payload as Record<string, string>),
+      format: (_options, params, payload) => this.barLine(params, payload as BarPayload),
     });
     return this.multibar;
   }
 
-  private barLine(params: cliProgress.Params, payload: Record<string, string>): string {
-    const width = 24;
-    const filled = Math.round(Math.min(1, Math.max(0, params.progress)) * width);
-    const bar = `${'█'.repeat(filled)}${'░'.repeat(width - filled)}`;
-    const line = `${(payload['label'] ?? '').padEnd(5)} |${bar}| ${params.value}/${params.total} ${payload['detail']}`;
-    return line.length < params.maxWidth ? line : line.slice(0, Math.max(0, params.maxWidth - 1));
+  /**
+   * A bar line narrower than the terminal: the bar shrinks first, then the detail parts that give way (the
+   * train bar keeps its ETA, loss and learning rate), and only then is the line cut.
+   */
+  private barLine(params: cliProgress.Params, payload: BarPayload): string {
+    const line = (width: number, parts: readonly DetailPart[]) => {
+      const filled = Math.round(Math.min(1, Math.max(0, params.progress)) * width);
+      const bar = `${'█'.repeat(filled)}${'░'.repeat(width - filled)}`;
+      return `${payload.label.padEnd(5)} |${bar}| ${params.value}/${params.total} ${joinParts(parts)}`;
+    };
+    const parts = [...payload.parts];
+    const yielding = parts.filter((p) => p.givesWay !== undefined).sort((a, b) => a.givesWay! - b.givesWay!);
+    for (;;) {
+      for (const width of BAR_WIDTHS) {
+        const text = line(width, parts);
+        if (text.length < params.maxWidth) return text;
+      }
+      const next = yielding.shift();
+      if (next === undefined) break;
+      parts.splice(parts.indexOf(next), 1);
+    }
+    return line(BAR_WIDTHS.at(-1)!, parts).slice(0, Math.max(0, params.maxWidth - 1));
   }
 
   /** it/s and ETA over the steps run by this process (a resumed run starts counting afresh). */
@@ -253,23 +285,24 @@ class Reporter implements ProgressReporter {
     return { rate, elapsed, eta: rate > 0 ? (total - done) / rate : Number.NaN };
   }
 
-  private trainDetail(): string {
+  /** The train bar's detail; elapsed time, then the rate, then the epoch give way on a narrow terminal. */
+  private trainDetail(): DetailPart[] {
     const u = this.lastStep;
     const step = u?.step ?? this.startStep;
     const t = this.timing(step - this.startStep, this.totalSteps - this.startStep, this.startTime);
-    const parts = [
-      `epoch ${(u?.epoch ?? 0).toFixed(2)}`,
-      `${t.rate.toFixed(2)} it/s`,
-      `elapsed ${formatDuration(t.elapsed)}`,
-      `ETA ${formatDuration(t.eta)}`,
+    const parts: DetailPart[] = [
+      { text: `epoch ${(u?.epoch ?? 0).toFixed(2)}`, givesWay: 3 },
+      { text: `${t.rate.toFixed(2)} it/s`, givesWay: 2 },
+      { text: `elapsed ${formatDuration(t.elapsed)}`, givesWay: 1 },
+      { text: `ETA ${formatDuration(t.eta)}` },
     ];
-    if (u?.loss !== undefined) parts.push(`loss ${formatMetric(u.loss)}`);
-    if (u?.learningRate !== undefined) parts.push(`lr ${formatLearningRate(u.learningRate)}`);
-    return parts.join(' | ');
+    if (u?.loss !== undefined) parts.push({ text: `loss ${formatMetric(u.loss)}` });
+    if (u?.learningRate !== undefined) parts.push({ text: `lr ${formatLearningRate(u.learningRate)}` });
+    return parts;
   }
 
-  private trainPayload(): Record<string, string> {
-    return { label: 'train', detail: this.trainDetail() };
+  private trainPayload(): BarPayload {
+    return { label: 'train', parts: this.trainDetail() };
   }
 
   step(update: StepUpdate): void {
@@ -282,7 +315,7 @@ class Reporter implements ProgressReporter {
     if (fraction + 1e-12 < this.nextPlainFraction && update.step !== this.totalSteps) return;
     while (this.nextPlainFraction <= fraction + 1e-12) this.nextPlainFraction += this.plainEvery;
     const percent = `${Math.floor(fraction * 100)}%`.padStart(4);
-    this.print(`train ${percent} step ${update.step}/${this.totalSteps} | ${this.trainDetail()}`);
+    this.print(`train ${percent} step ${update.step}/${this.totalSteps} | ${joinParts(this.trainDetail())}`);
   }
 
   log(entry: LogEntry): void {
@@ -298,7 +331,8 @@ class Reporter implements ProgressReporter {
   evaluationStarted(start: EvaluationStart): void {
     const label = start.label ?? 'eval';
     this.evalStart = { label, batches: start.batches, time: this.now() };
-    if (this.tty) this.evalBar = this.bars().create(start.batches, 0, { label, detail: '' });
+    if (this.tty)
+      this.evalBar = this.bars().create(start.batches, 0, { label, parts: [] } satisfies BarPayload);
     else {
       this.print(
         `${label.padEnd(5)} ${start.split}: ${formatCount(start.examples)} examples in ${formatCount(start.batches)} batches`,
@@ -309,8 +343,11 @@ class Reporter implements ProgressReporter {
   evaluationStep(batchesDone: number): void {
     if (!this.evalBar || !this.evalStart) return;
     const t = this.timing(batchesDone, this.evalStart.batches, this.evalStart.time);
-    const detail = `${t.rate.toFixed(2)} it/s | ETA ${formatDuration(t.eta)}`;
-    this.evalBar.update(batchesDone, { label: this.evalStart.label, detail });
+    const parts = [
+      { text: `${t.rate.toFixed(2)} it/s`, givesWay: 1 },
+      { text: `ETA ${formatDuration(t.eta)}` },
+    ];
+    this.evalBar.update(batchesDone, { label: this.evalStart.label, parts } satisfies BarPayload);
   }
 
   evaluationFinished(result: EvaluationResult): void {

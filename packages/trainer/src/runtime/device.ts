@@ -68,10 +68,7 @@ const probeModel = () => identityModel([{ dataType: 'float32', shape: [1] }]);
 async function cudaUnavailable(deviceId?: number): Promise<string | null> {
   const lib = join(ortBinaryDir(), CUDA_LIB);
   if (!existsSync(lib)) {
-    return (
-      `the CUDA execution provider is not installed (${lib} is missing; onnxruntime-node downloads it ` +
-      'only on request: run `pnpm setup:cuda` in the ortrain repository)'
-    );
+    return `the CUDA execution provider is not installed (onnxruntime-node fetches ${CUDA_LIB} only on request: run \`pnpm setup:cuda\`)`;
   }
   try {
     const s = await ort.InferenceSession.create(probeModel(), {
@@ -98,11 +95,11 @@ export function softwareAdapter(
   hasPath: (p: string) => boolean = existsSync,
 ): string | null {
   const forced = env['VK_ICD_FILENAMES'] ?? env['VK_DRIVER_FILES'];
-  if (forced && SOFTWARE_VULKAN.test(forced)) return `its Vulkan driver is a software one (${forced})`;
+  if (forced && SOFTWARE_VULKAN.test(forced)) return `the Vulkan driver is a software one (${forced})`;
   if (platform !== 'linux') return null;
   const gpuNodes = ['/dev/dri/renderD128', '/dev/nvidia0', '/dev/kfd'];
   if (gpuNodes.some(hasPath)) return null;
-  return `no GPU device node (${gpuNodes.join(', ')}) exists, so its adapter would be a software one`;
+  return `no GPU found (no ${gpuNodes.slice(0, -1).join(', ')} or ${gpuNodes.at(-1)})`;
 }
 
 /** How to get a WebGPU adapter, for the error when none loads. */
@@ -159,7 +156,9 @@ export async function selectProvider(requested: 'auto' | Device, deviceId?: numb
     return { device: 'cuda', reason: 'device "auto": the CUDA execution provider loaded', ...id };
   }
   const software = softwareAdapter();
-  const webgpu = software === null ? await (webgpuProbe ??= webgpuUnavailable()) : `WebGPU: ${software}`;
+  // Without a GPU, why CUDA and WebGPU do not load is beside the point: one short reason.
+  if (software !== null) return { device: 'cpu', reason: `device "auto": ${software}` };
+  const webgpu = await (webgpuProbe ??= webgpuUnavailable());
   if (webgpu === null) {
     return { device: 'webgpu', reason: `device "auto": ${cuda}; WebGPU loaded on a GPU adapter` };
   }

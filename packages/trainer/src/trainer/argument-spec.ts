@@ -296,6 +296,14 @@ export const TRAINING_ARGUMENT_SPECS = [
     help: 'when to evaluate on the validation split',
   },
   {
+    key: 'do_eval',
+    type: 'bool',
+    group: 'evaluation',
+    default: false,
+    defaultHelp: 'true unless {eval_strategy} is no',
+    help: "evaluate on the validation split after training (run_glue's --do_eval)",
+  },
+  {
     key: 'eval_steps',
     type: 'float',
     group: 'evaluation',

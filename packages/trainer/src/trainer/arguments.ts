@@ -158,6 +158,10 @@ export class TrainingArguments {
     }
     const errors = finishArguments(values, asKey);
     if (errors.length > 0) throw new TrainingArgumentsError(`TrainingArguments.${errors[0]}`);
+    // HF's __post_init__: any evaluation strategy implies do_eval (run_glue then evaluates after training).
+    // Set here, not in finishArguments, so a command line's saved options keep what was asked: a rerun of
+    // them with eval_strategy no evaluates nothing.
+    if (values['eval_strategy'] !== 'no') values['do_eval'] = true;
     // A copy the caller cannot change under the frozen arguments (the default is frozen already).
     if (!Object.isFrozen(values['lr_scheduler_kwargs'])) {
       values['lr_scheduler_kwargs'] = Object.freeze({ ...(values['lr_scheduler_kwargs'] as object) });

@@ -110,6 +110,7 @@ export interface StepEvent {
   /** Mean loss of this optimizer step (micro-batch losses / gradient_accumulation_steps, summed). */
   loss: number;
   gradNorm: number;
+  /** The rate this step ran with (what the next log reports, as HF's). */
   learningRate: number;
   /** fp16: this step's gradients overflowed and its update was skipped (absent without loss scaling). */
   skipped?: boolean;
@@ -172,13 +173,22 @@ interface Accumulators {
   stepsSinceLog: number;
   /** NaN (null in JSON) before the first step. */
   lastGradNorm: number;
+  /** The learning rate the last step ran with, what HF logs; NaN (null in JSON) before the first step. */
+  lastLearningRate: number;
   totalLoss: number;
   /** fp16 steps skipped for overflowing gradients: the scheduler and AdamW's step count left them out. */
   skippedSteps: number;
 }
 
 function freshAccumulators(): Accumulators {
-  return { trLoss: 0, stepsSinceLog: 0, lastGradNorm: Number.NaN, totalLoss: 0, skippedSteps: 0 };
+  return {
+    trLoss: 0,
+    stepsSinceLog: 0,
+    lastGradNorm: Number.NaN,
+    lastLearningRate: Number.NaN,
+    totalLoss: 0,
+    skippedSteps: 0,
+  };
 }
 
 /** Where a resumed run picks up the sampler: (epoch, next batch index). */
@@ -374,8 +384,10 @@ export class Trainer extends EventEmitter<TrainerEvents> {
     }
     const replica = await this.getReplica();
     const sampler = isStreamed(dataset) ? undefined : this.sampler(dataset, true);
-    if (sampler?.numBatches === 0)
-      throw new Error(`the training set (${sampler.numRows} rows) gives no batch`);
+    if (sampler?.numBatches === 0) {
+      const dropped = a.dataloader_drop_last ? ` of ${sampler.batchSize} rows with dataloader_drop_last` : '';
+      throw new Error(`the training set (${sampler.numRows} rows) gives no batch${dropped}`);
+    }
     const runner = stepRunnerFor(replica, a, replica.provider.device);
     this.state = this.planSteps(sampler?.numBatches);
     const { max_steps: maxSteps, num_train_epochs: numTrainEpochs } = this.state;
@@ -516,6 +528,7 @@ export class Trainer extends EventEmitter<TrainerEvents> {
     acc.totalLoss += r.loss;
     acc.stepsSinceLog++;
     acc.lastGradNorm = r.gradNorm;
+    acc.lastLearningRate = learningRate;
     const gs = this.state.global_step;
     this.emit('step', {
       globalStep: gs,
@@ -553,7 +566,12 @@ export class Trainer extends EventEmitter<TrainerEvents> {
     if (control.should_log && acc.stepsSinceLog > 0) {
       const logs: Record<string, number> = { loss: round(acc.trLoss / acc.stepsSinceLog, 4) };
       if (Number.isFinite(acc.lastGradNorm)) logs['grad_norm'] = acc.lastGradNorm;
-      logs['learning_rate'] = run.scheduler.lrAt(this.appliedSteps());
+      // HF (since 4.51) logs the rate the last step ran with, not the scheduler's next one, as the step event
+      // reports it. A checkpoint from before lastLearningRate was saved, resumed right before an epoch-end log,
+      // has no record of it: the scheduler's rate one step back.
+      logs['learning_rate'] = Number.isFinite(acc.lastLearningRate)
+        ? acc.lastLearningRate
+        : run.scheduler.lrAt(this.appliedSteps() - 1);
       const scale = await run.replica.lossScale();
       if (scale !== undefined) logs['loss_scale'] = scale;
       acc.trLoss = 0;
@@ -701,6 +719,7 @@ export class Trainer extends EventEmitter<TrainerEvents> {
     if (rng.loss_accumulators)
       Object.assign(this.acc, rng.loss_accumulators, {
         lastGradNorm: rng.loss_accumulators.lastGradNorm ?? Number.NaN,
+        lastLearningRate: rng.loss_accumulators.lastLearningRate ?? Number.NaN,
         skippedSteps: rng.loss_accumulators.skippedSteps ?? 0,
       });
     this.emit(
