@@ -9,6 +9,7 @@ import { OUTPUT_FILES, type TrainOptions } from '@ortrain/cli';
 import type { ClassificationTask } from '@ortrain/data';
 import { COMPILED_DIR, latestValidCheckpoint, validateCheckpoint } from '@ortrain/trainer';
 import { InputError } from './resolve.js';
+import { id2labelNames } from './trained.js';
 
 /** The checkpoint to resume from, or undefined; `warn` hears of each damaged checkpoint `latest` passed over. */
 export function resumePoint(o: TrainOptions, warn: (text: string) => void): string | undefined {
@@ -64,9 +65,7 @@ export function checkResumeMatches(checkpoint: string, o: TrainOptions, task: Cl
   const config = readJson(join(runDir, COMPILED_DIR, 'config.json'));
   const id2label = config?.['id2label'] as Record<string, string> | undefined;
   if (id2label) {
-    const was = Object.keys(id2label)
-      .sort((a, b) => Number(a) - Number(b))
-      .map((k) => id2label[k]!);
+    const was = id2labelNames(id2label);
     const now = task.isRegression ? ['LABEL_0'] : [...task.labelNames];
     if (was.join('\n') !== now.join('\n')) refuse('the labels', `[${was.join(', ')}]`, `[${now.join(', ')}]`);
   }

@@ -107,15 +107,20 @@ export function openTrained(dir: string): TrainedModel {
   };
 }
 
+/** config.json's id2label as the list of class names, by id. */
+export function id2labelNames(id2label: Readonly<Record<string, string>>): string[] {
+  return Object.entries(id2label)
+    .sort(([a], [b]) => Number(a) - Number(b))
+    .map(([, n]) => n);
+}
+
 /** The class names of a model trained on your files (config.json's id2label), or its regression target. */
 function labelsOf(runDir: string, numLabels: number): LabelSpec {
   if (numLabels === 1) return { kind: 'regression' };
   const config = JSON.parse(readFileSync(join(runDir, 'config.json'), 'utf8')) as {
     id2label?: Record<string, string>;
   };
-  const names = Object.entries(config.id2label ?? {})
-    .sort(([a], [b]) => Number(a) - Number(b))
-    .map(([, n]) => n);
+  const names = id2labelNames(config.id2label ?? {});
   if (names.length !== numLabels) {
     throw new InputError(
       `${join(runDir, 'config.json')}: id2label names ${names.length} classes but the model has ${numLabels}`,
