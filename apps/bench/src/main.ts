@@ -62,7 +62,10 @@ const HELP = `Usage: pnpm bench [options]
   --json FILE          JSON output (default apps/bench/results.json; quick: <work>/results.json)
   --render FILE        only re-render the markdown from a results JSON (e.g. after editing optimizations.md)`;
 
+// `pnpm bench -- --quick` hands the `--` on: options after it are still ours.
+const argv = process.argv.slice(2).filter((a, i) => !(i === 0 && a === '--'));
 const { values: o } = parseArgs({
+  args: argv,
   options: {
     quick: { type: 'boolean', default: false },
     warmup: { type: 'string' },

@@ -315,6 +315,7 @@ export function compileArtifacts(source: string, options: CompileOptions): Compi
       train.model,
       perStep,
       new Map(written.map((e) => [e.name, e.update])),
+      lossScaling && { flag: 'found_inf', indexed: ['learning_rate', 'step'] },
     );
   }
   const state = entries();

@@ -7,6 +7,11 @@ import { attr, type Graph, type Model, type Node, type ValueInfo } from '@ortrai
  * optimizer steps run on the device without copying state in and out. Inputs and outputs keep the train
  * graph's names, so the same state buffers feed both; the other outputs (`loss`, `grad_norm`) come back as [K].
  *
+ * With fp16 loss scaling (`skips`), a step whose gradients overflow is skipped, and as in the HF Trainer the
+ * scheduler and AdamW's step count do not advance: the body carries the count of steps applied in this run and
+ * slices the `skips.indexed` inputs (`learning_rate`, `step`: entry j is the value of the run's (j+1)-th applied
+ * step) by that count instead of the iteration number. Without a skip the two are equal.
+ *
  * The body's own values are renamed under a prefix so no name shadows one of the outer graph (ONNX requires
  * unique names across nested scopes); references to the outer scope (frozen parameters) are left as they are.
  */
@@ -14,6 +19,7 @@ export function buildMultiStepModel(
   train: Model,
   perStep: readonly string[],
   carriedState: ReadonlyMap<string, string>,
+  skips?: { flag: string; indexed: readonly string[] },
 ): Model {
   const g = train.graph;
   const carried = g.inputs.map((i) => i.name).filter((n) => carriedState.has(n));
@@ -37,16 +43,18 @@ export function buildMultiStepModel(
   const iter = `${P}iteration`;
   const condIn = `${P}cond_in`;
   const condOut = `${P}cond_out`;
+  const applied = skips && { in: `${P}applied`, out: `${P}applied.new` };
   const byName = new Map(g.inputs.map((i) => [i.name, i]));
   const bodyNodes: Node[] = perStep.map((n) => ({
     name: `${P}slice/${n}`,
     opType: 'Gather',
     domain: '',
-    inputs: [n, iter],
+    inputs: [n, applied && skips.indexed.includes(n) ? applied.in : iter],
     outputs: [rn(n)],
     attributes: { axis: attr.int(0) },
   }));
   bodyNodes.push(...g.nodes.map((n) => renameNode(n, rn)));
+  if (applied) bodyNodes.push(...countApplied(rn(skips.flag), applied, P));
   bodyNodes.push({
     name: `${P}cond`,
     opType: 'Identity',
@@ -62,10 +70,12 @@ export function buildMultiStepModel(
       { name: iter, type: { dataType: 'int64', shape: [] } },
       { name: condIn, type: { dataType: 'bool', shape: [] } },
       ...carried.map((n) => ({ ...byName.get(n)!, name: rn(n) })),
+      ...(applied ? [{ name: applied.in, type: { dataType: 'int64' as const, shape: [] } }] : []),
     ],
     outputs: [
       { name: condOut, type: { dataType: 'bool', shape: [] } },
       ...carried.map((n) => ({ ...outputInfo(g, updated(n)), name: rn(updated(n)) })),
+      ...(applied ? [{ name: applied.out, type: { dataType: 'int64' as const, shape: [] } }] : []),
       ...scanned.map((n) => ({ ...outputInfo(g, n), name: rn(n) })),
     ],
     initializers: new Map([...g.initializers].map(([k, t]) => [rn(k), { ...t, name: rn(k) }])),
@@ -111,8 +121,8 @@ export function buildMultiStepModel(
         name: 'loop',
         opType: 'Loop',
         domain: '',
-        inputs: ['loop_trip_count', 'loop_cond_true', ...carried],
-        outputs: [...carried.map(updated), ...scanned],
+        inputs: ['loop_trip_count', 'loop_cond_true', ...carried, ...(applied ? ['loop_zero'] : [])],
+        outputs: [...carried.map(updated), ...(applied ? ['loop_applied'] : []), ...scanned],
         attributes: { body: attr.graph(body) },
       },
     ],
@@ -124,6 +134,25 @@ export function buildMultiStepModel(
     data: new BigInt64Array([0n]),
   });
   return { ...train, graph: outer };
+}
+
+/** applied' = applied + (1 - skipped), from the step's float32 skip flag (GradScaler's found_inf). */
+function countApplied(flag: string, applied: { in: string; out: string }, P: string): Node[] {
+  const node = (opType: string, inputs: string[], output: string, attributes: Node['attributes'] = {}) => ({
+    name: `${P}applied/${opType}`,
+    opType,
+    domain: '',
+    inputs,
+    outputs: [output],
+    attributes,
+  });
+  const one = { name: '', dataType: 'int64' as const, dims: [], data: new BigInt64Array([1n]) };
+  return [
+    node('Constant', [], `${P}applied/one`, { value: attr.tensor(one) }),
+    node('Cast', [flag], `${P}applied/skipped`, { to: attr.int(7) }),
+    node('Sub', [`${P}applied/one`, `${P}applied/skipped`], `${P}applied/count`),
+    node('Add', [applied.in, `${P}applied/count`], applied.out),
+  ];
 }
 
 function outputInfo(g: Graph, name: string): ValueInfo {

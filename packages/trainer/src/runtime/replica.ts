@@ -358,7 +358,12 @@ export class Replica {
     const out = await g.run(feeds);
     const losses = out['loss']!.data as Float32Array;
     const norms = out['grad_norm']!.data as Float32Array;
-    return Array.from(losses, (loss, i) => ({ loss, gradNorm: norms[i]! }));
+    const skipped = out['found_inf']?.data as Float32Array | undefined;
+    return Array.from(losses, (loss, i) => ({
+      loss,
+      gradNorm: norms[i]!,
+      ...(skipped && { skipped: skipped[i] !== 0 }),
+    }));
   }
 
   /** Forward pass without dropout; the loss too when the batch has labels (else the predict graph runs). */

@@ -126,11 +126,6 @@ export function finishArguments(v: Record<string, unknown>, name: (key: string) 
   if (v['fp16'] === true && v['bf16'] === true) {
     errors.push(`${name('fp16')} and ${name('bf16')} cannot both be set (at most one mixed precision)`);
   }
-  if (v['fp16'] === true && Number(v['steps_per_run'] ?? 1) > 1) {
-    errors.push(
-      `${name('fp16')} needs ${name('steps_per_run')} 1: a skipped step must hold back the scheduler and AdamW's step count before the next step runs`,
-    );
-  }
   const metric = v['metric_for_best_model'];
   if (typeof metric === 'string') v['greater_is_better'] ??= !metric.endsWith('loss');
   return errors;

@@ -58,7 +58,7 @@ export function compileOptionsFor(
     labelSmoothing: args.label_smoothing_factor,
     ...(args.fp16 && { mixedPrecision: 'fp16' as const }),
     ...(args.bf16 && { mixedPrecision: 'bf16' as const }),
-    multiStep: args.steps_per_run !== null ? args.steps_per_run > 1 : device === 'cuda' && !args.fp16,
+    multiStep: args.steps_per_run !== null ? args.steps_per_run > 1 : device === 'cuda',
   };
 }
 

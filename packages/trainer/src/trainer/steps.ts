@@ -147,8 +147,7 @@ export function groupedSteps(replica: Required<StepReplica>, stepsPerRun: number
 export function stepRunnerFor(replica: StepReplica, args: TrainingArguments, device: string): StepRunner {
   const ga = args.gradient_accumulation_steps;
   const canGroup = replica.multiStep !== undefined;
-  // fp16 runs one step per run: a skipped step must hold back the next step's scheduler position.
-  const stepsPerRun = args.steps_per_run ?? (device === 'cuda' && ga === 1 && canGroup && !args.fp16 ? 8 : 1);
+  const stepsPerRun = args.steps_per_run ?? (device === 'cuda' && ga === 1 && canGroup ? 8 : 1);
   if (stepsPerRun > 1 && ga > 1) {
     throw new Error('TrainingArguments.steps_per_run > 1 needs gradient_accumulation_steps 1');
   }
