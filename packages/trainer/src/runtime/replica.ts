@@ -13,6 +13,7 @@ import { numel, type Tensor } from '@ortrain/graph';
 import * as ort from 'onnxruntime-node';
 import { StateBuffers } from './buffers.js';
 import { identityModel, type ProviderChoice, sessionOptions } from './device.js';
+import { collectGarbage, RELEASE_ABOVE_BYTES } from './release.js';
 
 export interface ReplicaOptions {
   /** The device its sessions run on (see selectProvider). */
@@ -24,6 +25,11 @@ export interface ReplicaOptions {
    * Default: on WebGPU (the CUDA EP's gpu-buffer outputs are untested).
    */
   deviceResident?: boolean;
+  /**
+   * On CPU, free the binding's copies of the state a run wrote right after it when the state written is
+   * larger than this many bytes (see RELEASE_ABOVE_BYTES, the default).
+   */
+  releaseCopiesAbove?: number;
 }
 
 export interface StepResult {
@@ -57,6 +63,8 @@ class BoundGraph {
   private readonly consumes: string[];
   /** Outputs fetched into fresh tensors (everything but the state it writes). */
   private readonly plainOutputs: string[];
+  /** Whether a run frees the binding's copies of the state it wrote at once (see RELEASE_ABOVE_BYTES). */
+  private readonly releaseCopies: boolean;
   constructor(
     readonly name: GraphKind,
     private readonly session: ort.InferenceSession,
@@ -67,6 +75,7 @@ class BoundGraph {
       /** Uploads the state entries named (parameters, moments) that have no device copy yet. */
       upload?: (names: string[]) => Promise<void>;
       meter?: { bytes: number };
+      releaseCopiesAbove?: number;
     },
   ) {
     this.stateInputs = io.inputs.filter((i) => entries.has(i));
@@ -77,6 +86,12 @@ class BoundGraph {
       .map((e) => e.name);
     const written = new Set(this.writes.map((e) => e.update));
     this.plainOutputs = io.outputs.filter((o) => !written.has(o));
+    const bytes = this.writes.reduce(
+      (sum, e) => sum + numel(e.shape) * (e.dataType === 'float16' ? 2 : 4),
+      0,
+    );
+    this.releaseCopies =
+      where.upload === undefined && bytes > (where.releaseCopiesAbove ?? RELEASE_ABOVE_BYTES);
   }
 
   /** Runs with `extra` feeds for everything that is not state; returns the non-state outputs. */
@@ -103,6 +118,11 @@ class BoundGraph {
     if (resident) for (const e of this.writes) this.state.keepOnDevice(e.name, results[e.update]!);
     else this.state.swap(this.writes.map((e) => e.name));
     for (const name of this.consumes) this.state.zero(name);
+    if (this.releaseCopies) {
+      // The state was written into our buffers; the binding's copies of it are garbage: free them now.
+      for (const e of this.writes) delete results[e.update];
+      collectGarbage();
+    }
     return results;
   }
 
@@ -133,6 +153,7 @@ export class Replica {
   private readonly numThreads: number;
   /** Whether runs leave state on the device (see ReplicaOptions.deviceResident). */
   readonly deviceResident: boolean;
+  private readonly releaseCopiesAbove: number | undefined;
   /** Host<->device bytes of the latest session run (inputs fed and outputs fetched from the host; 0 on CPU). */
   private readonly transfer = { bytes: 0 };
   /** Identity sessions that copy state between host and device, by direction and entry names. */
@@ -144,6 +165,7 @@ export class Replica {
     this.provider = options.provider;
     this.numThreads = options.numThreads ?? 0;
     this.deviceResident = options.deviceResident ?? options.provider.device === 'webgpu';
+    this.releaseCopiesAbove = options.releaseCopiesAbove;
     this.entries = new Map(model.manifest.state.map((e) => [e.name, e]));
     // In place when the optimizer clips: see StateOptions.inPlace for why that makes it safe.
     this.state = new StateBuffers({ inPlace: model.manifest.optimizer.maxGradNorm > 0 });
@@ -186,6 +208,7 @@ export class Replica {
       const where = {
         ...(this.deviceResident && { upload: (names: string[]) => this.upload(names) }),
         ...(device !== 'cpu' && { meter: this.transfer }),
+        ...(this.releaseCopiesAbove !== undefined && { releaseCopiesAbove: this.releaseCopiesAbove }),
       };
       const options: ort.InferenceSession.SessionOptions = {
         ...sessionOptions({
