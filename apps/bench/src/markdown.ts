@@ -4,6 +4,7 @@ import {
   formatMiB,
   formatMs,
   type GeometryResult,
+  matmulFloor,
   type Results,
   speedup,
 } from './results.js';
@@ -136,27 +137,23 @@ export function renderMarkdown(r: Results, notes?: string): string {
       'on this machine. A training step is forward + backward (about twice the forward FLOPs) + clipping and AdamW.',
   );
   const base = r.geometries[0];
-  const best = r.gemm?.reduce<(typeof r.gemm)[number] | undefined>(
-    (a, x) => (a === undefined || x.figures.gflops.median > a.figures.gflops.median ? x : a),
-    undefined,
-  );
-  if (r.gemm && best && base) {
-    const fwd = forwardFlops(base.geometry, c.batch, c.seq) / 1e9;
+  const floor = matmulFloor(r);
+  if (r.gemm && floor && base) {
     const speeds = r.gemm
       .map((x) => `[${x.m} x ${x.k}] x [${x.k} x ${x.n}] ${rateCell(x.figures.gflops, 0)}`)
       .join(', ');
     const profiled =
       r.profile && r.profile.geometry.name === base.geometry.name
         ? ` The profiled step below spent ${formatMs(r.profile.figures.phases.matmulMs)} in matrix-product kernels ` +
-          `(${((3 * fwd * 1000) / r.profile.figures.phases.matmulMs).toFixed(0)} GFLOP/s).`
+          `(${((floor.gflop * 1000) / r.profile.figures.phases.matmulMs).toFixed(0)} GFLOP/s).`
         : '';
     push(
       `Compute yardstick: fed ONNX Runtime MatMuls of ${base.geometry.name}'s linear layers at ${c.batch} x ${c.seq} ` +
         `(both operands inputs, as training feeds its weights; kernel time from the profiler) run at ${speeds} ` +
         'GFLOP/s here. A training step computes ' +
-        `${(3 * fwd).toFixed(0)} GFLOP of matrix products (forward ${fwd.toFixed(0)}, backward twice that; the last ` +
+        `${floor.gflop.toFixed(0)} GFLOP of matrix products (forward ${(floor.gflop / 3).toFixed(0)}, backward twice that; the last ` +
         'layer after attention on [CLS] alone), so even ' +
-        `at the best of these speeds the products alone take ${formatMs((3 * fwd * 1000) / best.figures.gflops.median)}: ` +
+        `at the best of these speeds the products alone take ${formatMs(floor.ms)}: ` +
         `a floor for an fp32 step on this machine, whatever runs it.${profiled} GFLOP/s in the table counts those ` +
         'products over the whole step time.',
     );
