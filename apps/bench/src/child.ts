@@ -8,6 +8,8 @@ export interface ChildOptions {
   timeoutMs?: number;
   /** Extra node flags (e.g. --expose-gc). */
   nodeArgs?: string[];
+  /** Variables added to the child's environment. */
+  env?: Record<string, string>;
 }
 
 /**
@@ -19,6 +21,7 @@ export function runChild<T>(script: string, args: string[], options: ChildOption
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [...(options.nodeArgs ?? []), script, ...args], {
       stdio: ['ignore', 'pipe', 'pipe'],
+      ...(options.env && { env: { ...process.env, ...options.env } }),
     });
     let stdout = '';
     let stderr = '';

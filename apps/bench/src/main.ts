@@ -8,6 +8,7 @@ import { loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { GLIBC_MALLOC_TUNABLES } from '@ortrain/trainer';
 import { batchesFile, syntheticBatch } from './batches.js';
 import { runChild } from './child.js';
 import { BERT_BASE, BERT_SMALL, BERT_TINY, type Geometry, geometryKey, parameterCount } from './geometry.js';
@@ -175,7 +176,8 @@ async function attempt<T>(benchmark: string, fn: () => Promise<T>): Promise<T | 
   }
 }
 
-const child = <T>(task: string, args: object) => runChild<T>(WORKER, [task, JSON.stringify(args)]);
+const child = <T>(task: string, args: object, env?: Record<string, string>) =>
+  runChild<T>(WORKER, [task, JSON.stringify(args)], env && { env });
 
 let torch: TorchStatus = results.torch;
 if (only.has('torch') && !o['no-torch']) {
@@ -260,6 +262,15 @@ for (const g of geometries) {
         repeats: quick ? 1 : 3,
         stepsPerRun: config.stepsPerRun,
       }),
+    );
+  // The same steps with glibc's malloc kept from handing the binding's large copies back to the kernel.
+  if (only.has('train') && g === mainGeometry && process.platform === 'linux')
+    r.trainMallocTuned = await attempt(`train ${g.name}, GLIBC_TUNABLES`, () =>
+      child<TrainFigures>(
+        'train',
+        { dir, shapes: [shape], ...repeat },
+        { GLIBC_TUNABLES: GLIBC_MALLOC_TUNABLES },
+      ),
     );
   // --fp16: the autocast graphs against float32 on the same shape (the CPU EP has float16 kernels).
   if (only.has('train') && g === mainGeometry)

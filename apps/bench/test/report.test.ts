@@ -146,13 +146,18 @@ describe('evaluateTargets', () => {
 
 describe('renderMarkdown', () => {
   it('shows the machine, the targets, the ratios and the same-model check', () => {
-    const md = renderMarkdown(results(), '## Optimizations\n\nnotes here');
+    const r = results();
+    const base = r.geometries[0]!;
+    base.trainMallocTuned = { ...base.train!, shapes: [{ ...base.train!.shapes[0]!, stepMs: s(1900) }] };
+    const md = renderMarkdown(r, '## Optimizations\n\nnotes here');
+    expect(md).toContain(`step ${timeCell(s(1900))}, 5% faster, peak RSS 3.42 GiB (default: 3.42 GiB)`);
     expect(md).toContain('| AMD EPYC | 2 | 23.5 GiB |');
     expect(md).toContain('Machine load (1-minute load average, sampled every 5 s): mean 2.10, max 3.50;');
     expect(md).toContain('| BERT-base step / its fp32 MatMul floor, batch 8 x 128 | <= 1.5x | 0.64x | pass |');
     expect(md).toContain(
       `| BERT-base 12x768 | 109.5 M | ${timeCell(s(2000))} | 4.00 (3.64–4.44) | ${(trainingFlops(BERT_BASE, 8, 128) / 2e9).toFixed(0)} | ${timeCell(s(6300))} | 1.27 | 3.15x | ${timeCell(s(500))} | 4.00x | 3.42 GiB |`,
     );
+    expect(md).toContain('steps_per_run` 8 (8 optimizer steps per session run');
     // A geometry that was not measured shows dashes, not zeros.
     expect(md).toContain('| 2x128 | 4.4 M | — | — | — | — | — | — | — | — | — |');
     expect(md).toContain('ortrain 0.693152, PyTorch 0.693146');

@@ -25,6 +25,7 @@ export {
   selectProvider,
   softwareAdapter,
 } from './runtime/device.js';
+export { GLIBC_MALLOC_TUNABLES } from './runtime/release.js';
 export { type EvalResult, Replica, type ReplicaOptions, type StepResult } from './runtime/replica.js';
 export {
   type ArgumentGroup,
