@@ -1,5 +1,5 @@
 import { GLIBC_MALLOC_TUNABLES } from '@ortrain/trainer';
-import { forwardFlops, parameterCount, trainingFlops } from './geometry.js';
+import { parameterCount, trainingFlops } from './geometry.js';
 import {
   evaluateTargets,
   formatMiB,

@@ -153,7 +153,9 @@ describe('renderMarkdown', () => {
     expect(md).toContain(`step ${timeCell(s(1900))}, 5% faster, peak RSS 3.42 GiB (default: 3.42 GiB)`);
     expect(md).toContain('| AMD EPYC | 2 | 23.5 GiB |');
     expect(md).toContain('Machine load (1-minute load average, sampled every 5 s): mean 2.10, max 3.50;');
-    expect(md).toContain('| BERT-base step / its fp32 MatMul floor, batch 8 x 128 | <= 1.5x | 0.64x | pass |');
+    expect(md).toContain(
+      '| BERT-base step / its fp32 MatMul floor, batch 8 x 128 | <= 1.5x | 0.64x | pass |',
+    );
     expect(md).toContain(
       `| BERT-base 12x768 | 109.5 M | ${timeCell(s(2000))} | 4.00 (3.64–4.44) | ${(trainingFlops(BERT_BASE, 8, 128) / 2e9).toFixed(0)} | ${timeCell(s(6300))} | 1.27 | 3.15x | ${timeCell(s(500))} | 4.00x | 3.42 GiB |`,
     );
