@@ -9,7 +9,7 @@ import {
   type StateEntry,
 } from '@ortrain/artifacts';
 import type { Batch } from '@ortrain/data';
-import { numel, type Tensor } from '@ortrain/graph';
+import { bytesPerElement, numel, type Tensor } from '@ortrain/graph';
 import * as ort from 'onnxruntime-node';
 import { StateBuffers } from './buffers.js';
 import { identityModel, type ProviderChoice, sessionOptions } from './device.js';
@@ -86,10 +86,7 @@ class BoundGraph {
       .map((e) => e.name);
     const written = new Set(this.writes.map((e) => e.update));
     this.plainOutputs = io.outputs.filter((o) => !written.has(o));
-    const bytes = this.writes.reduce(
-      (sum, e) => sum + numel(e.shape) * (e.dataType === 'float16' ? 2 : 4),
-      0,
-    );
+    const bytes = this.writes.reduce((sum, e) => sum + numel(e.shape) * bytesPerElement(e.dataType), 0);
     this.releaseCopies =
       where.upload === undefined && bytes > (where.releaseCopiesAbove ?? RELEASE_ABOVE_BYTES);
   }
