@@ -10,6 +10,7 @@ import {
   speedup,
 } from './results.js';
 import type { Summary } from './stats.js';
+import type { TrainFigures } from './tasks.js';
 
 /** `median (min–max)` of a time. */
 export function timeCell(s: Summary): string {
@@ -106,45 +107,27 @@ export function renderMarkdown(r: Results, notes?: string): string {
       r.geometries.map((g) => geometryRow(g, c.batch, c.seq)),
     ),
   );
-  const multi = r.geometries.find((g) => g.trainMultiStep);
-  const single = multi?.train?.shapes[0];
-  const ms = multi?.trainMultiStep?.shapes[0];
-  if (multi && single && ms) {
-    const faster = (1 - ms.stepMs.median / single.stepMs.median) * 100;
+  const multi = variantStep(r, (g) => g.trainMultiStep);
+  if (multi)
     push(
       `With the trainer's \`steps_per_run\` ${c.stepsPerRun} (${c.stepsPerRun} optimizer steps per session run, an ` +
         'ONNX Loop carrying parameters and moments, so they cross between Node and ONNX Runtime once per ' +
-        `${c.stepsPerRun} steps): ${multi.geometry.name} step ${timeCell(ms.stepMs)}, ${faster.toFixed(0)}% ` +
-        `${faster >= 0 ? 'faster' : 'slower'}, peak RSS ${formatMiB(multi.trainMultiStep!.peakRssMiB)} ` +
-        `(single steps: ${formatMiB(multi.train!.peakRssMiB)}). It stays off by default on CPU: the Loop holds ` +
-        'the state twice inside ONNX Runtime.',
+        `${c.stepsPerRun} steps): ${multi.summary} (single steps: ${multi.defaultRss}). It stays off by default on ` +
+        'CPU: the Loop holds the state twice inside ONNX Runtime.',
     );
-  }
-  const tuned = r.geometries.find((g) => g.trainMallocTuned);
-  const plain = tuned?.train?.shapes[0];
-  const ts = tuned?.trainMallocTuned?.shapes[0];
-  if (tuned && plain && ts) {
-    const faster = (1 - ts.stepMs.median / plain.stepMs.median) * 100;
+  const tuned = variantStep(r, (g) => g.trainMallocTuned);
+  if (tuned)
     push(
       `Started with \`GLIBC_TUNABLES=${GLIBC_MALLOC_TUNABLES}\` (glibc's malloc keeps reusing its heap for ` +
         "the binding's fresh copies of the state instead of faulting in new pages each step): " +
-        `${tuned.geometry.name} step ${timeCell(ts.stepMs)}, ${Math.abs(faster).toFixed(0)}% ` +
-        `${faster >= 0 ? 'faster' : 'slower'}, peak RSS ${formatMiB(tuned.trainMallocTuned!.peakRssMiB)} ` +
-        `(default: ${formatMiB(tuned.train!.peakRssMiB)}). Opt-in: it must be set before Node starts.`,
+        `${tuned.summary} (default: ${tuned.defaultRss}). Opt-in: it must be set before Node starts.`,
     );
-  }
-  const half = r.geometries.find((g) => g.trainFp16);
-  const fp32 = half?.train?.shapes[0];
-  const fp16 = half?.trainFp16?.shapes[0];
-  if (half && fp32 && fp16) {
-    const faster = (1 - fp16.stepMs.median / fp32.stepMs.median) * 100;
+  const half = variantStep(r, (g) => g.trainFp16, ' than float32');
+  if (half)
     push(
       `With \`--fp16\` (MatMul/Gemm and the element-wise work around them in float16, float32 master weights, ` +
-        `dynamic loss scaling): ${half.geometry.name} step ${timeCell(fp16.stepMs)}, ${Math.abs(faster).toFixed(0)}% ` +
-        `${faster >= 0 ? 'faster' : 'slower'} than float32, peak RSS ${formatMiB(half.trainFp16!.peakRssMiB)} ` +
-        `(float32: ${formatMiB(half.train!.peakRssMiB)}).`,
+        `dynamic loss scaling): ${half.summary} (float32: ${half.defaultRss}).`,
     );
-  }
   push(
     'The forward pass is the same model exported for inference (`exportInference`: weights as initializers, ' +
       'logits only) run by a plain onnxruntime-node session: the yardstick for what ONNX Runtime does at its best ' +
@@ -360,6 +343,29 @@ export function renderMarkdown(r: Results, notes?: string): string {
     push('## Errors', ...r.errors.map((e) => `- ${e.benchmark}: ${e.message.split('\n')[0]}`));
   if (notes) push(notes.trim());
   return `${out.join('\n').trimEnd()}\n`;
+}
+
+/**
+ * The main model's step run another way (`variant`) against its default run: "<model> step <time>, N% faster
+ * (or slower)<than>, peak RSS <rss>", and the default run's peak RSS.
+ */
+function variantStep(
+  r: Results,
+  variant: (g: GeometryResult) => TrainFigures | undefined,
+  than = '',
+): { summary: string; defaultRss: string } | undefined {
+  const g = r.geometries.find((x) => variant(x));
+  const figures = g && variant(g);
+  const base = g?.train;
+  const [step, baseStep] = [figures?.shapes[0], base?.shapes[0]];
+  if (!g || !figures || !base || !step || !baseStep) return undefined;
+  const faster = (1 - step.stepMs.median / baseStep.stepMs.median) * 100;
+  return {
+    summary:
+      `${g.geometry.name} step ${timeCell(step.stepMs)}, ${Math.abs(faster).toFixed(0)}% ` +
+      `${faster >= 0 ? 'faster' : 'slower'}${than}, peak RSS ${formatMiB(figures.peakRssMiB)}`,
+    defaultRss: formatMiB(base.peakRssMiB),
+  };
 }
 
 function geometryRow(g: GeometryResult, batch: number, seq: number): string[] {

@@ -6,7 +6,7 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { type ArtifactManifest, readManifest } from '@ortrain/artifacts';
-import { OUTPUT_FILES, type PredictOptions, type ProgressReporter } from '@ortrain/cli';
+import { type OptionSource, OUTPUT_FILES, type PredictOptions, type ProgressReporter } from '@ortrain/cli';
 import {
   type ClassificationTask,
   type Dataset,
@@ -144,13 +144,13 @@ export function taskFor(model: TrainedModel, requested: string | undefined): Glu
   return task;
 }
 
-/** `o` with the run's eval batch size (train_args.json) unless `--per-device-eval-batch-size` was `given`. */
+/** `o` with the run's eval batch size (train_args.json) unless `--per-device-eval-batch-size` was given. */
 export function withRunBatchSize<T extends Pick<PredictOptions, 'per_device_eval_batch_size'>>(
   o: T,
   model: TrainedModel,
-  given: boolean,
+  sources: Readonly<Record<'per_device_eval_batch_size', OptionSource>>,
 ): T {
-  return given || model.evalBatchSize === undefined
+  return sources.per_device_eval_batch_size !== 'default' || model.evalBatchSize === undefined
     ? o
     : { ...o, per_device_eval_batch_size: model.evalBatchSize };
 }

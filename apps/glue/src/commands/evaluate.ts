@@ -27,7 +27,7 @@ export async function evaluate(argv: readonly string[]): Promise<number> {
     );
   }
   const reporter = createReporter();
-  const settings = withRunBatchSize(o, model, parsed.sources.per_device_eval_batch_size !== 'default');
+  const settings = withRunBatchSize(o, model, parsed.sources);
   const trainer = await trainerFor(model, task, settings, reporter, () => split);
   try {
     const metrics = await trainer.evaluate(ds);

@@ -93,7 +93,7 @@ export async function predict(argv: readonly string[]): Promise<number> {
     textColumns: task.textColumns,
   });
   const reporter = createReporter();
-  const settings = withRunBatchSize(o, model, parsed.sources.per_device_eval_batch_size !== 'default');
+  const settings = withRunBatchSize(o, model, parsed.sources);
   const trainer = await trainerFor(model, task, settings, reporter, () => split);
   try {
     const written = await writeSplitPredictions(trainer, ds, {
