@@ -8,6 +8,8 @@ training steps as the HF Trainer runs them: forward with dropout, cross-entropy,
 clip_grad_norm_, AdamW, zero_grad. Prints one JSON object on the last stdout line.
 
 Usage: /usr/bin/python3 torch_bench.py --artifacts DIR --batches FILE [--warmup 1] [--repeats 5] [--threads 2]
+With --serve, the warm-up is followed by ortrain's step-server protocol (apps/bench/src/step-server.ts) instead
+of the timed steps: a JSON "ready" line, then one JSON line per batch index read on stdin.
 """
 import argparse
 import json
@@ -24,6 +26,11 @@ parser.add_argument("--repeats", type=int, default=5)
 parser.add_argument("--threads", type=int, default=2)
 parser.add_argument("--device", default="cpu", help="torch device, e.g. cuda (scripts/gpu-check.sh)")
 parser.add_argument("--version", action="store_true", help="print torch's version and BLAS, then exit")
+parser.add_argument(
+    "--serve",
+    action="store_true",
+    help="after the warm-up, time one step per batch index read on stdin (ortrain's step-server protocol)",
+)
 args = parser.parse_args()
 if not args.version and not (args.artifacts and args.batches):
     parser.error("--artifacts and --batches are required")
@@ -276,6 +283,16 @@ def load_model(folder):
     return model, manifest, info
 
 
+def serve(step, batches, ready):
+    print(json.dumps({"ready": True, **ready}), flush=True)
+    for line in iter(sys.stdin.readline, ""):
+        i = int(line)
+        t0 = time.perf_counter()
+        loss = step(i)
+        ms = (time.perf_counter() - t0) * 1000
+        print(json.dumps({"ms": ms, "rows": batches[i % len(batches)][0].shape[0], "loss": loss}), flush=True)
+
+
 def main():
     model, manifest, info = load_model(args.artifacts)
     model.to(args.device)
@@ -318,6 +335,9 @@ def main():
     # Warm-up steps take the first batches, timed steps the next ones (cycling), as the benchmark laid them out.
     for i in range(args.warmup):
         step(i)
+    if args.serve:
+        serve(step, batches, {"torch": torch.__version__, "blas": blas_info(), "initialLoss": initial_loss})
+        return
     times, rows, loss = [], [], float("nan")
     for i in range(args.warmup, args.warmup + args.repeats):
         t0 = time.perf_counter()

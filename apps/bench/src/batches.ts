@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import type { Batch } from '@ortrain/data';
 import { mulberry32 } from '@ortrain/data';
 import { VOCAB_SIZE } from './geometry.js';
@@ -67,6 +68,26 @@ export function batchesFile(batches: readonly Batch[]): BatchesFile {
       };
     }),
   };
+}
+
+/** The batches of a {@link batchesFile}, as the trainer takes them. */
+export function readBatchesFile(path: string): Batch[] {
+  const file = JSON.parse(readFileSync(path, 'utf8')) as BatchesFile;
+  return file.batches.map((b, i) => {
+    const n = b.dims[0] * b.dims[1];
+    for (const k of ['input_ids', 'attention_mask', 'token_type_ids'] as const)
+      if (b[k].length !== n)
+        throw new Error(`${path}: batch ${i}: ${k} has ${b[k].length} ids, dims say ${n}`);
+    const ids = (xs: number[]) => BigInt64Array.from(xs, BigInt);
+    return {
+      dims: [b.dims[0], b.dims[1]],
+      inputIds: ids(b.input_ids),
+      attentionMask: ids(b.attention_mask),
+      tokenTypeIds: ids(b.token_type_ids),
+      labels: ids(b.labels),
+      rows: Int32Array.from({ length: b.dims[0] }, (_, r) => r),
+    };
+  });
 }
 
 /** `count` batch indices spread evenly over `total` (a stratified sample of an epoch). */

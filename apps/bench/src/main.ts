@@ -14,7 +14,9 @@ import { runChild } from './child.js';
 import { BERT_BASE, BERT_SMALL, BERT_TINY, type Geometry, geometryKey, parameterCount } from './geometry.js';
 import { gitCommit, machineInfo } from './machine.js';
 import { renderMarkdown } from './markdown.js';
+import { interleave, type PairedFigures } from './paired.js';
 import { evaluateTargets, type GeometryResult, type Results, type RunConfig } from './results.js';
+import { StepServer } from './step-server.js';
 import type {
   CompileFigures,
   EvalFigures,
@@ -27,7 +29,7 @@ import type {
   TokenizeFigures,
   TrainFigures,
 } from './tasks.js';
-import { detectTorch, runTorch, type TorchFigures, type TorchStatus } from './torch.js';
+import { detectTorch, runTorch, startTorchServer, type TorchFigures, type TorchStatus } from './torch.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const pkgDir = resolve(here, '..');
@@ -43,6 +45,7 @@ const BENCHMARKS = [
   'forward',
   'torch',
   'mrpc',
+  'paired',
   'scaling',
   'parallel',
   'tokenize',
@@ -127,6 +130,7 @@ const config: RunConfig = {
   torchThreads: 2,
   stepsPerRun: 8,
   mrpcSample: quick ? 6 : 16,
+  pairs: quick ? 3 : 8,
   epochs: 3,
 };
 const geometries: Geometry[] = quick ? [BERT_SMALL, BERT_TINY] : [BERT_BASE, BERT_SMALL, BERT_TINY];
@@ -180,7 +184,7 @@ const child = <T>(task: string, args: object, env?: Record<string, string>) =>
   runChild<T>(WORKER, [task, JSON.stringify(args)], env && { env });
 
 let torch: TorchStatus = results.torch;
-if (only.has('torch') && !o['no-torch']) {
+if ((only.has('torch') || only.has('paired')) && !o['no-torch']) {
   torch = await detectTorch(o.python, TORCH_SCRIPT);
   results.torch = torch;
   if (torch.available) {
@@ -212,6 +216,38 @@ const torchRun = (
         }),
       )
     : Promise.resolve(undefined);
+
+/** The batches file of the fixed training shape, for PyTorch's side. */
+function fixedBatchFile(g: Geometry): string {
+  const file = join(work, `batch-${geometryKey(g)}.json`);
+  writeFileSync(file, JSON.stringify(batchesFile([syntheticBatch(config.batch, config.seq)])));
+  return file;
+}
+
+/** Both step servers on the same model and batches file, warmed up one after the other, then interleaved. */
+async function pairedRun(dir: string, batches: string, indices: number[]): Promise<PairedFigures> {
+  if (!torch.available) throw new Error('PyTorch is not available');
+  const serve = { dir, batchesFile: batches, warmup: config.warmup };
+  const ours = (await StepServer.start('ortrain', process.execPath, [WORKER, 'serve', JSON.stringify(serve)]))
+    .server;
+  try {
+    const theirs = await startTorchServer({
+      python: torch.python,
+      script: TORCH_SCRIPT,
+      artifactsDir: dir,
+      batchesFile: batches,
+      warmup: config.warmup,
+      threads: config.torchThreads,
+    });
+    try {
+      return await interleave(ours, theirs, indices);
+    } finally {
+      await theirs.close();
+    }
+  } finally {
+    await ours.close();
+  }
+}
 
 if (only.has('gemm')) {
   // The main model's linear layers at the fixed shape: attention projections, FFN up, FFN down.
@@ -284,14 +320,12 @@ for (const g of geometries) {
     r.forward = await attempt(`forward ${g.name}`, () =>
       child<ForwardFigures>('forward', { dir, workDir: work, ...shape, ...repeat }),
     );
-  if (only.has('torch')) {
-    const file = join(work, `batch-${geometryKey(g)}.json`);
-    writeFileSync(file, JSON.stringify(batchesFile([syntheticBatch(shape.batch, shape.seq)])));
-    r.torch = await torchRun(g.name, dir, file, config.repeats);
-  }
+  if (only.has('torch')) r.torch = await torchRun(g.name, dir, fixedBatchFile(g), config.repeats);
 }
 
 const mainDir = artifactDirs.get(mainGeometry);
+/** The MRPC benchmark's batches (its warm-up, then its timed sample), for PyTorch's side. */
+const mrpcBatches = join(work, 'mrpc-batches.json');
 const hasShared =
   existsSync(join(o.shared, 'glue', 'MRPC')) && existsSync(join(o.shared, 'tokenizers', 'bert-base-uncased'));
 if (only.has('mrpc') && mainDir) {
@@ -300,7 +334,6 @@ if (only.has('mrpc') && mainDir) {
       `MRPC real lengths: ${o.shared}/glue/MRPC or tokenizers/bert-base-uncased not found`,
     );
   else {
-    const batchesOut = join(work, 'mrpc-batches.json');
     const figures = await attempt(`mrpc ${mainGeometry.name}`, () =>
       child<MrpcFigures>('mrpc', {
         dir: mainDir,
@@ -311,15 +344,36 @@ if (only.has('mrpc') && mainDir) {
         epochs: config.epochs,
         seed: 42,
         evalDev: true,
-        batchesOut,
+        batchesOut: mrpcBatches,
       }),
     );
     if (figures) {
       results.mrpc = { geometry: mainGeometry, figures };
       const t = only.has('torch')
-        ? await torchRun(`mrpc ${mainGeometry.name}`, mainDir, batchesOut, config.mrpcSample)
+        ? await torchRun(`mrpc ${mainGeometry.name}`, mainDir, mrpcBatches, config.mrpcSample)
         : undefined;
       if (t) results.mrpc.torch = t;
+    }
+  }
+}
+
+// The speed-up targets' figures: ortrain and PyTorch stepping in alternation (see paired.ts).
+if (only.has('paired') && mainDir) {
+  if (!torch.available) results.skipped.push('side-by-side steps with PyTorch: PyTorch is not available');
+  else {
+    results.paired = { geometry: mainGeometry };
+    const fixed = Array.from({ length: config.pairs }, () => 0);
+    const f = await attempt(`paired ${mainGeometry.name} ${config.batch}x${config.seq}`, () =>
+      pairedRun(mainDir, fixedBatchFile(mainGeometry), fixed),
+    );
+    if (f) results.paired.fixed = f;
+    // The MRPC run's file: its warm-up batches, then the timed sample.
+    if (results.mrpc) {
+      const sample = Array.from({ length: config.mrpcSample }, (_, i) => config.warmup + i);
+      const m = await attempt(`paired ${mainGeometry.name} MRPC`, () =>
+        pairedRun(mainDir, mrpcBatches, sample),
+      );
+      if (m) results.paired.mrpc = m;
     }
   }
 }

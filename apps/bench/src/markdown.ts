@@ -1,5 +1,6 @@
 import { GLIBC_MALLOC_TUNABLES } from '@ortrain/trainer';
 import { parameterCount, trainingFlops } from './geometry.js';
+import type { PairedFigures } from './paired.js';
 import {
   evaluateTargets,
   formatMiB,
@@ -107,6 +108,11 @@ export function renderMarkdown(r: Results, notes?: string): string {
       r.geometries.map((g) => geometryRow(g, c.batch, c.seq)),
     ),
   );
+  if (r.geometries.some((g) => g.torch))
+    push(
+      "The PyTorch columns come from separate runs, minutes before or after ortrain's, so their ratio carries " +
+        "the host's drift; the interleaved comparison below does not, and the speed-up targets read it where it ran.",
+    );
   const multi = variantStep(r, (g) => g.trainMultiStep);
   if (multi)
     push(
@@ -206,6 +212,29 @@ export function renderMarkdown(r: Results, notes?: string): string {
     push(
       `${evalLine}Projected ${c.epochs}-epoch fine-tune (${c.epochs} x (${f.stepsPerEpoch} steps x mean step + one dev ` +
         `evaluation)): **${f.projectedMinutes.toFixed(1)} min**. Peak RSS of this run (training and eval sessions): ${formatMiB(f.peakRssMiB)}.`,
+    );
+  } else push('Not measured.');
+
+  push('## Side by side with PyTorch (interleaved steps)');
+  const p = r.paired;
+  if (p && (p.fixed || p.mrpc)) {
+    push(
+      `${p.geometry.name}: ortrain's and PyTorch's step servers, each after ${c.warmup} warm-up step(s), take the ` +
+        'same batch one after the other, alternating which goes first, so both sides of each pair ran within seconds ' +
+        "of each other and the host's drift (15 to 30% over minutes) cancels out of the ratio. The speed-up " +
+        'targets read these figures.',
+    );
+    const rows = (
+      [
+        [`${c.batch} x ${c.seq}`, p.fixed],
+        ['MRPC sample', p.mrpc],
+      ] as const
+    ).flatMap(([name, f]) => (f ? [pairedRow(name, f)] : []));
+    push(
+      table(
+        ['batches', 'pairs', 'ortrain step', 'PyTorch step', 'speed-up per pair', 'mean-step speed-up'],
+        rows,
+      ),
     );
   } else push('Not measured.');
 
@@ -366,6 +395,18 @@ function variantStep(
       `${faster >= 0 ? 'faster' : 'slower'}${than}, peak RSS ${formatMiB(figures.peakRssMiB)}`,
     defaultRss: formatMiB(base.peakRssMiB),
   };
+}
+
+function pairedRow(name: string, f: PairedFigures): string[] {
+  const x = f.speedup;
+  return [
+    name,
+    String(f.pairs.length),
+    timeCell(f.ortrainMs),
+    timeCell(f.torchMs),
+    `${x.median.toFixed(2)}x (${x.min.toFixed(2)}–${x.max.toFixed(2)})`,
+    `${f.meanSpeedup.toFixed(2)}x`,
+  ];
 }
 
 function geometryRow(g: GeometryResult, batch: number, seq: number): string[] {

@@ -24,12 +24,13 @@ import {
 import { emptyGraph, encodeModel, GraphBuilder, numel } from '@ortrain/graph';
 import { Replica, ReplicaGroup, selectProvider } from '@ortrain/trainer';
 import * as ort from 'onnxruntime-node';
-import { batchesFile, evenlySpaced, syntheticBatch } from './batches.js';
+import { batchesFile, evenlySpaced, readBatchesFile, syntheticBatch } from './batches.js';
 import { writeRandomBert } from './checkpoint.js';
 import { type Geometry, geometryKey } from './geometry.js';
 import { peakRssMiB } from './memory.js';
 import { type ProfileSummary, summarizeProfile, type TraceEvent } from './profile.js';
 import { type RepeatOptions, type Summary, scale, summarize, throughput, timeRuns } from './stats.js';
+import { type StepServerIO, serveSteps } from './step-server.js';
 
 export interface CompileArgs {
   geometry: Geometry;
@@ -531,4 +532,35 @@ export async function gemmTask(a: GemmArgs): Promise<GemmFigures> {
     throw new Error(`gemm profile: ${kernels.length} MatMul kernels for ${a.warmup + a.repeats} runs`);
   const ms = summarize(kernels.slice(a.warmup));
   return { ms, gflops: throughput(ms, (2 * a.m * a.k * a.n) / 1e9) };
+}
+
+export interface ServeArgs {
+  dir: string;
+  /** A batches file (see batchesFile): its first `warmup` batches are run untimed. */
+  batchesFile: string;
+  warmup: number;
+}
+
+/**
+ * ortrain's step server for the interleaved comparison with PyTorch (paired.ts): a Replica on the artifacts,
+ * warmed up, then one timed optimizer step per batch index read (step-server.ts's protocol).
+ */
+export async function serveTask(a: ServeArgs, io?: StepServerIO): Promise<{ steps: number }> {
+  const batches = readBatchesFile(a.batchesFile);
+  const replica = await Replica.open(a.dir, { provider: await selectProvider('cpu') });
+  const lr = 2e-5;
+  let step = 0;
+  for (let i = 0; i < a.warmup; i++) await replica.step(batches[i % batches.length]!, lr, ++step);
+  const steps = await serveSteps(
+    {},
+    async (index) => {
+      const batch = batches[index % batches.length]!;
+      const t0 = performance.now();
+      const { loss } = await replica.step(batch, lr, ++step);
+      return { ms: performance.now() - t0, rows: batch.dims[0], loss };
+    },
+    io,
+  );
+  await replica.release();
+  return { steps };
 }

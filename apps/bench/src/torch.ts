@@ -2,6 +2,7 @@ import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { type Summary, summarize } from './stats.js';
+import { StepServer } from './step-server.js';
 
 const exec = promisify(execFile);
 
@@ -58,25 +59,32 @@ export interface TorchFigures {
   lastLoss: number;
 }
 
+/** The script's arguments for a run on `a`'s model and batches, with `a.warmup` untimed steps first. */
+function scriptArgs(a: Omit<TorchArgs, 'repeats'>): string[] {
+  return [
+    a.script,
+    '--artifacts',
+    a.artifactsDir,
+    '--batches',
+    a.batchesFile,
+    '--warmup',
+    String(a.warmup),
+    '--threads',
+    String(a.threads),
+  ];
+}
+
 export async function runTorch(a: TorchArgs): Promise<TorchFigures> {
-  const { stdout } = await exec(
-    a.python,
-    [
-      a.script,
-      '--artifacts',
-      a.artifactsDir,
-      '--batches',
-      a.batchesFile,
-      '--warmup',
-      String(a.warmup),
-      '--repeats',
-      String(a.repeats),
-      '--threads',
-      String(a.threads),
-    ],
-    { maxBuffer: 16 * 2 ** 20, timeout: 60 * 60_000 },
-  );
+  const { stdout } = await exec(a.python, [...scriptArgs(a), '--repeats', String(a.repeats)], {
+    maxBuffer: 16 * 2 ** 20,
+    timeout: 60 * 60_000,
+  });
   return parseTorchOutput(stdout);
+}
+
+/** PyTorch's step server (torch_bench.py --serve) on `a`'s model and batches, warmed up. */
+export async function startTorchServer(a: Omit<TorchArgs, 'repeats'>): Promise<StepServer> {
+  return (await StepServer.start('PyTorch', a.python, [...scriptArgs(a), '--serve'])).server;
 }
 
 interface TorchOutput {

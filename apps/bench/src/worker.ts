@@ -11,6 +11,7 @@ import {
   mrpcTask,
   parallelTask,
   profileTask,
+  serveTask,
   tokenizeTask,
   trainTask,
 } from './tasks.js';
@@ -24,6 +25,7 @@ const TASKS = {
   parallel: parallelTask,
   tokenize: tokenizeTask,
   profile: profileTask,
+  serve: serveTask,
   gemm: gemmTask,
 } as const;
 

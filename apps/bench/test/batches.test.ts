@@ -1,5 +1,8 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { batchesFile, evenlySpaced, syntheticBatch } from '../src/batches.js';
+import { batchesFile, evenlySpaced, readBatchesFile, syntheticBatch } from '../src/batches.js';
 import { BERT_BASE, forwardFlops, parameterCount, trainingFlops, VOCAB_SIZE } from '../src/geometry.js';
 
 describe('syntheticBatch', () => {
@@ -36,6 +39,24 @@ describe('syntheticBatch', () => {
     expect(f.batches[0]!.dims).toEqual([3, 10]);
     expect(f.batches[0]!.input_ids).toEqual(Array.from(b.inputIds, Number));
     expect(f.batches[0]!.labels).toEqual(Array.from(b.labels as BigInt64Array, Number));
+  });
+});
+
+describe('readBatchesFile', () => {
+  it('reads back the batches a batches file was written from', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ortrain-bench-batches-'));
+    try {
+      const file = join(dir, 'b.json');
+      const batches = [syntheticBatch(2, 8, 1), syntheticBatch(3, 5, 2)];
+      writeFileSync(file, JSON.stringify(batchesFile(batches)));
+      expect(readBatchesFile(file)).toEqual(batches);
+      const broken = batchesFile(batches);
+      broken.batches[1]!.token_type_ids.pop();
+      writeFileSync(file, JSON.stringify(broken));
+      expect(() => readBatchesFile(file)).toThrow(`${file}: batch 1: token_type_ids has 14 ids, dims say 15`);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 

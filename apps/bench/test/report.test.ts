@@ -4,6 +4,7 @@ import { BERT_BASE, BERT_TINY, forwardFlops, parameterCount, trainingFlops } fro
 const forwardFlopsOfBase = () => forwardFlops(BERT_BASE, 8, 128);
 
 import { renderMarkdown, timeCell } from '../src/markdown.js';
+import { pairedFigures } from '../src/paired.js';
 import { evaluateTargets, formatMiB, formatMs, matmulFloor, type Results } from '../src/results.js';
 import { type Summary, throughput } from '../src/stats.js';
 
@@ -26,6 +27,7 @@ function results(overrides: Partial<Results> = {}): Results {
       torchThreads: 2,
       stepsPerRun: 8,
       mrpcSample: 16,
+      pairs: 8,
       epochs: 3,
     },
     machine: {
@@ -141,6 +143,50 @@ describe('evaluateTargets', () => {
     delete base.torch;
     delete r.mrpc;
     expect(evaluateTargets(r).map((x) => x.pass)).toEqual([null, null, false, false, null]);
+  });
+});
+
+describe('the interleaved comparison', () => {
+  const reply = (ms: number) => ({ ms, rows: 8, loss: 0.5 });
+  const paired = (pairs: [number, number][]) =>
+    pairedFigures(
+      pairs.map(([ours, theirs], batch) => ({ batch, ours: reply(ours), theirs: reply(theirs) })),
+    );
+
+  it("is what the speed-up targets read when measured, in place of the separate runs' ratio", () => {
+    const r = results();
+    r.paired = {
+      geometry: BERT_BASE,
+      fixed: paired([
+        [2000, 2800],
+        [2100, 3000],
+        [1900, 2900],
+      ]),
+      mrpc: paired([
+        [1000, 1300],
+        [3000, 3900],
+      ]),
+    };
+    const [fixed, mrpc] = evaluateTargets(r);
+    expect(fixed).toMatchObject({
+      name: 'speed-up over PyTorch, BERT-base step, batch 8 x 128 (interleaved steps, median pair)',
+      value: '1.43x', // pairs 1.40, 1.43, 1.53
+      pass: false,
+    });
+    expect(mrpc).toMatchObject({ value: '1.30x', pass: false }); // 5.2 s / 4.0 s
+    expect(mrpc!.name).toContain('interleaved steps');
+    const md = renderMarkdown(r);
+    expect(md).toContain('## Side by side with PyTorch (interleaved steps)');
+    expect(md).toContain(
+      '| 8 x 128 | 3 | 2.00 s (1.90 s–2.10 s) | 2.90 s (2.80 s–3.00 s) | 1.43x (1.40–1.53) | 1.45x |',
+    );
+    expect(md).toContain('| MRPC sample | 2 |');
+  });
+
+  it('says when it was not measured', () => {
+    expect(renderMarkdown(results())).toContain(
+      '## Side by side with PyTorch (interleaved steps)\n\nNot measured.',
+    );
   });
 });
 

@@ -1,9 +1,10 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
 import type { ArtifactManifest } from '@ortrain/artifacts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { BatchesFile } from '../src/batches.js';
+import { type BatchesFile, batchesFile, syntheticBatch } from '../src/batches.js';
 import { type Geometry, parameterCount } from '../src/geometry.js';
 import { peakRssMiB } from '../src/memory.js';
 import {
@@ -13,6 +14,7 @@ import {
   gemmTask,
   mrpcTask,
   profileTask,
+  serveTask,
   tokenizeTask,
   trainTask,
 } from '../src/tasks.js';
@@ -120,6 +122,31 @@ describe('benchmark tasks on a micro BERT', () => {
 
   it('reads its own peak RSS', () => {
     expect(peakRssMiB() * 2 ** 20).toBeGreaterThanOrEqual(process.memoryUsage().rss * 0.5);
+  });
+});
+
+describe('the step server', () => {
+  it('warms up on the first batches, then trains one step per index line and reports its time and loss', async () => {
+    const batches = join(work, 'serve.json');
+    writeFileSync(batches, JSON.stringify(batchesFile([syntheticBatch(2, 8, 1), syntheticBatch(3, 6, 2)])));
+    const input = new PassThrough();
+    const output = new PassThrough();
+    let text = '';
+    output.setEncoding('utf8').on('data', (d: string) => (text += d));
+    const served = serveTask({ dir, batchesFile: batches, warmup: 1 }, { input, output });
+    input.end('1\n1\n1\n0\n');
+    await expect(served).resolves.toEqual({ steps: 4 });
+    const [ready, ...replies] = text
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { ms: number; rows: number; loss: number });
+    expect(ready).toEqual({ ready: true });
+    expect(replies.map((r) => r.rows)).toEqual([3, 3, 3, 2]);
+    for (const r of replies) expect(r.ms).toBeGreaterThan(0);
+    // The same batch three times: training moves its loss (each step is a real optimizer step).
+    const losses = replies.slice(0, 3).map((r) => r.loss);
+    expect(new Set(losses).size).toBe(3);
+    for (const l of losses) expect(l).toBeGreaterThan(0);
   });
 });
 
