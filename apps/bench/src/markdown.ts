@@ -6,6 +6,7 @@ import {
   formatMiB,
   formatMs,
   type GeometryResult,
+  isBase,
   matmulFloor,
   type Results,
   speedup,
@@ -221,8 +222,8 @@ export function renderMarkdown(r: Results, notes?: string): string {
     push(
       `${p.geometry.name}: ortrain's and PyTorch's step servers, each after ${c.warmup} warm-up step(s), take the ` +
         'same batch one after the other, alternating which goes first, so both sides of each pair ran within seconds ' +
-        "of each other and the host's drift (15 to 30% over minutes) cancels out of the ratio. The speed-up " +
-        'targets read these figures.',
+        "of each other and the host's drift (15 to 30% over minutes) cancels out of the ratio." +
+        (isBase(p.geometry) ? ' The speed-up targets read these figures.' : ''),
     );
     const rows = (
       [

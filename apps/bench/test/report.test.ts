@@ -181,6 +181,11 @@ describe('the interleaved comparison', () => {
       '| 8 x 128 | 3 | 2.00 s (1.90 s–2.10 s) | 2.90 s (2.80 s–3.00 s) | 1.43x (1.40–1.53) | 1.45x |',
     );
     expect(md).toContain('| MRPC sample | 2 |');
+    expect(md).toContain('The speed-up targets read these figures.');
+    // A smaller model's pairs (bench --quick) are shown but are not the targets' BERT-base figures.
+    r.paired.geometry = BERT_TINY;
+    expect(evaluateTargets(r)[0]!.value).toBe('3.15x');
+    expect(renderMarkdown(r)).not.toContain('The speed-up targets read these figures.');
   });
 
   it('says when it was not measured', () => {
