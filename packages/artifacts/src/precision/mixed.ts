@@ -13,8 +13,8 @@ const HALF_OPS = new Set(['MatMul', 'Gemm']);
  * Ops autocast lists nowhere, which run in the widest type of their inputs: element-wise math and data
  * movement. They stay in half precision when their other float inputs are constants or weights (Python
  * scalars and a Linear's bias do not promote in torch either), and go back to float32 when one is a float32
- * activation (the residual Add, the attention mask Add). Where's condition is not a float input: seeded dropout
- * (Mul by 1/(1-p), then Where on the keep mask) stays in the precision of what it drops.
+ * activation (the residual Add, the attention mask Add). Dropout stays in the precision of what it drops: its
+ * seeded mask, drawn after autodiff (dropout/mask.ts), is cast to that type.
  */
 const FOLLOW_OPS = new Set([
   'Add',
