@@ -35,16 +35,10 @@ export async function interleave(
 ): Promise<PairedFigures> {
   const replies: { batch: number; ours: StepReply; theirs: StepReply }[] = [];
   for (const [k, batch] of indices.entries()) {
-    let ours: StepReply;
-    let theirs: StepReply;
-    if (k % 2 === 0) {
-      ours = await ortrain.step(batch);
-      theirs = await torch.step(batch);
-    } else {
-      theirs = await torch.step(batch);
-      ours = await ortrain.step(batch);
-    }
-    replies.push({ batch, ours, theirs });
+    const oursFirst = k % 2 === 0;
+    const first = await (oursFirst ? ortrain : torch).step(batch);
+    const second = await (oursFirst ? torch : ortrain).step(batch);
+    replies.push(oursFirst ? { batch, ours: first, theirs: second } : { batch, ours: second, theirs: first });
   }
   return pairedFigures(replies);
 }

@@ -2,7 +2,8 @@ import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 
 /**
- * The step-server protocol, shared by ortrain's server (serve.ts) and PyTorch's (torch_bench.py --serve): the
+ * The step-server protocol, shared by ortrain's server (the worker's `serve` task) and PyTorch's
+ * (torch_bench.py --serve): the
  * server warms up, then writes one JSON object line on stdout saying it is ready; each line it reads on stdin
  * is a batch index, answered by one JSON object line with that training step's time. Stdout lines that are
  * not JSON objects are progress and ignored; end of input ends the server.
@@ -61,12 +62,8 @@ export class StepServer {
     label: string,
     command: string,
     args: string[],
-    env?: Record<string, string>,
   ): Promise<{ server: StepServer; ready: ReadyLine }> {
-    const child = spawn(command, args, {
-      stdio: ['pipe', 'pipe', 'pipe'],
-      ...(env && { env: { ...process.env, ...env } }),
-    });
+    const child = spawn(command, args, { stdio: ['pipe', 'pipe', 'pipe'] });
     const server = new StepServer(label, child);
     try {
       const ready = (await server.next()) as ReadyLine;

@@ -32,6 +32,9 @@ import { type ProfileSummary, summarizeProfile, type TraceEvent } from './profil
 import { type RepeatOptions, type Summary, scale, summarize, throughput, timeRuns } from './stats.js';
 import { type StepServerIO, serveSteps } from './step-server.js';
 
+/** The learning rate of every timed step (HF's default; the value does not change a step's cost). */
+const LEARNING_RATE = 2e-5;
+
 export interface CompileArgs {
   geometry: Geometry;
   workDir: string;
@@ -106,12 +109,11 @@ export async function trainTask(a: TrainArgs): Promise<TrainFigures> {
   });
   const openMs = performance.now() - t0;
   let step = 0;
-  const lr = 2e-5;
   const k = a.stepsPerRun ?? 1;
   /** One session run: a step, or k of them in the multi-step graph. Returns the last loss. */
   const run = async (batch: Batch): Promise<number> => {
-    if (k === 1) return (await session.step(batch, lr, ++step)).loss;
-    const results = await session.multiStep(Array(k).fill(batch), Array(k).fill(lr), step + 1);
+    if (k === 1) return (await session.step(batch, LEARNING_RATE, ++step)).loss;
+    const results = await session.multiStep(Array(k).fill(batch), Array(k).fill(LEARNING_RATE), step + 1);
     step += k;
     return results.at(-1)!.loss;
   };
@@ -167,7 +169,7 @@ export async function parallelTask(a: ParallelArgs): Promise<ParallelFigures> {
     let loss = Number.NaN;
     const ms = summarize(
       await timeRuns(async () => {
-        loss = (await replica.step(batch, 2e-5, ++step)).loss;
+        loss = (await replica.step(batch, LEARNING_RATE, ++step)).loss;
       }, a),
     );
     if (!Number.isFinite(loss)) throw new Error(`${r} replicas gave loss ${loss}`);
@@ -310,12 +312,12 @@ export async function mrpcTask(a: MrpcArgs): Promise<MrpcFigures> {
 
   const session = await Replica.open(a.dir, { provider: await selectProvider('cpu') });
   let step = 0;
-  for (const b of warmup) await session.step(b, 2e-5, ++step);
+  for (const b of warmup) await session.step(b, LEARNING_RATE, ++step);
   const times: number[] = [];
   let rows = 0;
   for (const b of picked) {
     const t0 = performance.now();
-    await session.step(b, 2e-5, ++step);
+    await session.step(b, LEARNING_RATE, ++step);
     times.push(performance.now() - t0);
     rows += b.dims[0];
   }
@@ -422,7 +424,7 @@ export async function profileTask(a: ProfileArgs): Promise<ProfileFigures> {
     attention_mask: new ort.Tensor('int64', b.attentionMask, [a.batch, a.seq]),
     token_type_ids: new ort.Tensor('int64', b.tokenTypeIds, [a.batch, a.seq]),
     labels: new ort.Tensor('int64', b.labels!, [a.batch]),
-    learning_rate: new ort.Tensor('float32', Float32Array.of(2e-5), []),
+    learning_rate: new ort.Tensor('float32', Float32Array.of(LEARNING_RATE), []),
     step: new ort.Tensor('float32', Float32Array.of(1), []),
     [DROPOUT_SEED]: new ort.Tensor('int64', BigInt64Array.of(42n << 32n), []),
   };
@@ -548,15 +550,14 @@ export interface ServeArgs {
 export async function serveTask(a: ServeArgs, io?: StepServerIO): Promise<{ steps: number }> {
   const batches = readBatchesFile(a.batchesFile);
   const replica = await Replica.open(a.dir, { provider: await selectProvider('cpu') });
-  const lr = 2e-5;
   let step = 0;
-  for (let i = 0; i < a.warmup; i++) await replica.step(batches[i % batches.length]!, lr, ++step);
+  for (let i = 0; i < a.warmup; i++) await replica.step(batches[i % batches.length]!, LEARNING_RATE, ++step);
   const steps = await serveSteps(
     {},
     async (index) => {
       const batch = batches[index % batches.length]!;
       const t0 = performance.now();
-      const { loss } = await replica.step(batch, lr, ++step);
+      const { loss } = await replica.step(batch, LEARNING_RATE, ++step);
       return { ms: performance.now() - t0, rows: batch.dims[0], loss };
     },
     io,

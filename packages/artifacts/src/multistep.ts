@@ -1,4 +1,4 @@
-import { attr, type Graph, type Model, type Node, type ValueInfo } from '@ortrain/graph';
+import { attr, dataTypeCode, type Graph, type Model, type Node, type ValueInfo } from '@ortrain/graph';
 
 /**
  * The multi-step pass: one ONNX Loop whose body is the train graph, with the state it rewrites (`carried`:
@@ -149,7 +149,7 @@ function countApplied(flag: string, applied: { in: string; out: string }, P: str
   const one = { name: '', dataType: 'int64' as const, dims: [], data: new BigInt64Array([1n]) };
   return [
     node('Constant', [], `${P}applied/one`, { value: attr.tensor(one) }),
-    node('Cast', [flag], `${P}applied/skipped`, { to: attr.int(7) }),
+    node('Cast', [flag], `${P}applied/skipped`, { to: attr.int(dataTypeCode('int64')) }),
     node('Sub', [`${P}applied/one`, `${P}applied/skipped`], `${P}applied/count`),
     node('Add', [applied.in, `${P}applied/count`], applied.out),
   ];

@@ -13,7 +13,7 @@ export const RELEASE_ABOVE_BYTES = 256 * 2 ** 20;
  * glibc's malloc returns blocks over 32 MiB (and, on trimming, the heap's free top) to the kernel, so the
  * binding's fresh copies of a large state fault in new pages on every step (0.8 ms per MB measured for
  * BERT-base's 94 MB embedding tables). Started with GLIBC_TUNABLES set to this, a process keeps reusing its
- * heap instead: BERT-base steps about 6% faster at the same peak RSS (`pnpm bench`). It must be in the
+ * heap instead: BERT-base steps 2 to 12% faster at the same peak RSS (`pnpm bench`). It must be in the
  * environment before the process starts; other C libraries ignore it.
  */
 export const GLIBC_MALLOC_TUNABLES = 'glibc.malloc.mmap_max=0:glibc.malloc.trim_threshold=4294967296';
