@@ -8,8 +8,6 @@ export interface ChildOptions {
   timeoutMs?: number;
   /** Extra node flags (e.g. --expose-gc). */
   nodeArgs?: string[];
-  /** Variables added to the child's environment. */
-  env?: Record<string, string>;
 }
 
 /**
@@ -21,7 +19,6 @@ export function runChild<T>(script: string, args: string[], options: ChildOption
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [...(options.nodeArgs ?? []), script, ...args], {
       stdio: ['ignore', 'pipe', 'pipe'],
-      ...(options.env && { env: { ...process.env, ...options.env } }),
     });
     let stdout = '';
     let stderr = '';

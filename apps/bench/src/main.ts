@@ -8,7 +8,6 @@ import { loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { GLIBC_MALLOC_TUNABLES } from '@ortrain/trainer';
 import { batchesFile, syntheticBatch } from './batches.js';
 import { runChild } from './child.js';
 import { BERT_BASE, BERT_SMALL, BERT_TINY, type Geometry, geometryKey, parameterCount } from './geometry.js';
@@ -180,8 +179,7 @@ async function attempt<T>(benchmark: string, fn: () => Promise<T>): Promise<T | 
   }
 }
 
-const child = <T>(task: string, args: object, env?: Record<string, string>) =>
-  runChild<T>(WORKER, [task, JSON.stringify(args)], env && { env });
+const child = <T>(task: string, args: object) => runChild<T>(WORKER, [task, JSON.stringify(args)]);
 
 let torch: TorchStatus = results.torch;
 if ((only.has('torch') || only.has('paired')) && !o['no-torch']) {
@@ -299,14 +297,10 @@ for (const g of geometries) {
         stepsPerRun: config.stepsPerRun,
       }),
     );
-  // The same steps with glibc's malloc kept from handing the binding's large copies back to the kernel.
-  if (only.has('train') && g === mainGeometry && process.platform === 'linux')
-    r.trainMallocTuned = await attempt(`train ${g.name}, GLIBC_TUNABLES`, () =>
-      child<TrainFigures>(
-        'train',
-        { dir, shapes: [shape], ...repeat },
-        { GLIBC_TUNABLES: GLIBC_MALLOC_TUNABLES },
-      ),
+  // The same steps through onnxruntime-node's sessions, which copy the whole new state out of every run.
+  if (only.has('train') && g === mainGeometry)
+    r.trainBinding = await attempt(`train ${g.name}, onnxruntime-node sessions`, () =>
+      child<TrainFigures>('train', { dir, shapes: [shape], ...repeat, sessions: 'binding' }),
     );
   // --fp16: the autocast graphs against float32 on the same shape (the CPU EP has float16 kernels).
   if (only.has('train') && g === mainGeometry)

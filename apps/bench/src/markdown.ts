@@ -1,4 +1,3 @@
-import { GLIBC_MALLOC_TUNABLES } from '@ortrain/trainer';
 import { parameterCount, trainingFlops } from './geometry.js';
 import type { PairedFigures } from './paired.js';
 import {
@@ -122,12 +121,13 @@ export function renderMarkdown(r: Results, notes?: string): string {
         `${c.stepsPerRun} steps): ${multi.summary} (single steps: ${multi.defaultRss}). It stays off by default on ` +
         'CPU: the Loop holds the state twice inside ONNX Runtime.',
     );
-  const tuned = variantStep(r, (g) => g.trainMallocTuned);
-  if (tuned)
+  const binding = variantStep(r, (g) => g.trainBinding);
+  if (binding)
     push(
-      `Started with \`GLIBC_TUNABLES=${GLIBC_MALLOC_TUNABLES}\` (glibc's malloc keeps reusing its heap for ` +
-        "the binding's fresh copies of the state instead of faulting in new pages each step): " +
-        `${tuned.summary} (default: ${tuned.defaultRss}). Opt-in: it must be set before Node starts.`,
+      "Through onnxruntime-node's own sessions, which copy every output into a new JS buffer, so the whole " +
+        'new state (parameters and moments) crosses into Node after every step; the trainer runs CPU sessions ' +
+        "through ONNX Runtime's C API instead and uses these only where that does not load: " +
+        `${binding.summary} (C API: ${binding.defaultRss}).`,
     );
   const half = variantStep(r, (g) => g.trainFp16, ' than float32');
   if (half)
@@ -348,8 +348,8 @@ export function renderMarkdown(r: Results, notes?: string): string {
       `${r.profile.geometry.name}, batch ${r.profile.shape.batch} x ${r.profile.shape.seq}, ONNX Runtime's profiler ` +
         `(train graph with its state outputs written into pre-allocated buffers, last of ${c.warmup + 1} runs): ` +
         `wall ${formatMs(p.runMs)}, of which ONNX Runtime's run ${formatMs(p.ortRunMs)} and the Node binding ` +
-        `${formatMs(p.runMs - p.ortRunMs)} (onnxruntime-node copies every output into a new JS buffer, pre-allocated ` +
-        `or not). Kernels ${formatMs(p.kernelMs)}: matrix products ${formatMs(p.phases.matmulMs)}, clipping + AdamW ` +
+        `${formatMs(p.runMs - p.ortRunMs)} (the profiler runs in an onnxruntime-node session, which copies every ` +
+        `output into a new JS buffer, pre-allocated or not; the trainer's C API sessions do not). Kernels ${formatMs(p.kernelMs)}: matrix products ${formatMs(p.phases.matmulMs)}, clipping + AdamW ` +
         `${formatMs(p.phases.optimizerMs)}, everything else ${formatMs(p.phases.otherMs)}.`,
       '',
       table(

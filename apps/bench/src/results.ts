@@ -40,8 +40,8 @@ export interface GeometryResult {
   train?: TrainFigures;
   /** The same with config.stepsPerRun steps per session run (main model only). */
   trainMultiStep?: TrainFigures;
-  /** The same steps in a process started with GLIBC_MALLOC_TUNABLES (main model, Linux only). */
-  trainMallocTuned?: TrainFigures;
+  /** The same steps through onnxruntime-node's sessions instead of the C API's (main model only). */
+  trainBinding?: TrainFigures;
   /** The same model compiled for fp16 mixed precision (main model only). */
   trainFp16?: TrainFigures;
   eval?: EvalFigures;

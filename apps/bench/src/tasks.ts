@@ -22,7 +22,7 @@ import {
   tokenizeDataset,
 } from '@ortrain/data';
 import { emptyGraph, encodeModel, GraphBuilder, numel } from '@ortrain/graph';
-import { Replica, ReplicaGroup, selectProvider } from '@ortrain/trainer';
+import { Replica, ReplicaGroup, type SessionKind, selectProvider } from '@ortrain/trainer';
 import * as ort from 'onnxruntime-node';
 import { batchesFile, evenlySpaced, readBatchesFile, syntheticBatch } from './batches.js';
 import { writeRandomBert } from './checkpoint.js';
@@ -81,6 +81,8 @@ export interface TrainArgs extends RepeatOptions {
   threads?: number;
   /** Optimizer steps per session run (the trainer's steps_per_run: an ONNX Loop over K batches); default 1. */
   stepsPerRun?: number;
+  /** How the sessions run (the Replica's default: direct, through ONNX Runtime's C API). */
+  sessions?: SessionKind;
 }
 
 export interface ShapeFigures extends Shape {
@@ -106,6 +108,7 @@ export async function trainTask(a: TrainArgs): Promise<TrainFigures> {
   const session = await Replica.open(a.dir, {
     provider: await selectProvider('cpu'),
     numThreads: a.threads ?? 0,
+    ...(a.sessions && { sessions: a.sessions }),
   });
   const openMs = performance.now() - t0;
   let step = 0;

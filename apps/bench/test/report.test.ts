@@ -199,9 +199,15 @@ describe('renderMarkdown', () => {
   it('shows the machine, the targets, the ratios and the same-model check', () => {
     const r = results();
     const base = r.geometries[0]!;
-    base.trainMallocTuned = { ...base.train!, shapes: [{ ...base.train!.shapes[0]!, stepMs: s(1900) }] };
+    base.trainBinding = {
+      ...base.train!,
+      shapes: [{ ...base.train!.shapes[0]!, stepMs: s(2500) }],
+      peakRssMiB: 4400,
+    };
     const md = renderMarkdown(r, '## Optimizations\n\nnotes here');
-    expect(md).toContain(`step ${timeCell(s(1900))}, 5% faster, peak RSS 3.42 GiB (default: 3.42 GiB)`);
+    expect(md).toContain(
+      `uses these only where that does not load: BERT-base 12x768 step ${timeCell(s(2500))}, 25% slower, peak RSS 4.30 GiB (C API: 3.42 GiB).`,
+    );
     expect(md).toContain('| AMD EPYC | 2 | 23.5 GiB |');
     expect(md).toContain('Machine load (1-minute load average, sampled every 5 s): mean 2.10, max 3.50;');
     expect(md).toContain(

@@ -3,7 +3,7 @@ export { buildGradients, checkSupported, type GradientOptions, upgradeOpset } fr
 export { attr, getFloat, getFloats, getInt, getInts, getString, getTensor } from './ir/attributes.js';
 export { broadcastShapes } from './ir/broadcast.js';
 export { emptyGraph, GraphBuilder, modelOf, type OpOptions } from './ir/builder.js';
-export { dataTypeCode } from './ir/dtypes.js';
+export { dataTypeCode, dataTypeOf } from './ir/dtypes.js';
 export { bytesPerElement, isFloat, numel, storageOf, tensor, toNumbers, zeros } from './ir/tensor.js';
 export type * from './ir/types.js';
 export { type LoadOptions, loadModel } from './onnx/load.js';

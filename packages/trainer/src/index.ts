@@ -25,8 +25,15 @@ export {
   selectProvider,
   softwareAdapter,
 } from './runtime/device.js';
-export { GLIBC_MALLOC_TUNABLES } from './runtime/release.js';
-export { type EvalResult, Replica, type ReplicaOptions, type StepResult } from './runtime/replica.js';
+export { bindingSession, DirectSession, type GraphSession } from './runtime/direct-session.js';
+export { cApiUnavailable } from './runtime/ort-c-api.js';
+export {
+  type EvalResult,
+  Replica,
+  type ReplicaOptions,
+  type SessionKind,
+  type StepResult,
+} from './runtime/replica.js';
 export {
   type ArgumentGroup,
   type ArgumentSpec,

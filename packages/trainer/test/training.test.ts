@@ -134,11 +134,9 @@ describe('zero-copy state', () => {
 
   it("freeing the binding's copies after each run changes nothing but when they are freed", async () => {
     // A threshold of 0 makes the tiny model free them as BERT-base does (its 1.3 GB are above the default).
-    const released = await Replica.open(artifacts, {
-      provider: await selectProvider('cpu'),
-      releaseCopiesAbove: 0,
-    });
-    const kept = await Replica.open(artifacts, { provider: await selectProvider('cpu') });
+    const provider = await selectProvider('cpu');
+    const released = await Replica.open(artifacts, { provider, sessions: 'binding', releaseCopiesAbove: 0 });
+    const kept = await Replica.open(artifacts, { provider, sessions: 'binding' });
     const collator = new DataCollatorWithPadding();
     for (let i = 0; i < 3; i++) {
       const batch = collator.collate(trainSet, [4 * i, 4 * i + 1, 4 * i + 2, 4 * i + 3]);

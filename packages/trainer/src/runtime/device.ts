@@ -32,7 +32,7 @@ export interface SessionConfig {
 ort.env.logLevel = 'fatal';
 
 /** Where onnxruntime-node keeps its native libraries (the CUDA EP is an optional file there). */
-function ortBinaryDir(): string {
+export function ortBinaryDir(): string {
   const pkg = createRequire(import.meta.url).resolve('onnxruntime-node/package.json');
   return join(dirname(pkg), 'bin', 'napi-v6', process.platform, process.arch);
 }

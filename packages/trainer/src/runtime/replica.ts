@@ -13,6 +13,8 @@ import { bytesPerElement, numel, type Tensor } from '@ortrain/graph';
 import * as ort from 'onnxruntime-node';
 import { StateBuffers } from './buffers.js';
 import { identityModel, type ProviderChoice, sessionOptions } from './device.js';
+import { bindingSession, DirectSession, type GraphSession } from './direct-session.js';
+import { cApiUnavailable } from './ort-c-api.js';
 import { collectGarbage, RELEASE_ABOVE_BYTES } from './release.js';
 
 export interface ReplicaOptions {
@@ -26,11 +28,20 @@ export interface ReplicaOptions {
    */
   deviceResident?: boolean;
   /**
-   * On CPU, free the binding's copies of the state a run wrote right after it when the state written is
-   * larger than this many bytes (see RELEASE_ABOVE_BYTES, the default).
+   * How CPU sessions run: `direct` through ONNX Runtime's C API, where the new state stays in the buffers
+   * ONNX Runtime wrote (see DirectSession); `binding` through onnxruntime-node's sessions, which copy every
+   * output into a new JS buffer. Default: `direct` when the C API loads (see cApiUnavailable). GPU devices
+   * always use the binding.
+   */
+  sessions?: SessionKind;
+  /**
+   * With `binding` sessions on CPU, free the binding's copies of the state a run wrote right after it when the
+   * state written is larger than this many bytes (see RELEASE_ABOVE_BYTES, the default).
    */
   releaseCopiesAbove?: number;
 }
+
+export type SessionKind = 'direct' | 'binding';
 
 export interface StepResult {
   loss: number;
@@ -67,7 +78,7 @@ class BoundGraph {
   private readonly releaseCopies: boolean;
   constructor(
     readonly name: GraphKind,
-    private readonly session: ort.InferenceSession,
+    private readonly session: GraphSession,
     io: GraphIO,
     entries: ReadonlyMap<string, StateEntry>,
     private readonly state: StateBuffers,
@@ -88,7 +99,9 @@ class BoundGraph {
     this.plainOutputs = io.outputs.filter((o) => !written.has(o));
     const bytes = this.writes.reduce((sum, e) => sum + numel(e.shape) * bytesPerElement(e.dataType), 0);
     this.releaseCopies =
-      where.upload === undefined && bytes > (where.releaseCopiesAbove ?? RELEASE_ABOVE_BYTES);
+      session.copiesOutputs &&
+      where.upload === undefined &&
+      bytes > (where.releaseCopiesAbove ?? RELEASE_ABOVE_BYTES);
   }
 
   /** Runs with `extra` feeds for everything that is not state; returns the non-state outputs. */
@@ -107,10 +120,7 @@ class BoundGraph {
     const resident = this.where.upload !== undefined;
     // Resident: ONNX Runtime allocates the new values on the device (gpu-buffer outputs), kept there.
     for (const e of this.writes) fetches[e.update] = resident ? null : this.state.target(e.name);
-    const results = (await this.session.run(feeds, fetches as ort.InferenceSession.FetchesType)) as Record<
-      string,
-      ort.Tensor
-    >;
+    const results = await this.session.run(feeds, fetches);
     if (this.where.meter) this.where.meter.bytes += hostBytes(feeds) + hostBytes(results);
     if (resident) for (const e of this.writes) this.state.keepOnDevice(e.name, results[e.update]!);
     else this.state.swap(this.writes.map((e) => e.name));
@@ -150,6 +160,8 @@ export class Replica {
   private readonly numThreads: number;
   /** Whether runs leave state on the device (see ReplicaOptions.deviceResident). */
   readonly deviceResident: boolean;
+  /** How its sessions run (see ReplicaOptions.sessions). */
+  readonly sessions: SessionKind;
   private readonly releaseCopiesAbove: number | undefined;
   /** Host<->device bytes of the latest session run (inputs fed and outputs fetched from the host; 0 on CPU). */
   private readonly transfer = { bytes: 0 };
@@ -163,6 +175,7 @@ export class Replica {
     this.numThreads = options.numThreads ?? 0;
     this.deviceResident = options.deviceResident ?? options.provider.device === 'webgpu';
     this.releaseCopiesAbove = options.releaseCopiesAbove;
+    this.sessions = sessionKind(options);
     this.entries = new Map(model.manifest.state.map((e) => [e.name, e]));
     // In place when the optimizer clips: see StateOptions.inPlace for why that makes it safe.
     this.state = new StateBuffers({ inPlace: model.manifest.optimizer.maxGradNorm > 0 });
@@ -217,9 +230,12 @@ export class Replica {
           preferredOutputLocation: outputLocations(io, writesOf(kind, this.entries)),
         }),
       };
-      g = ort.InferenceSession.create(join(this.dir, io.file), options).then(
-        (session) => new BoundGraph(kind, session, io, this.entries, this.state, where),
-      );
+      const file = join(this.dir, io.file);
+      const session: Promise<GraphSession> =
+        this.sessions === 'direct'
+          ? Promise.resolve().then(() => DirectSession.create(file, { numThreads: this.numThreads }))
+          : ort.InferenceSession.create(file, options).then(bindingSession);
+      g = session.then((s) => new BoundGraph(kind, s, io, this.entries, this.state, where));
       this.graphs.set(kind, g);
     }
     return g;
@@ -515,6 +531,19 @@ export class Replica {
     this.graphs.clear();
     this.copySessions.clear();
   }
+}
+
+/** The sessions a replica's options ask for, and get: direct ones only on the CPU and when the C API loads. */
+function sessionKind(options: ReplicaOptions): SessionKind {
+  if (options.provider.device !== 'cpu') {
+    if (options.sessions === 'direct') {
+      throw new Error(`sessions "direct" run on the CPU only, not on ${options.provider.device}`);
+    }
+    return 'binding';
+  }
+  const unavailable = options.sessions === 'binding' ? null : cApiUnavailable();
+  if (unavailable !== null && options.sessions === 'direct') throw new Error(unavailable);
+  return options.sessions ?? (unavailable === null ? 'direct' : 'binding');
 }
 
 /** The state entries graph `kind` writes. */

@@ -1,0 +1,192 @@
+import { readFileSync } from 'node:fs';
+import { bytesPerElement, type DataType, dataTypeCode, dataTypeOf } from '@ortrain/graph';
+import * as ort from 'onnxruntime-node';
+import { type CApi, cApi, type Handle } from './ort-c-api.js';
+
+/** What a replica needs of a session; onnxruntime-node's sessions get it through `bindingSession`. */
+export interface GraphSession {
+  /**
+   * Runs with `fetches` naming the outputs wanted: a tensor to write that output into, or null for a new one.
+   * Returns every output fetched.
+   */
+  run(
+    feeds: Record<string, ort.Tensor>,
+    fetches: Record<string, ort.Tensor | null>,
+  ): Promise<Record<string, ort.Tensor>>;
+  /** Whether the returned outputs are copies even where a tensor was given (onnxruntime-node's). */
+  readonly copiesOutputs: boolean;
+  release(): Promise<void>;
+}
+
+/** onnxruntime-node's session: it copies every output into a new JS buffer, pre-allocated or not. */
+export function bindingSession(session: ort.InferenceSession): GraphSession {
+  return {
+    copiesOutputs: true,
+    run: async (feeds, fetches) =>
+      (await session.run(feeds, fetches as ort.InferenceSession.FetchesType)) as Record<string, ort.Tensor>,
+    release: () => session.release(),
+  };
+}
+
+type TypedArrayOf = new (buffer: ArrayBuffer) => ort.Tensor['data'];
+const ARRAYS: Partial<Record<DataType, TypedArrayOf>> = {
+  float32: Float32Array,
+  float16: Uint16Array,
+  float64: Float64Array,
+  int64: BigInt64Array,
+  uint64: BigUint64Array,
+  int32: Int32Array,
+  uint32: Uint32Array,
+  int16: Int16Array,
+  uint16: Uint16Array,
+  int8: Int8Array,
+  uint8: Uint8Array,
+  bool: Uint8Array,
+};
+
+/**
+ * A CPU session run through ONNX Runtime's C API (see ort-c-api.ts): inputs and pre-allocated outputs are
+ * OrtValues over the JS buffers, so ONNX Runtime reads and writes them in place and nothing is copied back;
+ * outputs fetched as null are copied out of ONNX Runtime's memory (the loss, norms, logits: small). A run
+ * happens on a worker thread, so the event loop keeps turning while a step computes.
+ */
+export class DirectSession implements GraphSession {
+  readonly copiesOutputs = false;
+  private handle: Handle;
+
+  private constructor(
+    private readonly api: CApi,
+    handle: Handle,
+    private readonly file: string,
+  ) {
+    this.handle = handle;
+  }
+
+  /** Opens `file` on the CPU with onnxruntime-node's settings that the trainer uses (see sessionOptions). */
+  static create(file: string, options: { numThreads: number }): DirectSession {
+    const api = cApi();
+    const { fn, out, check } = api;
+    const model = readFileSync(file);
+    const opts = out((o) => fn.CreateSessionOptions(o), 'CreateSessionOptions');
+    try {
+      check(fn.SetSessionGraphOptimizationLevel(opts, ORT_ENABLE_ALL), 'SetSessionGraphOptimizationLevel');
+      // Why CPU sessions run without the memory pattern: see sessionOptions.
+      check(fn.DisableMemPattern(opts), 'DisableMemPattern');
+      if (options.numThreads > 0)
+        check(fn.SetIntraOpNumThreads(opts, options.numThreads), 'SetIntraOpNumThreads');
+      const session = out(
+        (o) => fn.CreateSessionFromArray(api.env, model, model.byteLength, opts, o),
+        `${file}: ONNX Runtime could not load it`,
+      );
+      return new DirectSession(api, session, file);
+    } finally {
+      fn.ReleaseSessionOptions(opts);
+    }
+  }
+
+  async run(
+    feeds: Record<string, ort.Tensor>,
+    fetches: Record<string, ort.Tensor | null>,
+  ): Promise<Record<string, ort.Tensor>> {
+    if (this.handle === null) throw new Error(`${this.file}: the session was released`);
+    const { fn, check } = this.api;
+    const inputNames = Object.keys(feeds);
+    const outputNames = Object.keys(fetches);
+    const created: Handle[] = [];
+    try {
+      const inputs = inputNames.map((n) => this.value(feeds[n]!, n, created));
+      const outputs = outputNames.map((n) => (fetches[n] ? this.value(fetches[n]!, n, created) : null));
+      const status = await new Promise((resolve, reject) => {
+        fn.Run.async(
+          this.handle,
+          null,
+          inputNames,
+          inputs,
+          inputs.length,
+          outputNames,
+          outputs.length,
+          outputs,
+          (err: Error | null, result: unknown) => (err ? reject(err) : resolve(result)),
+        );
+      });
+      // ONNX Runtime's new outputs are ours to release, whether or not the run succeeded.
+      outputNames.forEach((n, i) => {
+        if (!fetches[n] && outputs[i] !== null) created.push(outputs[i]);
+      });
+      check(status, this.file);
+      const results: Record<string, ort.Tensor> = {};
+      outputNames.forEach((n, i) => {
+        results[n] = fetches[n] ?? this.read(outputs[i], n);
+      });
+      return results;
+    } finally {
+      for (const v of created) fn.ReleaseValue(v);
+    }
+  }
+
+  /** An OrtValue over the tensor's own buffer (released by the caller after the run). */
+  private value(t: ort.Tensor, name: string, created: Handle[]): Handle {
+    if (t.location !== 'cpu' || t.type === 'string') {
+      throw new Error(`${this.file}: '${name}' must be a numeric CPU tensor, got ${t.type} on ${t.location}`);
+    }
+    const data = t.data as ArrayBufferView;
+    const { fn, out } = this.api;
+    const v = out(
+      (o) =>
+        fn.CreateTensorWithDataAsOrtValue(
+          this.api.cpu,
+          data,
+          data.byteLength,
+          BigInt64Array.from(t.dims, BigInt),
+          t.dims.length,
+          dataTypeCode(t.type as DataType),
+          o,
+        ),
+      `${this.file}: '${name}'`,
+    );
+    created.push(v);
+    return v;
+  }
+
+  /** A copy of an output ONNX Runtime allocated, as a tensor of its type and shape. */
+  private read(value: Handle, name: string): ort.Tensor {
+    const { fn, out, check, koffi } = this.api;
+    const info = out((o) => fn.GetTensorTypeAndShape(value, o), `${this.file}: output '${name}'`);
+    let type: DataType;
+    let dims: number[];
+    try {
+      const code = new Int32Array(1);
+      check(fn.GetTensorElementType(info, code), `${this.file}: output '${name}'`);
+      type = dataTypeOf(code[0]!, `${this.file}: output '${name}'`);
+      const rank = new BigUint64Array(1);
+      check(fn.GetDimensionsCount(info, rank), `${this.file}: output '${name}'`);
+      const shape = new BigInt64Array(Number(rank[0]));
+      check(fn.GetDimensions(info, shape, shape.length), `${this.file}: output '${name}'`);
+      dims = Array.from(shape, Number);
+    } finally {
+      fn.ReleaseTensorTypeAndShapeInfo(info);
+    }
+    const Array_ = ARRAYS[type];
+    if (!Array_) throw new Error(`${this.file}: output '${name}' is ${type}, which ortrain does not read`);
+    const bytes = dims.reduce((a, b) => a * b, 1) * bytesPerElement(type);
+    // A view of ONNX Runtime's memory, copied before the value is released.
+    const data =
+      bytes === 0
+        ? new ArrayBuffer(0)
+        : koffi
+            .view(
+              out((o) => fn.GetTensorMutableData(value, o), name),
+              bytes,
+            )
+            .slice(0);
+    return new ort.Tensor(type as ort.Tensor.Type, new Array_(data) as never, dims);
+  }
+
+  async release(): Promise<void> {
+    if (this.handle === null) return;
+    this.api.fn.ReleaseSession(this.handle);
+    this.handle = null;
+  }
+}
+
+const ORT_ENABLE_ALL = 99;
