@@ -1,6 +1,7 @@
-import { describe, it } from 'vitest';
+import * as ort from 'onnxruntime-node';
+import { describe, expect, it } from 'vitest';
 import { gradCheck, randomTensor, rng } from '../../test/gradcheck.js';
-import { attr, tensor } from '../index.js';
+import { attr, buildGradients, emptyGraph, encodeModel, GraphBuilder, modelOf, tensor } from '../index.js';
 
 const r = rng(17);
 const f64 = (name: string, dims: number[]) => randomTensor(name, 'float64', dims, r);
@@ -56,7 +57,7 @@ describe('shape gradient rules vs finite differences', () => {
       });
     }
   });
-  it('Gather: embedding rows with repeated ids (ScatterND add) and a scalar index on axis 1', async () => {
+  it('Gather: embedding rows with repeated ids (ScatterElements add) and a scalar index on axis 1', async () => {
     await gradCheck({
       inputs: [f64('emb', [5, 3]), tensor('ids', 'int64', [2, 3], [0, 4, 4, 1, 0, 2])],
       constant: ['ids'],
@@ -82,5 +83,40 @@ describe('shape gradient rules vs finite differences', () => {
       constant: ['rows'],
       build: (b) => b.op1('ScatterND', ['h', 'rows', 'u']),
     });
+  });
+});
+
+describe("Gather's gradient under ONNX Runtime's threads", () => {
+  // ONNX Runtime's CPU ScatterND(reduction='add') adds its update rows from several threads at once, so rows
+  // sharing an index (a batch's [CLS], [SEP], frequent words, both token types) lose updates at random.
+  it('adds every row of a repeated id, the same on every run', async () => {
+    const [vocab, hidden, tokens] = [64, 256, 4096];
+    const g = emptyGraph('embedding');
+    const b = new GraphBuilder(g, '', 17);
+    b.addInput({ name: 'emb', type: { dataType: 'float32', shape: [vocab, hidden] } });
+    b.addInput({ name: 'ids', type: { dataType: 'int64', shape: ['tokens'] } });
+    b.addInput({ name: 'w', type: { dataType: 'float32', shape: ['tokens', hidden] } });
+    const y = b.op1('Gather', ['emb', 'ids']);
+    b.op('ReduceSum', [b.op1('Mul', [y, 'w'])], { keepdims: attr.int(0) }, { outputs: ['loss'] });
+    b.addOutput({ name: buildGradients(b, { loss: 'loss', wrt: ['emb'] }).get('emb')! });
+    const session = await ort.InferenceSession.create(encodeModel(modelOf(g, 17)), { intraOpNumThreads: 2 });
+    const ids = BigInt64Array.from({ length: tokens }, (_, i) => BigInt(i % 4 === 0 ? 0 : i % vocab));
+    const w = Float32Array.from({ length: tokens * hidden }, (_, i) => Math.sin(i));
+    const expected = new Float64Array(vocab * hidden);
+    ids.forEach((id, t) => {
+      for (let j = 0; j < hidden; j++) expected[Number(id) * hidden + j]! += w[t * hidden + j] ?? 0;
+    });
+    const feeds = {
+      emb: new ort.Tensor('float32', new Float32Array(vocab * hidden), [vocab, hidden]),
+      ids: new ort.Tensor('int64', ids, [tokens]),
+      w: new ort.Tensor('float32', w, [tokens, hidden]),
+    };
+    for (let run = 0; run < 8; run++) {
+      const grad = Object.values(await session.run(feeds))[0]!.data as Float32Array;
+      let worst = 0;
+      for (let i = 0; i < grad.length; i++) worst = Math.max(worst, Math.abs(grad[i]! - expected[i]!));
+      expect(worst, `run ${run}`).toBeLessThan(1e-3);
+    }
+    await session.release();
   });
 });

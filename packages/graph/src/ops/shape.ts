@@ -244,8 +244,11 @@ export const shapeOps: Record<string, OpSpec> = {
     },
   },
   /**
-   * Embedding lookups (axis 0): the rows are scatter-added into zeros with ScatterND(reduction='add'),
-   * opset >= 16. Other axes with a scalar or 1-D index (e.g. taking token 0) use ScatterElements.
+   * The gathered slices scatter-added back into zeros with ScatterElements(reduction='add'), opset >= 16:
+   * embedding lookups (axis 0, any index rank) as rows, other axes with a scalar or 1-D index (e.g. taking
+   * token 0). Not ScatterND: ONNX Runtime's CPU kernel adds its update rows from several threads at once, so
+   * rows sharing an index (a batch's repeated tokens) lose updates at random; ScatterElements splits its work
+   * along the other axes and adds each column's rows in order.
    */
   Gather: {
     shape: (n, s) => {
@@ -263,14 +266,26 @@ export const shapeOps: Record<string, OpSpec> = {
     },
     grad: (node, [g], c) => {
       if (c.opset < 16)
-        throw new Error(`Gather node '${node.name}': gradients need opset >= 16 (ScatterND add)`);
+        throw new Error(`Gather node '${node.name}': gradients need opset >= 16 (ScatterElements add)`);
       const [data, idx] = node.inputs as [string, string];
       const axis = getInt(node.attributes, 'axis', 0);
       const zeros = c.zerosLike(data);
       const add = { reduction: attr.string('add') };
-      if (axis === 0) return [c.op('ScatterND', [zeros, c.b.unsqueeze(idx, [-1]), g!], add)];
       const q = c.rank(idx);
       const r = c.rank(data);
+      if (axis === 0 && r !== undefined) {
+        // One row per index, shaped like data's rows; each index repeated along the row.
+        const rest = c.shape(data)?.slice(1);
+        const rowShape = rest?.every((d) => typeof d === 'number')
+          ? c.b.ints([-1, ...(rest as number[])])
+          : c.op('Concat', [c.b.ints([-1]), c.op('Shape', [data], { start: attr.int(1) })], {
+              axis: attr.int(0),
+            });
+        const rows = c.op('Reshape', [g!, rowShape]);
+        const flat = c.op('Reshape', [idx, c.b.ints([-1, ...Array<number>(r - 1).fill(1)])]);
+        const indices = c.op('Expand', [flat, c.shapeOf(rows)]);
+        return [c.op('ScatterElements', [zeros, indices, rows], { ...add, axis: attr.int(0) })];
+      }
       if (q === undefined || q > 1 || r === undefined) {
         throw new Error(
           `Gather node '${node.name}': axis ${axis} gradients need a scalar or 1-D index and known ranks`,
@@ -284,7 +299,11 @@ export const shapeOps: Record<string, OpSpec> = {
       return [c.op('ScatterElements', [zeros, indices, updates], { ...add, axis: attr.int(a) })];
     },
   },
-  /** The gathered slices scatter-added back into zeros (ScatterND add, opset >= 16); batch_dims 0. */
+  /**
+   * The gathered slices scatter-added back into zeros (ScatterND add, opset >= 16); batch_dims 0. Exact only
+   * for indices that do not repeat (token packing's): ONNX Runtime's CPU ScatterND adds repeated ones from
+   * several threads at once (see Gather).
+   */
   GatherND: {
     shape: (n, s) => {
       if (getInt(n.attributes, 'batch_dims', 0) !== 0) return;
