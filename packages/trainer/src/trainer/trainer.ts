@@ -34,6 +34,7 @@ import { HubPusher } from '../hub/push.js';
 import { parseDevices } from '../parallel/devices.js';
 import { ReplicaGroup } from '../parallel/replica-group.js';
 import { type Device, type ProviderChoice, selectProvider } from '../runtime/device.js';
+import { cApiUnavailable } from '../runtime/ort-c-api.js';
 import { Replica } from '../runtime/replica.js';
 import { evalMetricKey, type TrainingArguments } from './arguments.js';
 import {
@@ -301,6 +302,9 @@ export class Trainer extends EventEmitter<TrainerEvents> {
       const model = await this.compiledModel(provider.device);
       this.replica = await Replica.open(model, { provider, numThreads: a.num_threads });
       this.emit('message', `Running on ${provider.device.toUpperCase()}: ${provider.reason}`);
+      if (provider.device === 'cpu' && this.replica.sessions === 'binding') {
+        this.emit('message', `Steps copy the whole state out through onnxruntime-node: ${cApiUnavailable()}`);
+      }
       if (precisionNote) this.emit('message', precisionNote);
       return this.replica;
     }
