@@ -51,7 +51,7 @@ writeFileSync(returning, model(true));
 const runs = [
   ['state returned (written in place)', await open(true), inPlace],
   ['state reduced inside ONNX Runtime', await open(false), {}],
-  ['state returned through the C API', DirectSession.create(returning, { numThreads: 0 }), inPlace],
+  ['state returned through the C API', DirectSession.create(returning, { enableMemPattern: false }), inPlace],
 ];
 const wall = runs.map(() => []);
 for (let i = 0; i < 10; i++) {

@@ -6,7 +6,7 @@ import { DataCollatorWithPadding } from '@ortrain/data';
 import { emptyGraph, encodeModel, GraphBuilder, modelOf } from '@ortrain/graph';
 import * as ort from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { selectProvider } from '../src/runtime/device.js';
+import { selectProvider, sessionOptions } from '../src/runtime/device.js';
 import { DirectSession } from '../src/runtime/direct-session.js';
 import { cApiUnavailable } from '../src/runtime/ort-c-api.js';
 import { Replica } from '../src/runtime/replica.js';
@@ -84,7 +84,7 @@ describe.runIf(process.platform === 'linux' && process.arch === 'x64')('sessions
 
   it('returns outputs of every type ONNX Runtime allocates, with their shapes', async () => {
     const types: ort.Tensor.Type[] = ['float32', 'int64', 'bool', 'float16', 'int32', 'uint8'];
-    const session = DirectSession.create(identityFile('types', types), { numThreads: 1 });
+    const session = DirectSession.create(identityFile('types', types), { intraOpNumThreads: 1 });
     const inputs: ort.Tensor[] = [
       new ort.Tensor('float32', Float32Array.of(1.5, -2), [2]),
       new ort.Tensor('int64', BigInt64Array.of(7n, -(2n ** 40n), 3n), [3]),
@@ -107,7 +107,7 @@ describe.runIf(process.platform === 'linux' && process.arch === 'x64')('sessions
 
   it('names the file and ONNX Runtime reason for a bad feed, and runs again afterwards', async () => {
     const file = identityFile('bad', ['float32']);
-    const session = DirectSession.create(file, { numThreads: 1 });
+    const session = DirectSession.create(file, { intraOpNumThreads: 1 });
     const wrong = { x0: new ort.Tensor('int64', BigInt64Array.of(1n), [1]) };
     await expect(session.run(wrong, { y0: null })).rejects.toThrow(
       new RegExp(`${file.replace(/[.\\/]/g, '\\$&')}: .*(type|tensor\\(float\\))`, 'i'),
@@ -118,10 +118,26 @@ describe.runIf(process.platform === 'linux' && process.arch === 'x64')('sessions
     await expect(session.run(wrong, { y0: null })).rejects.toThrow(/the session was released/);
   });
 
+  it('takes the CPU session options replicas use and refuses the others', async () => {
+    const file = identityFile('options', ['float32']);
+    const cpu = sessionOptions({ device: 'cpu', numThreads: 1 });
+    expect(cpu.enableMemPattern).toBe(false);
+    const session = DirectSession.create(file, cpu);
+    const out = await session.run({ x0: new ort.Tensor('float32', Float32Array.of(2), [1]) }, { y0: null });
+    expect(out['y0']!.data).toEqual(Float32Array.of(2));
+    await session.release();
+    expect(() => DirectSession.create(file, { ...cpu, executionProviders: ['webgpu'] })).toThrow(
+      /run on the CPU and do not take executionProviders/,
+    );
+    expect(() => DirectSession.create(file, { enableProfiling: true })).toThrow(
+      /do not take enableProfiling/,
+    );
+  });
+
   it('names a file ONNX Runtime cannot load', () => {
     const file = join(tmp, 'not-a-model.onnx');
     writeFileSync(file, 'not a model');
-    expect(() => DirectSession.create(file, { numThreads: 1 })).toThrow(
+    expect(() => DirectSession.create(file, { intraOpNumThreads: 1 })).toThrow(
       new RegExp(`${file.replace(/[.\\/]/g, '\\$&')}: ONNX Runtime could not load it: .+`),
     );
   });

@@ -62,18 +62,32 @@ export class DirectSession implements GraphSession {
     this.handle = handle;
   }
 
-  /** Opens `file` on the CPU with onnxruntime-node's settings that the trainer uses (see sessionOptions). */
-  static create(file: string, options: { numThreads: number }): DirectSession {
+  /**
+   * Opens `file` on the CPU with the session options CPU replicas use (see sessionOptions): the optimization
+   * level, the memory pattern and the intra-op threads; any other option is refused rather than ignored.
+   */
+  static create(file: string, options: ort.InferenceSession.SessionOptions): DirectSession {
+    const { executionProviders, graphOptimizationLevel, enableMemPattern, intraOpNumThreads, ...rest } =
+      options;
+    const unsupported = Object.keys(rest);
+    if (executionProviders?.some((p) => (typeof p === 'string' ? p : p.name) !== 'cpu'))
+      unsupported.push('executionProviders');
+    if (unsupported.length > 0) {
+      throw new Error(
+        `${file}: sessions through the C API run on the CPU and do not take ${unsupported.join(', ')}`,
+      );
+    }
     const api = cApi();
     const { fn, out, check } = api;
     const model = readFileSync(file);
     const opts = out((o) => fn.CreateSessionOptions(o), 'CreateSessionOptions');
     try {
-      check(fn.SetSessionGraphOptimizationLevel(opts, ORT_ENABLE_ALL), 'SetSessionGraphOptimizationLevel');
-      // Why CPU sessions run without the memory pattern: see sessionOptions.
-      check(fn.DisableMemPattern(opts), 'DisableMemPattern');
-      if (options.numThreads > 0)
-        check(fn.SetIntraOpNumThreads(opts, options.numThreads), 'SetIntraOpNumThreads');
+      if (graphOptimizationLevel !== undefined) {
+        const level = OPTIMIZATION_LEVELS[graphOptimizationLevel];
+        check(fn.SetSessionGraphOptimizationLevel(opts, level), 'SetSessionGraphOptimizationLevel');
+      }
+      if (enableMemPattern === false) check(fn.DisableMemPattern(opts), 'DisableMemPattern');
+      if (intraOpNumThreads) check(fn.SetIntraOpNumThreads(opts, intraOpNumThreads), 'SetIntraOpNumThreads');
       const session = out(
         (o) => fn.CreateSessionFromArray(api.env, model, model.byteLength, opts, o),
         `${file}: ONNX Runtime could not load it`,
@@ -189,4 +203,5 @@ export class DirectSession implements GraphSession {
   }
 }
 
-const ORT_ENABLE_ALL = 99;
+/** GraphOptimizationLevel (onnxruntime_c_api.h) by onnxruntime-node's names for it. */
+const OPTIMIZATION_LEVELS = { disabled: 0, basic: 1, extended: 2, layout: 3, all: 99 } as const;

@@ -233,7 +233,7 @@ export class Replica {
       const file = join(this.dir, io.file);
       const session: Promise<GraphSession> =
         this.sessions === 'direct'
-          ? Promise.resolve().then(() => DirectSession.create(file, { numThreads: this.numThreads }))
+          ? Promise.resolve().then(() => DirectSession.create(file, options))
           : ort.InferenceSession.create(file, options).then(bindingSession);
       g = session.then((s) => new BoundGraph(kind, s, io, this.entries, this.state, where));
       this.graphs.set(kind, g);
