@@ -273,29 +273,18 @@ export const shapeOps: Record<string, OpSpec> = {
       const add = { reduction: attr.string('add') };
       const q = c.rank(idx);
       const r = c.rank(data);
-      if (axis === 0 && r !== undefined) {
-        // One row per index, shaped like data's rows; each index repeated along the row.
-        const rest = c.shape(data)?.slice(1);
-        const rowShape = rest?.every((d) => typeof d === 'number')
-          ? c.b.ints([-1, ...(rest as number[])])
-          : c.op('Concat', [c.b.ints([-1]), c.op('Shape', [data], { start: attr.int(1) })], {
-              axis: attr.int(0),
-            });
-        const rows = c.op('Reshape', [g!, rowShape]);
-        const flat = c.op('Reshape', [idx, c.b.ints([-1, ...Array<number>(r - 1).fill(1)])]);
-        const indices = c.op('Expand', [flat, c.shapeOf(rows)]);
-        return [c.op('ScatterElements', [zeros, indices, rows], { ...add, axis: attr.int(0) })];
-      }
-      if (q === undefined || q > 1 || r === undefined) {
+      if (r === undefined || (axis !== 0 && (q === undefined || q > 1))) {
         throw new Error(
           `Gather node '${node.name}': axis ${axis} gradients need a scalar or 1-D index and known ranks`,
         );
       }
       const a = axis < 0 ? axis + r : axis;
-      const updates = q === 0 ? c.b.unsqueeze(g!, [a]) : g!;
-      const shape = Array(r).fill(1);
+      // Updates shaped like data but along the axis; on axis 0 (embeddings, any index rank) one row per index.
+      const updates =
+        axis === 0 ? c.op('Reshape', [g!, rowsShape(c, data)]) : q === 0 ? c.b.unsqueeze(g!, [a]) : g!;
+      const shape = Array<number>(r).fill(1);
       shape[a] = -1;
-      const indices = c.op('Expand', [c.op('Reshape', [idx, c.b.ints(shape)]), c.op('Shape', [updates])]);
+      const indices = c.op('Expand', [c.op('Reshape', [idx, c.b.ints(shape)]), c.shapeOf(updates)]);
       return [c.op('ScatterElements', [zeros, indices, updates], { ...add, axis: attr.int(a) })];
     },
   },
@@ -396,4 +385,12 @@ function clampIndex(i: number, len: number): number {
 
 function sliceLen(d: number, s: number, e: number): number {
   return Math.max(0, clampIndex(e, d) - clampIndex(s, d));
+}
+
+/** [-1, ...data's dims after the first]: static when those dims are, else read from data's shape. */
+function rowsShape(c: GradContext, data: string): string {
+  const rest = c.shape(data)?.slice(1);
+  if (rest?.every((d) => typeof d === 'number')) return c.b.ints([-1, ...(rest as number[])]);
+  const dims = c.op('Shape', [data], { start: attr.int(1) });
+  return c.op('Concat', [c.b.ints([-1]), dims], { axis: attr.int(0) });
 }

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { bytesPerElement, type DataType, dataTypeCode, dataTypeOf } from '@ortrain/graph';
+import { bytesPerElement, type DataType, dataTypeCode, dataTypeOf, numel, storageOf } from '@ortrain/graph';
 import * as ort from 'onnxruntime-node';
 import { type CApi, cApi, type Handle } from './ort-c-api.js';
 
@@ -27,22 +27,6 @@ export function bindingSession(session: ort.InferenceSession): GraphSession {
     release: () => session.release(),
   };
 }
-
-type TypedArrayOf = new (buffer: ArrayBuffer) => ort.Tensor['data'];
-const ARRAYS: Partial<Record<DataType, TypedArrayOf>> = {
-  float32: Float32Array,
-  float16: Uint16Array,
-  float64: Float64Array,
-  int64: BigInt64Array,
-  uint64: BigUint64Array,
-  int32: Int32Array,
-  uint32: Uint32Array,
-  int16: Int16Array,
-  uint16: Uint16Array,
-  int8: Int8Array,
-  uint8: Uint8Array,
-  bool: Uint8Array,
-};
 
 /**
  * A CPU session run through ONNX Runtime's C API (see ort-c-api.ts): inputs and pre-allocated outputs are
@@ -165,24 +149,26 @@ export class DirectSession implements GraphSession {
   /** A copy of an output ONNX Runtime allocated, as a tensor of its type and shape. */
   private read(value: Handle, name: string): ort.Tensor {
     const { fn, out, check, koffi } = this.api;
-    const info = out((o) => fn.GetTensorTypeAndShape(value, o), `${this.file}: output '${name}'`);
+    const where = `${this.file}: output '${name}'`;
+    const info = out((o) => fn.GetTensorTypeAndShape(value, o), where);
     let type: DataType;
     let dims: number[];
     try {
       const code = new Int32Array(1);
-      check(fn.GetTensorElementType(info, code), `${this.file}: output '${name}'`);
-      type = dataTypeOf(code[0]!, `${this.file}: output '${name}'`);
+      check(fn.GetTensorElementType(info, code), where);
+      type = dataTypeOf(code[0]!, where);
       const rank = new BigUint64Array(1);
-      check(fn.GetDimensionsCount(info, rank), `${this.file}: output '${name}'`);
+      check(fn.GetDimensionsCount(info, rank), where);
       const shape = new BigInt64Array(Number(rank[0]));
-      check(fn.GetDimensions(info, shape, shape.length), `${this.file}: output '${name}'`);
+      check(fn.GetDimensions(info, shape, shape.length), where);
       dims = Array.from(shape, Number);
     } finally {
       fn.ReleaseTensorTypeAndShapeInfo(info);
     }
-    const Array_ = ARRAYS[type];
-    if (!Array_) throw new Error(`${this.file}: output '${name}' is ${type}, which ortrain does not read`);
-    const bytes = dims.reduce((a, b) => a * b, 1) * bytesPerElement(type);
+    // onnxruntime-node has no bfloat16 (or string) tensors to hand such an output back in.
+    if (type === 'string' || type === 'bfloat16')
+      throw new Error(`${where} is ${type}, which ortrain does not read`);
+    const bytes = numel(dims) * bytesPerElement(type);
     // A view of ONNX Runtime's memory, copied before the value is released.
     const data =
       bytes === 0
@@ -193,7 +179,8 @@ export class DirectSession implements GraphSession {
               bytes,
             )
             .slice(0);
-    return new ort.Tensor(type as ort.Tensor.Type, new Array_(data) as never, dims);
+    const Storage = storageOf(type) as new (buffer: ArrayBuffer) => ort.Tensor['data'];
+    return new ort.Tensor(type as ort.Tensor.Type, new Storage(data) as never, dims);
   }
 
   async release(): Promise<void> {

@@ -541,9 +541,11 @@ function sessionKind(options: ReplicaOptions): SessionKind {
     }
     return 'binding';
   }
-  const unavailable = options.sessions === 'binding' ? null : cApiUnavailable();
-  if (unavailable !== null && options.sessions === 'direct') throw new Error(unavailable);
-  return options.sessions ?? (unavailable === null ? 'direct' : 'binding');
+  if (options.sessions === 'binding') return 'binding';
+  const unavailable = cApiUnavailable();
+  if (unavailable === null) return 'direct';
+  if (options.sessions === 'direct') throw new Error(unavailable);
+  return 'binding';
 }
 
 /** The state entries graph `kind` writes. */
