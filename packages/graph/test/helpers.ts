@@ -1,6 +1,9 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { expect } from 'vitest';
-import { encodeModel, type Model, type Tensor } from '../src/index.js';
+import { encodeModel, loadModel, type Model, type Tensor } from '../src/index.js';
 
 export { modelOf } from '../src/index.js';
 
@@ -9,6 +12,23 @@ export async function session(model: Model): Promise<ort.InferenceSession> {
     graphOptimizationLevel: 'disabled',
     logSeverityLevel: 3,
   });
+}
+
+/** The model as ONNX Runtime's CPU EP rewrites it with every optimization on (fusions, folded transposes). */
+export async function optimizedByOrt(model: Model): Promise<Model> {
+  const dir = mkdtempSync(join(tmpdir(), 'ortrain-optimized-'));
+  try {
+    const file = join(dir, 'optimized.onnx');
+    const s = await ort.InferenceSession.create(encodeModel(model), {
+      graphOptimizationLevel: 'extended',
+      optimizedModelFilePath: file,
+      logSeverityLevel: 3,
+    });
+    await s.release();
+    return loadModel(file);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 export function feed(...tensors: Tensor[]): Record<string, ort.Tensor> {

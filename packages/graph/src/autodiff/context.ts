@@ -179,6 +179,16 @@ export class GradContext {
   }
 
   /**
+   * The transpose of a 2-D value, written out in memory for a product to read (see the MatMul rule's weight
+   * gradient). ONNX Runtime folds a 2-D Transpose that feeds a MatMul back into the product's transA, so this
+   * swaps the first two axes of a [rows, cols, 1] view instead.
+   */
+  transposed(x: string): string {
+    const t = this.op('Transpose', [this.b.unsqueeze(x, [2])], { perm: attr.ints([1, 0, 2]) });
+    return this.b.squeeze(t, [2]);
+  }
+
+  /**
    * Reduces `grad` (shaped like a broadcast result) to the shape of `x`, summing over broadcast axes. Uses
    * static shapes when they decide the axes; otherwise emits a dynamic subgraph that works for any runtime
    * batch/sequence size. buildGradients calls it once per broadcasting input (see OpSpec.broadcasts).

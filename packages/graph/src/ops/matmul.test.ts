@@ -1,20 +1,41 @@
 import { describe, expect, it } from 'vitest';
 import { gradCheck, randomTensor, rng } from '../../test/gradcheck.js';
-import { expectClose, feed, modelOf, run } from '../../test/helpers.js';
-import { attr, buildGradients, emptyGraph, GraphBuilder, producers, tensor } from '../index.js';
+import { expectClose, feed, modelOf, optimizedByOrt, run } from '../../test/helpers.js';
+import { attr, buildGradients, emptyGraph, GraphBuilder, getInt, producers, tensor } from '../index.js';
 
 const r = rng(11);
 const f64 = (name: string, dims: number[]) => randomTensor(name, 'float64', dims, r);
 
 describe('matmul gradient rules vs finite differences', () => {
-  it('MatMul [B,S,K] x [K,N] uses one 2-D Gemm for the weight (dynamic B, S)', async () => {
+  it('MatMul [B,S,K] x [K,N] uses one 2-D product on a written-out transpose for the weight (dynamic B, S)', async () => {
     const g = await gradCheck({
       inputs: [f64('x', [2, 3, 4]), f64('w', [4, 5])],
       build: (b) => b.op1('MatMul', ['x', 'w']),
       symbolic: true,
     });
-    // dW comes straight from one 2-D Gemm: no batched product followed by a sum.
-    expect(producers(g).get(g.outputs[2]!.name)?.opType).toBe('Gemm');
+    // dW comes straight from one 2-D MatMul: no batched product followed by a sum, and no transA.
+    const byOutput = producers(g);
+    const dw = byOutput.get(g.outputs[2]!.name)!;
+    expect(dw.opType).toBe('MatMul');
+    expect(byOutput.get(byOutput.get(dw.inputs[0]!)!.inputs[0]!)?.opType).toBe('Transpose');
+  });
+
+  it("ONNX Runtime's optimizer does not fold the weight gradient's transpose back into a transA product", async () => {
+    // Float32, the type its MatMul + Transpose fusion (FusedMatMul, Gemm's transA) applies to.
+    const g = emptyGraph('linear');
+    const b = new GraphBuilder(g);
+    b.addInput({ name: 'x', type: { dataType: 'float32', shape: ['tokens', 8] } });
+    b.addInput({ name: 'w', type: { dataType: 'float32', shape: [8, 16] } });
+    b.addInput({ name: 'bias', type: { dataType: 'float32', shape: [16] } });
+    const y = b.op1('Add', [b.op1('MatMul', ['x', 'w']), 'bias']);
+    const loss = b.reduce('ReduceSum', b.op1('Mul', [y, y]), undefined, false);
+    const dw = buildGradients(b, { loss, wrt: ['w'] }).get('w')!;
+    b.addOutput({ name: dw });
+    const products = (await optimizedByOrt(modelOf(g))).graph.nodes.filter((n) =>
+      /MatMul|Gemm/.test(n.opType),
+    );
+    expect(products.map((n) => n.opType).sort()).toEqual(['Gemm', 'MatMul']); // forward Gemm (+ bias), dW
+    for (const n of products) expect(getInt(n.attributes, 'transA', 0), n.name).toBe(0);
   });
 
   it('MatMul of a GELU output: the weight gradient recomputes the GELU from x instead of keeping it', async () => {
