@@ -151,13 +151,14 @@ export const elementwiseOps: Record<string, OpSpec> = {
   Neg: { ...unary, grad: (_n, [g], c) => [c.op('Neg', [g!])] },
   Exp: { ...unary, grad: ({ outputs: [y] }, [g], c) => [c.op('Mul', [g!, y!])] },
   Log: { ...unary, grad: ({ inputs: [x] }, [g], c) => [c.op('Div', [g!, x!])] },
-  // 2/sqrt(pi) * exp(-x^2)
+  // 2/sqrt(pi) * exp(-x^2), as a division by exp(x^2): one pass fewer than Neg, and exp(x^2)'s overflow to
+  // infinity gives the 0 that exp(-x^2) underflows to.
   Erf: {
     ...unary,
     grad: ({ inputs: [x] }, [g], c) => {
       const u = c.saved(x!);
-      const e = c.op('Exp', [c.op('Neg', [c.op('Mul', [u, u])])]);
-      return [c.op('Mul', [g!, c.op('Mul', [e, c.scalar(2 / Math.sqrt(Math.PI), x!)])])];
+      const scaled = c.op('Mul', [g!, c.scalar(2 / Math.sqrt(Math.PI), x!)]);
+      return [c.op('Div', [scaled, c.op('Exp', [c.op('Mul', [u, u])])])];
     },
     recompute: ({ inputs: [x] }, saved, c) => {
       const from = saved(x!);
