@@ -25,7 +25,7 @@ export const matmulOps: Record<string, OpSpec> = {
       if (rb === 2) {
         // [.., M, K] x [K, N]: the weight gradient is one 2-D product over all rows, no batched matmul + sum,
         // on a written-out transpose: ONNX Runtime's CPU Gemm re-transposes a transposed A for every 128 columns
-        // of B (BERT-base's weight gradients in a step: 1.43 against 1.65 s of kernels, transposes included).
+        // of B (BERT-base 8 x 128: 17% less kernel time for the weight gradients, transposes included).
         const flat = (x: string) => c.op('Flatten', [x], { axis: attr.int(-1) });
         return [
           c.needs(0) ? c.op('MatMul', [g!, c.transposeLast2(b, 2)]) : undefined,
