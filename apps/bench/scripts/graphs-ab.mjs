@@ -1,11 +1,12 @@
 // pnpm bench builds the batch; then: node apps/bench/scripts/graphs-ab.mjs DIR_A DIR_B [DIR ...] [rounds]
-// Two or more compiled BERT-base artifact folders (the same checkpoint compiled at different commits: run
-// `node apps/bench/dist/worker.js compile '{"geometry":{"name":"BERT-base 12x768","layers":12,"hidden":768,
-// "heads":12,"intermediate":3072},"workDir":"/tmp/at-commit-X"}'` in a checkout of each) take one train-graph
-// run each in turn under ONNX Runtime's profiler, on the bench's 8 x 128 batch, who goes first rotating, so a
-// graph change is judged by kernel times taken minutes, not runs, apart. Prints, per folder, the medians over
-// the rounds after two warm-up runs of: all kernels; the matrix products; the weight gradients' products
-// (outputs shaped like a weight) and the Transposes that feed them; the optimizer; the rest.
+// Two or more compiled BERT-base artifact folders, e.g. the same seeded checkpoint compiled at two commits: in a
+// checkout of each, `node apps/bench/dist/worker.js compile '{"geometry":{"name":"BERT-base 12x768","layers":12,
+// "hidden":768,"heads":12,"intermediate":3072},"workDir":"/tmp/at-X"}'` writes /tmp/at-X/artifacts/L12-H768-A12-I3072.
+// They take one train-graph run each in turn under ONNX Runtime's profiler, on the bench's 8 x 128 batch, who
+// goes first rotating, so a graph change is judged by kernel times taken seconds, not minutes, apart. Prints,
+// per folder, the medians over the rounds after two warm-up runs of: all kernels; the weight gradients'
+// products (outputs shaped like a weight) and the Transposes that feed them; the other products; the
+// optimizer; the rest.
 
 import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
