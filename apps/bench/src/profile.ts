@@ -38,6 +38,12 @@ const MATMUL = new Set(['MatMul', 'FusedMatMul', 'Gemm']);
 /** Node-name prefix of the optimizer subgraph (@ortrain/artifacts names its nodes `/optimizer/...`). */
 const OPTIMIZER = '/optimizer/';
 
+/** The phase a kernel event belongs to: the optimizer by node name, then matrix products by op type. */
+export function kernelPhase(e: TraceEvent): keyof PhaseTimes {
+  if (e.name.startsWith(OPTIMIZER)) return 'optimizerMs';
+  return MATMUL.has(e.args?.op_name ?? '') ? 'matmulMs' : 'otherMs';
+}
+
 /** Summarizes the last `model_run` of a profile (earlier ones are warm-up), microseconds to milliseconds. */
 export function summarizeProfile(events: readonly TraceEvent[], topN = 15): ProfileSummary {
   const runs = events.filter((e) => e.cat === 'Session' && e.name === 'model_run');
@@ -53,8 +59,7 @@ export function summarizeProfile(events: readonly TraceEvent[], topN = 15): Prof
   const phases: PhaseTimes = { matmulMs: 0, optimizerMs: 0, otherMs: 0 };
   for (const e of kernels) {
     const op = e.args?.op_name ?? '?';
-    const phase = e.name.startsWith(OPTIMIZER) ? 'optimizerMs' : MATMUL.has(op) ? 'matmulMs' : 'otherMs';
-    phases[phase] += e.dur / 1000;
+    phases[kernelPhase(e)] += e.dur / 1000;
     const o = byOp.get(op) ?? { us: 0, count: 0 };
     o.us += e.dur;
     o.count++;

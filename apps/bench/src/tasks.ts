@@ -4,13 +4,7 @@
  */
 import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import {
-  compileArtifacts,
-  DROPOUT_SEED,
-  exportInference,
-  readManifest,
-  readSafetensors,
-} from '@ortrain/artifacts';
+import { compileArtifacts, exportInference, readManifest } from '@ortrain/artifacts';
 import {
   type Batch,
   DataCollatorWithPadding,
@@ -21,7 +15,7 @@ import {
   type TokenizedDataset,
   tokenizeDataset,
 } from '@ortrain/data';
-import { emptyGraph, encodeModel, GraphBuilder, numel } from '@ortrain/graph';
+import { emptyGraph, encodeModel, GraphBuilder } from '@ortrain/graph';
 import { Replica, ReplicaGroup, type SessionKind, selectProvider } from '@ortrain/trainer';
 import * as ort from 'onnxruntime-node';
 import { batchesFile, evenlySpaced, readBatchesFile, syntheticBatch } from './batches.js';
@@ -31,6 +25,7 @@ import { peakRssMiB } from './memory.js';
 import { type ProfileSummary, summarizeProfile, type TraceEvent } from './profile.js';
 import { type RepeatOptions, type Summary, scale, summarize, throughput, timeRuns } from './stats.js';
 import { type StepServerIO, serveSteps } from './step-server.js';
+import { trainGraphRun } from './train-graph.js';
 
 /** The learning rate of every timed step (HF's default; the value does not change a step's cost). */
 const LEARNING_RATE = 2e-5;
@@ -419,44 +414,13 @@ export interface ProfileFigures extends ProfileSummary {
  * profiler, per-op-type and per-node kernel time of the last run after warm-up.
  */
 export async function profileTask(a: ProfileArgs): Promise<ProfileFigures> {
-  const manifest = readManifest(a.dir);
-  const weights = readSafetensors(join(a.dir, manifest.weights));
-  const b = syntheticBatch(a.batch, a.seq);
-  const values: Record<string, ort.Tensor> = {
-    input_ids: new ort.Tensor('int64', b.inputIds, [a.batch, a.seq]),
-    attention_mask: new ort.Tensor('int64', b.attentionMask, [a.batch, a.seq]),
-    token_type_ids: new ort.Tensor('int64', b.tokenTypeIds, [a.batch, a.seq]),
-    labels: new ort.Tensor('int64', b.labels!, [a.batch]),
-    learning_rate: new ort.Tensor('float32', Float32Array.of(LEARNING_RATE), []),
-    step: new ort.Tensor('float32', Float32Array.of(1), []),
-    [DROPOUT_SEED]: new ort.Tensor('int64', BigInt64Array.of(42n << 32n), []),
-  };
-  // The state the train graph reads, from the manifest: parameters from the weights, the rest zeros.
-  const trainState = manifest.state.filter((e) => e.readBy.includes('train'));
-  for (const e of trainState) {
-    const w = weights.get(e.name)?.data as Float32Array | undefined;
-    values[e.name] = new ort.Tensor('float32', w ?? new Float32Array(numel(e.shape)), e.shape);
-  }
-  const io = manifest.graphs.train;
-  const feeds = Object.fromEntries(
-    io.inputs.map((n) => {
-      const v = values[n];
-      if (!v) throw new Error(`train graph input '${n}' has no benchmark value`);
-      return [n, v];
-    }),
-  );
+  const { file: graph, feeds, fetches } = trainGraphRun(a.dir, a, LEARNING_RATE);
   mkdirSync(a.workDir, { recursive: true });
-  const session = await ort.InferenceSession.create(join(a.dir, io.file), {
+  const session = await ort.InferenceSession.create(graph, {
     graphOptimizationLevel: 'all',
     enableProfiling: true,
     profileFilePrefix: join(a.workDir, 'ort-profile'),
   });
-  // Parameters and moments are written into pre-allocated buffers, as the Replica does: a fresh output each
-  // run would add page faults that training never pays.
-  const fetches: Record<string, ort.Tensor | null> = Object.fromEntries(io.outputs.map((o) => [o, null]));
-  for (const e of trainState.filter((x) => x.writtenBy.includes('train'))) {
-    fetches[e.update] = new ort.Tensor('float32', new Float32Array(numel(e.shape)), e.shape);
-  }
   const run = () => session.run(feeds, fetches as ort.InferenceSession.FetchesType);
   for (let i = 0; i < a.warmup; i++) await run();
   const t0 = performance.now();

@@ -36,15 +36,12 @@ export function bindingSession(session: ort.InferenceSession): GraphSession {
  */
 export class DirectSession implements GraphSession {
   readonly copiesOutputs = false;
-  private handle: Handle;
 
   private constructor(
     private readonly api: CApi,
-    handle: Handle,
+    private handle: Handle,
     private readonly file: string,
-  ) {
-    this.handle = handle;
-  }
+  ) {}
 
   /**
    * Opens `file` on the CPU with the session options CPU replicas use (see sessionOptions): the optimization
@@ -175,7 +172,7 @@ export class DirectSession implements GraphSession {
         ? new ArrayBuffer(0)
         : koffi
             .view(
-              out((o) => fn.GetTensorMutableData(value, o), name),
+              out((o) => fn.GetTensorMutableData(value, o), where),
               bytes,
             )
             .slice(0);
