@@ -27,6 +27,8 @@ export class GradContext {
   private readonly roots = new Map<string, string>();
   /** The forward graph's producers, taken before any gradient node is added. */
   private readonly forward: Map<string, Node>;
+  /** Forward values the backward pass reads as they are, never recomputed (units' outputs). */
+  private readonly kept = new Set<string>();
   /** Set by the driver for the node being differentiated. */
   needed: boolean[] = [];
 
@@ -67,15 +69,16 @@ export class GradContext {
    * A forward value for the backward pass to read. When its op has a `recompute` entry (Erf, training-mode
    * Dropout from its mask, Where(cond, f(x), constant) from its condition, Add/Sub/Mul/Div by a constant scalar
    * or of two such functions of the same value, chained), it is recomputed in the backward pass from its root
-   * instead, so the forward pass frees the intermediates: GELU's x/sqrt(2), erf, 1 + erf and output, and the
+   * instead, so the forward pass frees the intermediates: GELU's x/sqrt(2), erf and 1 + erf, and the
    * dropped-out attention probabilities, are activation-sized tensors per layer that would otherwise live until
-   * the backward pass reaches them. Recomputed nodes are written differently from the forward ones (operands
+   * the backward pass reaches them. A value marked with `keep` (a unit's output) is read as it is. Recomputed nodes are written differently from the forward ones (operands
    * swapped, division as multiplication by the reciprocal) so that ONNX Runtime's common-subexpression
    * elimination does not merge them back.
    */
   saved(v: string, depth = 0): string {
     const done = this.recomputed.get(v);
     if (done !== undefined) return done;
+    if (this.kept.has(v)) return v;
     const n = this.forward.get(v);
     if (!n || depth > 4) return v;
     const r = opSpec(n)?.recompute?.(n, (x) => this.saved(x, depth + 1), this);
@@ -85,6 +88,11 @@ export class GradContext {
     const t = this.info.types.get(v);
     if (t !== undefined) this.info.types.set(r.value, t);
     return r.value;
+  }
+
+  /** Makes `saved(v)` return v itself. */
+  keep(v: string): void {
+    this.kept.add(v);
   }
 
   /** The forward value a (possibly recomputed) value is computed from: itself when it is not recomputed. */

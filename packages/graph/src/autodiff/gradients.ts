@@ -4,10 +4,11 @@ import { isFloat } from '../ir/tensor.js';
 import type { Graph, Model, Node } from '../ir/types.js';
 import { opSpec } from '../ops/registry.js';
 import type { OpSpec } from '../ops/spec.js';
-import { nodeInputs, topoSort } from '../passes/graph.js';
+import { nodeInputs, producers, topoSort } from '../passes/graph.js';
 import { inferShapes } from '../passes/shapes.js';
 import { GradContext } from './context.js';
 import { exposeOutputs } from './expose.js';
+import { type ForwardView, type Unit, unitRules } from './units.js';
 
 const FUSED = 'com.microsoft';
 const quantized =
@@ -127,6 +128,7 @@ export function buildGradients(target: GraphBuilder | Graph, options: GradientOp
     path.push(n);
     for (const v of n.inputs) if (reached.has(v)) wanted.add(v);
   }
+  const units = findUnits(g, path, ctx);
   exposeOutputs(builder, path);
 
   const contributions = new Map<string, string[]>();
@@ -167,6 +169,11 @@ export function buildGradients(target: GraphBuilder | Graph, options: GradientOp
       const t = o ? info.types.get(o) : undefined;
       if (d !== undefined && t !== undefined && !info.types.has(d)) info.types.set(d, t);
     });
+    const unit = units.get(n);
+    if (unit !== undefined) {
+      add(unit.input, unit.grad(dys[0]!, ctx));
+      continue;
+    }
     ctx.needed = n.inputs.map((i) => i !== '' && wanted.has(i) && reached.has(i));
     const grads = rule(n, dys, ctx);
     n.inputs.forEach((v, i) => {
@@ -182,6 +189,30 @@ export function buildGradients(target: GraphBuilder | Graph, options: GradientOp
     result.set(w, d);
   }
   return result;
+}
+
+/**
+ * The units (see units.ts) ending at nodes of the path, by their last node; their outputs are kept for the
+ * backward pass. Read before any node is added, so that the forward graph's readers are what is counted.
+ */
+function findUnits(g: Graph, path: Node[], ctx: GradContext): Map<Node, Unit> {
+  const prod = producers(g);
+  const readers = new Map<string, number>();
+  for (const v of [...g.nodes.flatMap(nodeInputs), ...g.outputs.map((o) => o.name)])
+    readers.set(v, (readers.get(v) ?? 0) + 1);
+  const view: ForwardView = {
+    producer: (v) => prod.get(v),
+    readers: (v) => readers.get(v) ?? 0,
+    constant: (v) => ctx.constantScalar(v),
+  };
+  const units = new Map<Node, Unit>();
+  for (const n of path) {
+    const unit = unitRules.reduce<Unit | undefined>((found, rule) => found ?? rule(n, view), undefined);
+    if (unit === undefined) continue;
+    units.set(n, unit);
+    ctx.keep(unit.output);
+  }
+  return units;
 }
 
 /** A rule's gradient for input i, summed over the axes the input broadcast along (tinygrad's reduce-to-shape). */

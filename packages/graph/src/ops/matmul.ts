@@ -20,7 +20,7 @@ export const matmulOps: Record<string, OpSpec> = {
         );
       }
       // A cheap element-wise function of another activation is recomputed from it (see saved()): attention's P
-      // after dropout from the softmax output and the mask, the GELU output from the feed-forward's pre-activation.
+      // after dropout from the softmax output and the mask. (A GELU output is kept: see units.ts.)
       const aSaved = c.saved(a);
       if (rb === 2) {
         // [.., M, K] x [K, N]: the weight gradient is one 2-D product over all rows, no batched matmul + sum,
