@@ -31,8 +31,9 @@ const GOLDEN = 0x9e3779b9;
  * Only ops that the WebGPU execution provider has kernels for (uint32 Add, Mul, Div, Less; Cast; Reshape): no
  * BitShift. The test checks the keep rate, neighbours, rows, rectangles, sites and seeds.
  *
- * The output is x * (Cast(keep) * 1/(1 - ratio)): no Where, which ONNX Runtime's CPU EP runs at about three
- * times the cost of a Mul. Run after autodiff, the Dropout's mask output (which the backward reads, see the
+ * The output is (x * Cast(keep)) * 1/(1 - ratio): no Where, which ONNX Runtime's CPU EP runs at about three
+ * times the cost of a Mul; the scale last, which ONNX Runtime folds into a product reading the output
+ * (attention's probabilities times V). Run after autodiff, the Dropout's mask output (which the backward reads, see the
  * Dropout gradient rule) becomes the keep mask reshaped like x; the forward casts the unreshaped one, so that
  * ONNX Runtime's CSE does not merge it with the backward's cast and keep a float mask alive between the
  * passes. Returns the number replaced.
@@ -61,8 +62,8 @@ export function seedDropout(g: Graph): number {
     const keep = keepMask(b, x, keys.slice(4 * site, 4 * site + 4), threshold);
     const shape = b.op1('Shape', [x]);
     const cast = b.op1('Cast', [keep], { to: attr.int(dataTypeCode(dtype)) });
-    const scaled = b.op1('Mul', [cast, b.scalar(1 / (1 - ratio), dtype)]);
-    b.op('Mul', [x, b.op1('Reshape', [scaled, shape])], {}, { outputs: [y] });
+    const kept = b.op1('Mul', [x, b.op1('Reshape', [cast, shape])]);
+    b.op('Mul', [kept, b.scalar(1 / (1 - ratio), dtype)], {}, { outputs: [y] });
     if (mask) b.op('Reshape', [keep, shape], {}, { outputs: [mask] });
   });
   const lowered = new Set<Node>(dropouts);

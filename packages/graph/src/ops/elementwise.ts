@@ -72,9 +72,9 @@ function dropoutScale({ inputs: [, ratioIn, trainingIn] }: Node, c: GradContext)
   return 1 / (1 - ratio);
 }
 
-/** Cast(mask) to like's type, times scale. */
-function scaledMask(mask: string, scale: string, like: string, c: GradContext): string {
-  return c.op('Mul', [c.op('Cast', [mask], { to: attr.int(dataTypeCode(c.dtype(like))) }), scale]);
+/** v * Cast(mask), v of the element type of `like`. */
+function masked(v: string, mask: string, like: string, c: GradContext): string {
+  return c.op('Mul', [v, c.op('Cast', [mask], { to: attr.int(dataTypeCode(c.dtype(like))) })]);
 }
 
 /** Sends g (shaped like the output) to the first value where mask holds, to the second elsewhere. */
@@ -247,17 +247,18 @@ export const elementwiseOps: Record<string, OpSpec> = {
         constant !== undefined
           ? c.scalar(constant, g!)
           : c.op('Where', [training, c.op('Reciprocal', [keep()]), c.scalar(1, g!)]);
-      return [c.op('Mul', [g!, scaledMask(n.outputs[1]!, scale, g!, c)])];
+      // Scaled first: ONNX Runtime folds a scalar Mul of a product's output into the product (attention's g).
+      return [masked(c.op('Mul', [g!, scale]), n.outputs[1]!, g!, c)];
     },
-    // x * mask / (1 - ratio) from its (boolean) mask, which the gradient keeps anyway; the scaled mask is the
-    // gradient's own (one node once ONNX Runtime's CSE has merged them).
+    // x * mask / (1 - ratio) from its (boolean) mask, which the gradient keeps anyway (their Casts merge in
+    // ONNX Runtime's CSE); scaled last, which ONNX Runtime folds into a product reading it (attention's P V).
     recompute: (n, saved, c) => {
       const scale = dropoutScale(n, c);
       const [x] = n.inputs;
       const [v, mask] = n.outputs;
       if (!mask || scale === undefined) return undefined;
       const from = saved(x!);
-      return { value: c.op('Mul', [from, scaledMask(mask, c.scalar(scale, v!), v!, c)]), from };
+      return { value: c.op('Mul', [masked(from, mask, v!, c), c.scalar(scale, v!)]), from };
     },
   },
 };
