@@ -33,10 +33,10 @@ const GOLDEN = 0x9e3779b9;
  *
  * The output is (x * Cast(keep)) * 1/(1 - ratio): no Where, which ONNX Runtime's CPU EP runs at about three
  * times the cost of a Mul; the scale last, which ONNX Runtime folds into a product reading the output
- * (attention's probabilities times V). Run after autodiff, the Dropout's mask output (which the backward reads, see the
- * Dropout gradient rule) becomes the keep mask reshaped like x; the forward casts the unreshaped one, so that
- * ONNX Runtime's CSE does not merge it with the backward's cast and keep a float mask alive between the
- * passes. Returns the number replaced.
+ * (attention's probabilities times V). Run after autodiff, the Dropout's mask output (which the backward
+ * reads, see the Dropout gradient rule) becomes the keep mask reshaped like x; the forward casts the unreshaped
+ * one, so that ONNX Runtime's CSE does not merge it with the backward's cast and keep a float mask alive
+ * between the passes. Returns the number replaced.
  */
 export function seedDropout(g: Graph): number {
   const prod = producers(g);

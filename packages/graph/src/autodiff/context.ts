@@ -71,9 +71,9 @@ export class GradContext {
    * or of two such functions of the same value, chained), it is recomputed in the backward pass from its root
    * instead, so the forward pass frees the intermediates: GELU's x/sqrt(2), erf and 1 + erf, and the
    * dropped-out attention probabilities, are activation-sized tensors per layer that would otherwise live until
-   * the backward pass reaches them. A value marked with `keep` (a unit's output) is read as it is. Recomputed nodes are written differently from the forward ones (operands
-   * swapped, division as multiplication by the reciprocal) so that ONNX Runtime's common-subexpression
-   * elimination does not merge them back.
+   * the backward pass reaches them. A value marked with `keep` (a unit's output) is read as it is. Recomputed
+   * nodes are written differently from the forward ones (operands swapped, division as multiplication by the
+   * reciprocal) so that ONNX Runtime's common-subexpression elimination does not merge them back.
    */
   saved(v: string, depth = 0): string {
     const done = this.recomputed.get(v);

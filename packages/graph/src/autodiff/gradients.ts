@@ -4,7 +4,7 @@ import { isFloat } from '../ir/tensor.js';
 import type { Graph, Model, Node } from '../ir/types.js';
 import { opSpec } from '../ops/registry.js';
 import type { OpSpec } from '../ops/spec.js';
-import { nodeInputs, producers, topoSort } from '../passes/graph.js';
+import { consumers, nodeInputs, producers, topoSort } from '../passes/graph.js';
 import { inferShapes } from '../passes/shapes.js';
 import { GradContext } from './context.js';
 import { exposeOutputs } from './expose.js';
@@ -197,12 +197,11 @@ export function buildGradients(target: GraphBuilder | Graph, options: GradientOp
  */
 function findUnits(g: Graph, path: Node[], ctx: GradContext): Map<Node, Unit> {
   const prod = producers(g);
-  const readers = new Map<string, number>();
-  for (const v of [...g.nodes.flatMap(nodeInputs), ...g.outputs.map((o) => o.name)])
-    readers.set(v, (readers.get(v) ?? 0) + 1);
+  const cons = consumers(g);
+  const outputs = new Set(g.outputs.map((o) => o.name));
   const view: ForwardView = {
     producer: (v) => prod.get(v),
-    readers: (v) => readers.get(v) ?? 0,
+    readers: (v) => (cons.get(v)?.length ?? 0) + (outputs.has(v) ? 1 : 0),
     constant: (v) => ctx.constantScalar(v),
   };
   const units = new Map<Node, Unit>();
