@@ -46,11 +46,4 @@ export class ReplicaMember {
 }
 
 /** The operations the main thread asks of a worker's member. */
-export type MemberOp =
-  | 'accumulate'
-  | 'publish'
-  | 'reduce'
-  | 'applyReduced'
-  | 'evalBatch'
-  | 'load'
-  | 'release';
+export type MemberOp = 'accumulate' | 'publish' | 'reduce' | 'applyReduced' | 'evalBatch' | 'load';

@@ -20,6 +20,8 @@ export interface WorkerRequest {
   op: MemberOp;
   args: unknown[];
 }
+/** A request, or the close that ends the worker once its run in flight is done (`close` is the reason). */
+export type WorkerMessage = WorkerRequest | { close: string };
 export type WorkerReply = { id: number; value?: unknown; error?: string };
 
 type Result<K extends MemberOp> = Awaited<ReturnType<ReplicaMember[K]>>;
@@ -34,6 +36,7 @@ export class RemoteMember {
   private readonly pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
   private nextId = 0;
   private fault?: Error;
+  private readonly exited: Promise<number>;
 
   constructor(
     readonly rank: number,
@@ -52,6 +55,7 @@ export class RemoteMember {
     this.worker.on('message', (reply: WorkerReply) => this.settle(reply));
     this.worker.on('error', (e) => this.fail(`${label} failed: ${e.message}`));
     this.worker.on('exit', (code) => this.fail(`${label} exited (code ${code})`));
+    this.exited = new Promise((resolve) => this.worker.once('exit', resolve));
   }
 
   call<K extends MemberOp>(op: K, ...args: Parameters<ReplicaMember[K]>): Promise<Result<K>> {
@@ -82,11 +86,17 @@ export class RemoteMember {
     this.onFault(this.fault);
   }
 
-  /** Ends the worker; pending calls fail with `reason`. */
-  async terminate(reason: string): Promise<void> {
+  /**
+   * Ends the worker; pending calls fail with `reason` at once. The thread itself ends only after the run it may
+   * be in finishes (see worker.ts), and holds the process open until then: Node ending it at exit mid-run would
+   * be the same crash.
+   */
+  async close(reason: string): Promise<void> {
     this.fault ??= new Error(reason);
     for (const p of this.pending.values()) p.reject(this.fault);
     this.pending.clear();
-    await this.worker.terminate();
+    this.worker.ref();
+    this.worker.postMessage({ close: reason } satisfies WorkerMessage);
+    await this.exited;
   }
 }

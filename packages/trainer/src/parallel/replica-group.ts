@@ -73,24 +73,26 @@ export class ReplicaGroup {
     return this.main.provider;
   }
 
-  /** Runs `op` on every member (rank 0 here, the others in their workers); the first failure stops all. */
+  /**
+   * Runs `op` on every member (rank 0 here, the others in their workers); a failure stops all. It waits for
+   * every member's part to settle first, so no run of rank 0 is still in flight when the error reaches a
+   * caller that may release its sessions.
+   */
   private async all<T>(op: (m: ReplicaMember | RemoteMember) => Promise<T> | T): Promise<T[]> {
     if (this.fault) throw this.fault;
-    try {
-      return await Promise.all(this.members.map(async (m) => op(m)));
-    } catch (e) {
-      const error = e instanceof Error ? e : new Error(String(e));
-      await this.stop(error);
-      throw this.fault!;
-    }
+    const settled = await Promise.allSettled(this.members.map(async (m) => op(m)));
+    const failed = settled.find((s) => s.status === 'rejected');
+    if (!failed) return settled.map((s) => (s as PromiseFulfilledResult<T>).value);
+    await this.stop(failed.reason instanceof Error ? failed.reason : new Error(String(failed.reason)));
+    throw this.fault!;
   }
 
-  /** Ends every worker once, with a message saying which replica failed and that all stopped. */
+  /** Closes every worker once, with a message saying which replica failed and that all stopped. */
   private async stop(cause: Error): Promise<void> {
     if (this.fault) return;
     this.fault = new Error(`data parallel: ${cause.message}; every replica stopped`, { cause });
     await Promise.all(
-      this.members.map((m) => (m instanceof RemoteMember ? m.terminate(this.fault!.message) : undefined)),
+      this.members.map((m) => (m instanceof RemoteMember ? m.close(this.fault!.message) : undefined)),
     );
   }
 
@@ -196,7 +198,7 @@ export class ReplicaGroup {
     await this.main.release();
     await Promise.all(
       this.members.map((m) =>
-        m instanceof RemoteMember ? m.terminate('the replica group was released') : undefined,
+        m instanceof RemoteMember ? m.close('the replica group was released') : undefined,
       ),
     );
   }
