@@ -10,7 +10,7 @@ import { selectProvider, sessionOptions } from '../src/runtime/device.js';
 import { DirectSession } from '../src/runtime/direct-session.js';
 import { cApiUnavailable } from '../src/runtime/ort-c-api.js';
 import { Replica } from '../src/runtime/replica.js';
-import { datasetOf, FIXTURES, reference as ref } from './helpers/reference.js';
+import { datasetOf, FIXTURES, maxAbsDiff, reference as ref } from './helpers/reference.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'ortrain-direct-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -116,6 +116,23 @@ describe.runIf(process.platform === 'linux' && process.arch === 'x64')('sessions
     expect(out['y0']!.data).toEqual(Float32Array.of(4));
     await session.release();
     await expect(session.run(wrong, { y0: null })).rejects.toThrow(/the session was released/);
+  });
+
+  it('frees a session released mid-run only after that run, which completes; later runs are refused', async () => {
+    const session = DirectSession.create(identityFile('long', ['float32']), { intraOpNumThreads: 1 });
+    const x = new Float32Array(2 ** 23).map((_, i) => i % 1000);
+    const run = session.run({ x0: new ort.Tensor('float32', x, [x.length]) }, { y0: null });
+    let done = false;
+    void run.then(() => {
+      done = true;
+    });
+    await session.release();
+    expect(done).toBe(true); // released after the run, not under it (ONNX Runtime would read a freed session)
+    const y = (await run)['y0']!.data as Float32Array;
+    expect([y.length, maxAbsDiff(y, x)]).toEqual([x.length, 0]);
+    await expect(session.run({ x0: new ort.Tensor('float32', x, [x.length]) }, { y0: null })).rejects.toThrow(
+      /the session was released/,
+    );
   });
 
   it('takes the CPU session options replicas use and refuses the others', async () => {

@@ -36,6 +36,7 @@ export function bindingSession(session: ort.InferenceSession): GraphSession {
  */
 export class DirectSession implements GraphSession {
   readonly copiesOutputs = false;
+  private readonly running = new Set<Promise<unknown>>();
 
   private constructor(
     private readonly api: CApi,
@@ -79,11 +80,25 @@ export class DirectSession implements GraphSession {
     }
   }
 
-  async run(
+  run(
     feeds: Record<string, ort.Tensor>,
     fetches: Record<string, ort.Tensor | null>,
   ): Promise<Record<string, ort.Tensor>> {
-    if (this.handle === null) throw new Error(`${this.file}: the session was released`);
+    if (this.handle === null) return Promise.reject(new Error(`${this.file}: the session was released`));
+    const run = this.runOnce(this.handle, feeds, fetches);
+    this.running.add(run);
+    run.then(
+      () => this.running.delete(run),
+      () => this.running.delete(run),
+    );
+    return run;
+  }
+
+  private async runOnce(
+    handle: Handle,
+    feeds: Record<string, ort.Tensor>,
+    fetches: Record<string, ort.Tensor | null>,
+  ): Promise<Record<string, ort.Tensor>> {
     const { fn, check } = this.api;
     const inputNames = Object.keys(feeds);
     const outputNames = Object.keys(fetches);
@@ -93,7 +108,7 @@ export class DirectSession implements GraphSession {
       const outputs = outputNames.map((n) => (fetches[n] ? this.value(fetches[n]!, n, created) : null));
       const status = await new Promise((resolve, reject) => {
         fn.Run.async(
-          this.handle,
+          handle,
           null,
           inputNames,
           inputs,
@@ -180,10 +195,13 @@ export class DirectSession implements GraphSession {
     return new ort.Tensor(type as ort.Tensor.Type, new Storage(data) as never, dims);
   }
 
+  /** Refuses new runs at once; frees the session once the runs in flight are done (not under them). */
   async release(): Promise<void> {
     if (this.handle === null) return;
-    this.api.fn.ReleaseSession(this.handle);
+    const handle = this.handle;
     this.handle = null;
+    await Promise.allSettled(this.running);
+    this.api.fn.ReleaseSession(handle);
   }
 }
 
