@@ -2,6 +2,7 @@ import * as ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
 import { gradCheck, randomTensor, rng } from '../../test/gradcheck.js';
 import { attr, buildGradients, emptyGraph, encodeModel, GraphBuilder, modelOf, tensor } from '../index.js';
+import { ONE_HOT_ROWS } from './shape.js';
 
 const r = rng(17);
 const f64 = (name: string, dims: number[]) => randomTensor(name, 'float64', dims, r);
@@ -57,12 +58,22 @@ describe('shape gradient rules vs finite differences', () => {
       });
     }
   });
-  it('Gather: embedding rows with repeated ids (ScatterElements add) and a scalar index on axis 1', async () => {
+  it('Gather: embedding rows with repeated ids (one-hot product, ScatterElements add) and a scalar index on axis 1', async () => {
     await gradCheck({
-      inputs: [f64('emb', [5, 3]), tensor('ids', 'int64', [2, 3], [0, 4, 4, 1, 0, 2])],
+      inputs: [f64('emb', [5, 3]), tensor('ids', 'int64', [2, 3], [0, 4, 4, 1, -1, 2])],
       constant: ['ids'],
       build: (b) => b.op1('Gather', ['emb', 'ids']),
       symbolic: true,
+    });
+    await gradCheck({
+      inputs: [f64('emb', [5, 2, 2]), tensor('ids', 'int32', [4], [3, 0, 3, -2])],
+      constant: ['ids'],
+      build: (b) => b.op1('Gather', ['emb', 'ids']),
+    });
+    await gradCheck({
+      inputs: [f64('emb', [ONE_HOT_ROWS + 1, 1]), tensor('ids', 'int64', [2, 3], [0, 512, 512, 1, -1, 2])],
+      constant: ['ids'],
+      build: (b) => b.op1('Gather', ['emb', 'ids']),
     });
     await gradCheck({
       inputs: [f64('h', [2, 3, 4])],
@@ -89,8 +100,11 @@ describe('shape gradient rules vs finite differences', () => {
 describe("Gather's gradient under ONNX Runtime's threads", () => {
   // ONNX Runtime's CPU ScatterND(reduction='add') adds its update rows from several threads at once, so rows
   // sharing an index (a batch's [CLS], [SEP], frequent words, both token types) lose updates at random.
-  it('adds every row of a repeated id, the same on every run', async () => {
-    const [vocab, hidden, tokens] = [64, 256, 4096];
+  it.each([
+    ['a one-hot product', 64, 'Gemm'],
+    ['ScatterElements', ONE_HOT_ROWS + 64, 'ScatterElements'],
+  ])('adds every row of a repeated id, the same on every run: %s', async (_, vocab, summedBy) => {
+    const [hidden, tokens] = [256, 4096];
     const g = emptyGraph('embedding');
     const b = new GraphBuilder(g, '', 17);
     b.addInput({ name: 'emb', type: { dataType: 'float32', shape: [vocab, hidden] } });
@@ -99,6 +113,9 @@ describe("Gather's gradient under ONNX Runtime's threads", () => {
     const y = b.op1('Gather', ['emb', 'ids']);
     b.op('ReduceSum', [b.op1('Mul', [y, 'w'])], { keepdims: attr.int(0) }, { outputs: ['loss'] });
     b.addOutput({ name: buildGradients(b, { loss: 'loss', wrt: ['emb'] }).get('emb')! });
+    expect(
+      g.nodes.filter((n) => ['Gemm', 'ScatterElements'].includes(n.opType)).map((n) => n.opType),
+    ).toEqual([summedBy]);
     const session = await ort.InferenceSession.create(encodeModel(modelOf(g, 17)), { intraOpNumThreads: 2 });
     const ids = BigInt64Array.from({ length: tokens }, (_, i) => BigInt(i % 4 === 0 ? 0 : i % vocab));
     const w = Float32Array.from({ length: tokens * hidden }, (_, i) => Math.sin(i));
