@@ -38,10 +38,13 @@ parentPort!.on('message', (message: WorkerMessage) => {
   });
 });
 
+/** Frees the sessions and ends the thread: code 0, or 1 where the replica never opened or would not release. */
 async function close(): Promise<void> {
-  await member.then(
-    (m) => m.release(),
-    () => undefined, // it never opened: nothing to free, and the open's error was every request's answer
-  );
-  process.exit(0);
+  const released = await member
+    .then((m) => m.release())
+    .then(
+      () => true,
+      () => false,
+    );
+  process.exit(released ? 0 : 1);
 }
