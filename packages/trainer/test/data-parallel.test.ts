@@ -2,7 +2,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Worker } from 'node:worker_threads';
-import type { Batch, TokenizedDataset } from '@ortrain/data';
+import { type Batch, DataCollatorWithPadding, type TokenizedDataset } from '@ortrain/data';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { replicaSeed } from '../src/parallel/replica-group.js';
 import { datasetOf, FIXTURES, maxAbsDiff, maxRelDiff, reference as ref } from './helpers/reference.js';
@@ -215,7 +215,11 @@ describe('data parallel: faults', () => {
       close(reason: string): Promise<void>;
     };
     const exitCode = new Promise((resolve) => member.worker.once('exit', resolve));
-    const batch = repeatedBatch(1024);
+    // The training rows repeated: a run long enough to be stopped inside.
+    const batch = new DataCollatorWithPadding().collate(
+      trainSet,
+      Array.from({ length: 1024 }, (_, i) => i % 29),
+    );
     await member.call('accumulate', batch, 1); // the first run also opens the sessions
     const started = performance.now();
     await member.call('accumulate', batch, 1);
@@ -232,22 +236,6 @@ describe('data parallel: faults', () => {
     await trainer.close();
   });
 });
-
-/** `rows` rows of the reference's first training batch, repeated: a run long enough to be stopped inside. */
-function repeatedBatch(rows: number): Batch {
-  const b = ref.train_batches[0]!;
-  const [n, seq] = b.shape;
-  const pick = (a: number[]) =>
-    BigInt64Array.from({ length: rows * seq }, (_, i) => BigInt(a[i % (n * seq)]!));
-  return {
-    dims: [rows, seq],
-    inputIds: pick(b.input_ids),
-    attentionMask: pick(b.attention_mask),
-    tokenTypeIds: pick(b.token_type_ids),
-    labels: BigInt64Array.from({ length: rows }, (_, i) => BigInt(b.labels[i % n]!)),
-    rows: Int32Array.from({ length: rows }, (_, i) => i),
-  };
-}
 
 describe('replicaSeed', () => {
   it('keeps args.seed high, is the identity for one replica and gives every (micro-batch, replica) its own seed', () => {

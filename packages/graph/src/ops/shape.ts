@@ -412,8 +412,7 @@ function oneHotRowsGradient(c: GradContext, data: string, idx: string, g: string
   const wrapped = c.op('Mod', [c.op('Reshape', [ids, c.b.ints([-1, 1])]), c.b.scalar(rows, 'int64')]);
   const hits = c.op('Equal', [wrapped, c.b.ints(Array.from({ length: rows }, (_, i) => i))]);
   const oneHot = c.op('Cast', [hits], { to: attr.int(dataTypeCode(c.dtype(g))) });
-  const features = rest.reduce((a, d) => a * d, 1);
-  const summed = c.op('Gemm', [oneHot, c.op('Reshape', [g, c.b.ints([-1, features])])], {
+  const summed = c.op('Gemm', [oneHot, c.op('Reshape', [g, c.b.ints([-1, numel(rest)])])], {
     transA: attr.int(1),
   });
   return rest.length === 1 ? summed : c.op('Reshape', [summed, c.b.ints(shape as number[])]);
