@@ -25,7 +25,8 @@ function compile(options: Partial<CompileOptions> = {}) {
 
 /**
  * Element types of every node input of a compiled graph, by op type. The small embedding tables' gradient
- * sums (a Gemm over a one-hot Cast of Equal, see the Gather rule) count as 'one-hot sum', not as Gemm.
+ * sums (a Gemm over a one-hot Cast of Equal, see the Gather rule) count as 'one-hot sum', and the sums over
+ * leading axes (a MatMul of a reshaped Expand of ones, see GradContext.leadingSum) as 'row sum', not as products.
  */
 function inputTypes(dir: string, file: string): Map<string, Set<string>> {
   const g = loadModel(join(dir, file)).graph;
@@ -35,9 +36,13 @@ function inputTypes(dir: string, file: string): Map<string, Set<string>> {
     n.opType === 'Gemm' &&
     producer.get(n.inputs[0]!)?.opType === 'Cast' &&
     producer.get(producer.get(n.inputs[0]!)!.inputs[0]!)?.opType === 'Equal';
+  const rowSum = (n: Node) =>
+    n.opType === 'MatMul' &&
+    producer.get(n.inputs[0]!)?.opType === 'Reshape' &&
+    producer.get(producer.get(n.inputs[0]!)!.inputs[0]!)?.opType === 'Expand';
   const byOp = new Map<string, Set<string>>();
   for (const n of g.nodes) {
-    const op = oneHotSum(n) ? 'one-hot sum' : n.opType;
+    const op = oneHotSum(n) ? 'one-hot sum' : rowSum(n) ? 'row sum' : n.opType;
     const set = byOp.get(op) ?? new Set<string>();
     for (const i of n.inputs) {
       const t = types.get(i)?.dataType;
@@ -66,6 +71,9 @@ describe('mixed-precision pass (autocast)', () => {
         expect(types.get('Gemm')).toEqual(new Set([half]));
         // The token-type and position tables' gradients are summed in float32, as torch's embedding backward.
         expect(types.get('one-hot sum')).toEqual(file === 'eval.onnx' ? undefined : new Set(['float32']));
+        // The float32 parameters' (LayerNorm's) gradients are summed by a product; the half ones by ReduceSum.
+        expect(types.get('row sum')).toEqual(file === 'eval.onnx' ? undefined : new Set(['float32']));
+        if (file !== 'eval.onnx') expect(types.get('ReduceSum')).toContain(half);
         // Log: the loss's log-softmax (expanded into element-wise ops).
         for (const op of ['Softmax', 'LayerNormalization', 'Log'])
           expect([op, types.get(op)]).toEqual([op, new Set(['float32'])]);

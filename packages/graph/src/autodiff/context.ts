@@ -19,6 +19,8 @@ export class GradContext {
   private readonly shapes = new Map<string, string>();
   /** Runtime shapes assembled from graph-input dims, by static shape. */
   private readonly assembled = new Map<string, string>();
+  /** Rows of ones for leadingSum, by element type and (static or symbolic) leading dims. */
+  private readonly onesRows = new Map<string, string>();
   /** Shape(input)[k:k+1] for a symbolic dim, by symbol. */
   private readonly inputDims = new Map<string, string>();
   /** Backward recomputations of forward values, by forward value. */
@@ -216,7 +218,7 @@ export class GradContext {
       });
       if (decided) {
         if (axes.length === 0) return grad;
-        if (axes.length === lead) return this.b.reduce('ReduceSum', grad, axes, false);
+        if (axes.length === lead) return this.leadingSum(grad, x, sg.slice(0, lead));
         const summed = this.b.reduce('ReduceSum', grad, axes, true);
         return lead === 0 ? summed : this.op('Reshape', [summed, this.shapeOf(x)]);
       }
@@ -230,6 +232,36 @@ export class GradContext {
       return this.b.reduce('ReduceSum', g, [0], false);
     }
     return this.dynamicSumToShape(grad, x);
+  }
+
+  /**
+   * grad summed over its leading axes, of dims `leading` (a bias's or a LayerNorm scale's gradient). In float32
+   * and float64 this is a row of ones times grad's rows, one product: ONNX Runtime's CPU ReduceSum over leading
+   * axes takes about twice as long ([1024, 768]: 0.74 against 0.41 ms, 104 of them per BERT-base step). Half
+   * gradients keep ReduceSum: a float16 product's sum overflows at loss scales ReduceSum survives. The row count
+   * comes from grad's dims as shapeOf assembles them, and Expand, which every execution provider runs (not a
+   * ReduceProd).
+   */
+  private leadingSum(grad: string, x: string, leading: Dim[]): string {
+    const sx = this.shape(x);
+    const type = this.info.types.get(x)?.dataType;
+    const numeric = sx?.every((d): d is number => typeof d === 'number');
+    if (!numeric || this.opset < 15 || (type !== 'float32' && type !== 'float64')) {
+      const axes = Array.from({ length: leading.length }, (_, i) => i);
+      return this.b.reduce('ReduceSum', grad, axes, false);
+    }
+    const key = leading.includes(null) ? undefined : `${type} ${JSON.stringify(leading)}`;
+    let ones = key === undefined ? undefined : this.onesRows.get(key);
+    if (ones === undefined) {
+      const rows = leading.every((d) => typeof d === 'number')
+        ? this.b.ints(leading as number[])
+        : (this.fromInputDims(leading) ??
+          this.op('Shape', [grad], { start: attr.int(0), end: attr.int(leading.length) }));
+      ones = this.op('Reshape', [this.op('Expand', [this.b.scalar(1, type), rows]), this.b.ints([1, -1])]);
+      if (key !== undefined) this.onesRows.set(key, ones);
+    }
+    const matrix = this.op('Reshape', [grad, this.b.ints([-1, numel(sx as number[])])]);
+    return this.op('Reshape', [this.op('MatMul', [ones, matrix]), this.b.ints(sx as number[])]);
   }
 
   /** Pads Shape(x) with leading 1s to grad's rank, sums over the axes where it differs, reshapes to x. */

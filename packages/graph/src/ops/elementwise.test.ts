@@ -1,6 +1,8 @@
+import * as ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
 import { gradCheck, randomTensor, rng } from '../../test/gradcheck.js';
-import { attr, tensor } from '../index.js';
+import { expectClose, modelOf, session } from '../../test/helpers.js';
+import { attr, buildGradients, type DataType, emptyGraph, GraphBuilder, tensor } from '../index.js';
 
 const r = rng(7);
 const f64 = (name: string, dims: number[], lo = -1, hi = 1) => randomTensor(name, 'float64', dims, r, lo, hi);
@@ -21,6 +23,39 @@ describe('elementwise gradient rules vs finite differences', () => {
       });
     });
   }
+
+  it('a sum over leading axes is a row of ones times the rows (float32/64), for any batch and sequence size', async () => {
+    const g = await gradCheck({
+      inputs: [f64('a', [2, 3, 4]), f64('b', [4])],
+      build: (b) => b.op1('Add', ['a', 'b']),
+    });
+    expect(g.nodes.map((n) => n.opType)).toContain('MatMul');
+    expect(g.nodes.filter((n) => n.opType === 'ReduceSum')).toHaveLength(1); // the loss's
+    // Dynamic leading dims: the row count is read from the graph input's dims, never from an activation.
+    const { graph, grad } = biasGradient('float32');
+    const shapeReads = graph.nodes.filter((n) => n.opType === 'Shape').map((n) => n.inputs[0]);
+    expect(new Set(shapeReads)).toEqual(new Set(['x']));
+    const s = await session(modelOf(graph));
+    for (const [batch, seq] of [
+      [1, 5],
+      [3, 2],
+    ] as const) {
+      const rows = batch * seq;
+      const x = new ort.Tensor('float32', new Float32Array(rows * 4), [batch, seq, 4]);
+      const r = Float32Array.from({ length: rows * 4 }, (_, i) => ((i * 7) % 11) - 5);
+      const bias = new ort.Tensor('float32', new Float32Array(4), [4]);
+      const out = await s.run({ x, b: bias, R: new ort.Tensor('float32', r, [batch, seq, 4]) });
+      const expected = [0, 1, 2, 3].map((c) => r.filter((_, i) => i % 4 === c).reduce((p, q) => p + q, 0));
+      expectClose(out[grad]!.data as Float32Array, expected, 0, 0);
+    }
+  });
+
+  it('a float16 sum over leading axes stays a ReduceSum (a half product overflows)', () => {
+    const { graph } = biasGradient('float16');
+    const ops = graph.nodes.map((n) => n.opType);
+    expect(ops).not.toContain('MatMul');
+    expect(ops.filter((o) => o === 'ReduceSum')).toHaveLength(2);
+  });
 
   it('Pow with a constant exponent (2 and 1.5) and a general exponent', async () => {
     for (const p of [2, 1.5]) {
@@ -122,3 +157,15 @@ describe('elementwise gradient rules vs finite differences', () => {
     await gradCheck({ inputs: [f32('x', [3, 4])], build: (b) => b.op1('Dropout', ['x']), ...loose });
   });
 });
+
+/** d/db sum((x + b) * R) for x, R: [batch, seq, 4] and b: [4] of `type`, with dynamic batch and sequence sizes. */
+function biasGradient(type: DataType) {
+  const graph = emptyGraph('bias');
+  const b = new GraphBuilder(graph);
+  for (const name of ['x', 'R']) b.addInput({ name, type: { dataType: type, shape: ['batch', 'seq', 4] } });
+  b.addInput({ name: 'b', type: { dataType: type, shape: [4] } });
+  const loss = b.reduce('ReduceSum', b.op1('Mul', [b.op1('Add', ['x', 'b']), 'R']), undefined, false);
+  const grad = buildGradients(b, { loss, wrt: ['b'] }).get('b')!;
+  b.addOutput({ name: grad });
+  return { graph, grad };
+}
