@@ -32,17 +32,19 @@ function inputTypes(dir: string, file: string): Map<string, Set<string>> {
   const g = loadModel(join(dir, file)).graph;
   const types = inferShapes(g).types;
   const producer = new Map(g.nodes.flatMap((n) => n.outputs.map((o) => [o, n] as const)));
-  const oneHotSum = (n: Node) =>
-    n.opType === 'Gemm' &&
-    producer.get(n.inputs[0]!)?.opType === 'Cast' &&
-    producer.get(producer.get(n.inputs[0]!)!.inputs[0]!)?.opType === 'Equal';
-  const rowSum = (n: Node) =>
-    n.opType === 'MatMul' &&
-    producer.get(n.inputs[0]!)?.opType === 'Reshape' &&
-    producer.get(producer.get(n.inputs[0]!)!.inputs[0]!)?.opType === 'Expand';
+  // Whether n's first input comes from `ops` (the nearest producer last), each through its first input.
+  const fedBy = (n: Node, ...ops: string[]): boolean =>
+    ops.length === 0 ||
+    (producer.get(n.inputs[0]!)?.opType === ops[0] && fedBy(producer.get(n.inputs[0]!)!, ...ops.slice(1)));
   const byOp = new Map<string, Set<string>>();
   for (const n of g.nodes) {
-    const op = oneHotSum(n) ? 'one-hot sum' : rowSum(n) ? 'row sum' : n.opType;
+    const sum =
+      n.opType === 'Gemm' && fedBy(n, 'Cast', 'Equal')
+        ? 'one-hot sum'
+        : n.opType === 'MatMul' && fedBy(n, 'Reshape', 'Expand')
+          ? 'row sum'
+          : undefined;
+    const op = sum ?? n.opType;
     const set = byOp.get(op) ?? new Set<string>();
     for (const i of n.inputs) {
       const t = types.get(i)?.dataType;

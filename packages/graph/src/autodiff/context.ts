@@ -123,12 +123,16 @@ export class GradContext {
    * pass (for BERT-base at 8 x 128, about 1 GB of them).
    */
   shapeOf(x: string): string {
-    const s = this.shape(x);
-    if (s?.every((d) => typeof d === 'number')) return this.b.ints(s as number[]);
     let name = this.shapes.get(x);
     if (name === undefined)
-      this.shapes.set(x, (name = (s && this.fromInputDims(s)) ?? this.op('Shape', [x])));
+      this.shapes.set(x, (name = this.dimsValue(this.shape(x), () => this.op('Shape', [x]))));
     return name;
+  }
+
+  /** A 1-D int64 value holding dims `s`: a constant when static, else fromInputDims, else `read()`. */
+  private dimsValue(s: Dim[] | undefined, read: () => string): string {
+    if (s?.every((d) => typeof d === 'number')) return this.b.ints(s as number[]);
+    return (s && this.fromInputDims(s)) ?? read();
   }
 
   /** A 1-D int64 value holding shape `s`, its symbols read from graph inputs; undefined when one is not there. */
@@ -239,7 +243,7 @@ export class GradContext {
    * and float64 this is a row of ones times grad's rows, one product: ONNX Runtime's CPU ReduceSum over leading
    * axes takes about twice as long ([1024, 768]: 0.74 against 0.41 ms, 104 of them per BERT-base step). Half
    * gradients keep ReduceSum: a float16 product's sum overflows at loss scales ReduceSum survives. The row count
-   * comes from grad's dims as shapeOf assembles them, and Expand, which every execution provider runs (not a
+   * comes from grad's dims as dimsValue assembles them, and Expand, which every execution provider runs (not a
    * ReduceProd).
    */
   private leadingSum(grad: string, x: string, leading: Dim[]): string {
@@ -253,10 +257,9 @@ export class GradContext {
     const key = leading.includes(null) ? undefined : `${type} ${JSON.stringify(leading)}`;
     let ones = key === undefined ? undefined : this.onesRows.get(key);
     if (ones === undefined) {
-      const rows = leading.every((d) => typeof d === 'number')
-        ? this.b.ints(leading as number[])
-        : (this.fromInputDims(leading) ??
-          this.op('Shape', [grad], { start: attr.int(0), end: attr.int(leading.length) }));
+      const rows = this.dimsValue(leading, () =>
+        this.op('Shape', [grad], { start: attr.int(0), end: attr.int(leading.length) }),
+      );
       ones = this.op('Reshape', [this.op('Expand', [this.b.scalar(1, type), rows]), this.b.ints([1, -1])]);
       if (key !== undefined) this.onesRows.set(key, ones);
     }

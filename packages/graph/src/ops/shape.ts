@@ -394,7 +394,6 @@ function sliceLen(d: number, s: number, e: number): number {
   return Math.max(0, clampIndex(e, d) - clampIndex(s, d));
 }
 
-/** [-1, ...data's dims after the first]: static when those dims are, else read from data's shape. */
 /** Tables of at most this many rows get their Gather gradient as a one-hot product (see Gather). */
 export const ONE_HOT_ROWS = 512;
 
@@ -418,6 +417,7 @@ function oneHotRowsGradient(c: GradContext, data: string, idx: string, g: string
   return rest.length === 1 ? summed : c.op('Reshape', [summed, c.b.ints(shape as number[])]);
 }
 
+/** [-1, ...data's dims after the first]: static when those dims are, else read from data's shape. */
 function rowsShape(c: GradContext, data: string): string {
   const rest = c.shape(data)?.slice(1);
   if (rest?.every((d) => typeof d === 'number')) return c.b.ints([-1, ...(rest as number[])]);
